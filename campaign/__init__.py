@@ -1,0 +1,121 @@
+"""The Urgent Action campaign manager: create_app builds the Flask app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+
+from campaign import config as settings
+from campaign.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings.from_environment())
+    app.config.update(overrides or {})
+    app.instance_path = app.config["INSTANCE_PATH"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from campaign.core import db as core_db
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to see this page."
+    login_manager.session_protection = "basic"
+    celery_init_app(app)
+    _register_models()
+    _register_blueprints(app)
+    _register_errors(app)
+    app.after_request(core_db.commit_or_rollback)
+    app.after_request(_security_headers)
+
+    from campaign.cli import register as register_cli
+
+    register_cli(app)
+    from campaign.core.templating import register as register_templating
+
+    register_templating(app)
+    return app
+
+
+def _register_models() -> None:
+    # Import every domain's models so that metadata (and Alembic) sees them all.
+    from campaign.audit import models as _audit  # noqa: F401
+    from campaign.auth import models as _auth  # noqa: F401
+    from campaign.cases import models as _cases  # noqa: F401
+    from campaign.core import models as _core  # noqa: F401
+    from campaign.core import tasks as _tasks  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from campaign.audit.views import bp as audit_bp
+    from campaign.auth.services import load_session_user
+    from campaign.auth.views import bp as auth_bp
+    from campaign.cases.views import bp as cases_bp
+    from campaign.core.views import bp as core_bp
+    from campaign.mailbox.views import bp as mailbox_bp
+
+    login_manager.user_loader(load_session_user)
+    for blueprint in (core_bp, auth_bp, cases_bp, audit_bp, mailbox_bp):
+        app.register_blueprint(blueprint)
+
+    # campaign.api (the package) would shadow a module-level name "api" here.
+    from campaign.api import register as register_api
+    from campaign.extensions import api as rest_api
+
+    rest_api.init_app(app)
+    register_api(app, rest_api)
+
+
+def _register_errors(app: Flask) -> None:
+    messages = {
+        400: ("Bad request", "The request could not be understood. Go back and try again."),
+        401: ("Login needed", "This needs a valid login or API token."),
+        403: ("Not allowed", "Your role does not allow this. Ask an admin if you need it."),
+        404: ("Not found", "There is nothing here. It may have been removed."),
+        405: ("Not allowed", "This address does not accept that kind of request."),
+        413: ("Too large", "The upload is too large."),
+        429: ("Too many requests", "Too many attempts. Wait a minute and try again."),
+        500: ("Something went wrong", "The error has been logged. Nothing was saved."),
+    }
+
+    def handler(error):
+        code = getattr(error, "code", 500) or 500
+        title, text = messages.get(code, (getattr(error, "name", "Error"), ""))
+        if code == 400 and getattr(error, "description", "").startswith("The CSRF"):
+            title, text = (
+                "Form expired",
+                (
+                    "The form was sent without a valid security token (it may have expired). "
+                    "Reload the page and send it again."
+                ),
+            )
+        if request.path.startswith("/api/"):
+            return jsonify({"code": code, "status": title, "message": text}), code
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+
+    for code in messages:
+        app.register_error_handler(code, handler)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    )
+    return response

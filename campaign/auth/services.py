@@ -1,0 +1,205 @@
+"""Staff accounts: creation, passwords, login throttling, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import func, select
+
+from campaign.audit.services import record
+from campaign.auth.models import ApiToken, User
+from campaign.auth.roles import ROLES
+from campaign.core.errors import Conflict, ServiceError, ValidationError
+from campaign.core.types import utcnow
+from campaign.extensions import db
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+# A dummy hash to verify against when the account does not exist, so that a
+# login for an unknown address costs as long as one for a known address.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class LoginRefused(ServiceError):
+    status = 401
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_password_policy(password: str, email: str = "") -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password"
+        )
+    if len(set(password)) < 4:
+        raise ValidationError("The password is too repetitive.", "password")
+    local = normalise_email(email).partition("@")[0]
+    if local and len(local) >= 4 and local in password.lower():
+        raise ValidationError("The password must not contain your email address.", "password")
+
+
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.email)))
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id)))
+
+
+def create_user(actor, email: str, role: str, password: str, name: str = "") -> User:
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise ValidationError("Enter a valid email address.", "email")
+    if role not in ROLES:
+        raise ValidationError(f"Role must be one of: {', '.join(ROLES)}.", "role")
+    if user_by_email(email):
+        raise Conflict("A staff account with this email already exists.", "email")
+    check_password_policy(password, email)
+    user = User(email=email, role=role, name=name.strip(), password_hash=_hasher.hash(password))
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "user.create", user, f"Created {email} as {role}")
+    return user
+
+
+def update_user(actor, user: User, *, role: str, name: str, active: bool) -> User:
+    if role not in ROLES:
+        raise ValidationError(f"Role must be one of: {', '.join(ROLES)}.", "role")
+    if user.id == getattr(actor, "id", None) and (role != user.role or not active):
+        raise ValidationError("You cannot change your own role or deactivate yourself.", "role")
+    changes = {
+        k: [getattr(user, k), v]
+        for k, v in {"role": role, "name": name.strip(), "active": active}.items()
+        if getattr(user, k) != v
+    }
+    if not changes:
+        return user
+    user.role, user.name, user.active = role, name.strip(), active
+    if "active" in changes or "role" in changes:
+        user.session_epoch += 1  # the next request re-authenticates
+    record(actor, "user.update", user, f"Updated {user.email}", changes)
+    return user
+
+
+def set_password(actor, user: User, password: str) -> None:
+    check_password_policy(password, user.email)
+    user.password_hash = _hasher.hash(password)
+    user.session_epoch += 1  # every other session of this account ends
+    user.failed_logins = 0
+    user.locked_until = None
+    record(actor, "user.password", user, f"Password changed for {user.email}")
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not _verify(user.password_hash, current):
+        raise ValidationError("This is not your current password.", "current")
+    set_password(user, user, new)
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user, or raise LoginRefused with a message fit to show."""
+    user = user_by_email(email)
+    now = utcnow()
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        raise LoginRefused("Wrong email or password.")
+    if user.locked_until and user.locked_until > now:
+        raise LoginRefused(
+            "Too many failed attempts: this account is locked for a few minutes. "
+            "Try again later or ask an admin."
+        )
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+            user.locked_until = now + timedelta(minutes=minutes)
+            user.failed_logins = 0
+            record(None, "user.locked", user, f"Locked after repeated failed logins: {user.email}")
+        raise LoginRefused("Wrong email or password.")
+    if not user.active:
+        raise LoginRefused("This account is deactivated. Ask an admin.")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def load_session_user(session_id: str) -> User | None:
+    user_id, _, epoch = (session_id or "").partition(":")
+    if not user_id.isdigit() or not epoch.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
+
+
+# --- API tokens -----------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(actor, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the plain token is returned once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the token a name, e.g. what script uses it.", "name")
+    plain = "ua_" + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name[:100], token_hash=_token_hash(plain), prefix=plain[:10])
+    db.session.add(token)
+    db.session.flush()
+    record(actor, "token.create", token, f"API token '{token.name}' for {user.email}")
+    return token, plain
+
+
+def revoke_token(actor, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(actor, "token.revoke", token, f"Revoked API token '{token.name}'")
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def user_for_token(plain: str | None) -> User | None:
+    if not plain:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plain)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    # Coarse, so that reads through the API do not write on every request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+    return token.user

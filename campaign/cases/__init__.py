@@ -1,0 +1,1 @@
+"""Urgent Actions: UA numbers, updates, people at risk, targets."""

@@ -1,0 +1,595 @@
+"""The rules of the UA registry: numbering, issuing, updates, people, targets.
+
+Services take explicit arguments, validate, change rows, log and flush; the
+caller's request or task commits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pycountry
+from flask import current_app
+from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.exc import IntegrityError
+
+from campaign.audit.services import diff, record
+from campaign.cases.labels import case_label, parse_label
+from campaign.cases.models import (
+    CASE_STATUSES,
+    PERSON_STATUSES,
+    UPDATE_KINDS,
+    Case,
+    CaseNumberCounter,
+    CasePerson,
+    CaseUpdate,
+    Person,
+    PersonAlias,
+    PersonStatus,
+    Target,
+)
+from campaign.cases.names import name_key, search_keys
+from campaign.core.db import dialect_name, insert_ignore
+from campaign.core.errors import Conflict, NotFound, ValidationError
+from campaign.core.types import utcnow
+from campaign.extensions import db
+
+INDEX_REGIONS = ("ACT", "AFR", "AMR", "ASA", "EUR", "IOR", "MDE", "NWS", "ORG", "POL")
+_INDEX = re.compile(r"^\s*([A-Za-z]{3})\s*(\d{2})\s*/\s*(\d{3,5})\s*/\s*(\d{4})\s*$")
+
+CASE_FIELDS = (
+    "title",
+    "index_reference",
+    "country_code",
+    "summary",
+    "background",
+    "recommended_actions",
+    "deadline",
+    "languages",
+    "themes",
+)
+TARGET_FIELDS = (
+    "name",
+    "title",
+    "organisation",
+    "address",
+    "email",
+    "fax",
+    "phone",
+    "social",
+    "salutation",
+    "language",
+    "is_copy",
+    "copy_country",
+)
+
+
+# --- time -----------------------------------------------------------------
+
+
+def org_today(now: datetime | None = None) -> date:
+    """Today in the organisation's time zone: deadlines are dates there."""
+    zone = ZoneInfo(current_app.config["ORG_TIMEZONE"])
+    return (now or utcnow()).astimezone(zone).date()
+
+
+def days_left(case: Case, today: date | None = None) -> int | None:
+    deadline = case.current_deadline
+    if deadline is None:
+        return None
+    return (deadline - (today or org_today())).days
+
+
+# --- validation -----------------------------------------------------------
+
+
+def normalise_index_reference(value: str | None) -> str | None:
+    """ "eur 50/7271/2017" → "EUR 50/7271/2017"; refuses other shapes."""
+    if not value or not value.strip():
+        return None
+    match = _INDEX.match(value)
+    if not match or match.group(1).upper() not in INDEX_REGIONS:
+        raise ValidationError(
+            "An index reference looks like “EUR 50/7271/2017”: a region code "
+            f"({', '.join(INDEX_REGIONS)}), two digits, a document number and a year.",
+            "index_reference",
+        )
+    region, sub, doc, year = match.groups()
+    return f"{region.upper()} {sub}/{doc}/{year}"
+
+
+def normalise_country(code: str | None) -> str | None:
+    if not code or not code.strip():
+        return None
+    country = pycountry.countries.get(alpha_2=code.strip().upper())
+    if country is None:
+        raise ValidationError(
+            "Choose a country by its ISO 3166 code, e.g. UA or RU.", "country_code"
+        )
+    return country.alpha_2
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name if country else code
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return sorted(
+        ((c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries),
+        key=lambda pair: pair[1],
+    )
+
+
+def normalise_languages(codes, field: str = "languages") -> list[str]:
+    if isinstance(codes, str):
+        codes = re.split(r"[\s,;]+", codes)
+    result = []
+    for code in codes or []:
+        code = (code or "").strip().lower()
+        if not code:
+            continue
+        if pycountry.languages.get(alpha_2=code) is None:
+            raise ValidationError(f"“{code}” is not an ISO 639-1 language code (en, ru…).", field)
+        if code not in result:
+            result.append(code)
+    return result
+
+
+def language_name(code: str) -> str:
+    language = pycountry.languages.get(alpha_2=code)
+    return language.name if language else code
+
+
+def normalise_themes(themes) -> list[str]:
+    if isinstance(themes, str):
+        themes = themes.split(",")
+    result = []
+    for theme in themes or []:
+        theme = " ".join((theme or "").split())[:60]
+        if theme and theme.lower() not in (t.lower() for t in result):
+            result.append(theme)
+    return result
+
+
+def _clean_case(data: dict) -> dict:
+    clean = {}
+    for field in CASE_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field == "title":
+            value = " ".join((value or "").split())
+            if not value:
+                raise ValidationError("Give the UA a title.", "title")
+            if len(value) > 300:
+                raise ValidationError("Keep the title under 300 characters.", "title")
+        elif field == "index_reference":
+            value = normalise_index_reference(value)
+        elif field == "country_code":
+            value = normalise_country(value)
+        elif field == "languages":
+            value = normalise_languages(value)
+        elif field == "themes":
+            value = normalise_themes(value)
+        elif field == "deadline":
+            if value is not None and not isinstance(value, date):
+                raise ValidationError("Give the deadline as a date.", "deadline")
+        else:
+            value = (value or "").strip()
+        clean[field] = value
+    return clean
+
+
+# --- cases ----------------------------------------------------------------
+
+
+def get_case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound("There is no such UA.")
+    return case
+
+
+def find_case(number: int, year: int) -> Case | None:
+    return db.session.scalar(select(Case).where(Case.number == number, Case.year == year))
+
+
+def list_cases(
+    *,
+    status: str | None = None,
+    country: str | None = None,
+    year: int | None = None,
+    q: str | None = None,
+):
+    """A select() of cases for the list, newest first, filtered and searched.
+
+    ``q`` finds "205/16" or "UA 205/16" by number, words of the title, or a
+    person's name in any spelling.
+    """
+    query = select(Case)
+    if status in CASE_STATUSES:
+        query = query.where(Case.status == status)
+    if country:
+        query = query.where(Case.country_code == country.upper()[:2])
+    if year:
+        query = query.where(Case.year == year)
+    if q and q.strip():
+        query = query.where(_case_search(q.strip()))
+    return query.order_by(
+        Case.year.desc().nulls_first(), Case.number.desc().nulls_first(), Case.id.desc()
+    )
+
+
+def _case_search(q: str):
+    conditions = []
+    label = parse_label(q)
+    if label:
+        conditions.append((Case.number == label[0]) & (Case.year == label[1]))
+    elif q.isdigit():
+        conditions.append(Case.number == int(q))
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    conditions.append(Case.title.ilike(pattern, escape="\\"))
+    conditions.append(Case.index_reference.ilike(pattern, escape="\\"))
+    person_ids = select(Person.id).where(_person_match(q))
+    conditions.append(
+        Case.id.in_(select(CasePerson.case_id).where(CasePerson.person_id.in_(person_ids)))
+    )
+    return or_(*conditions)
+
+
+def create_case(actor, data: dict, *, number: int | None = None, year: int | None = None) -> Case:
+    """A new draft; ``number`` and ``year`` enter a historic UA by hand."""
+    clean = _clean_case(data)
+    if "title" not in clean:
+        raise ValidationError("Give the UA a title.", "title")
+    case = Case(status="draft", created_by_id=getattr(actor, "id", None), **clean)
+    if number is not None or year is not None:
+        _set_manual_number(case, number, year)
+    db.session.add(case)
+    _flush_unique(case)
+    record(actor, "case.create", case, f"Created {case.label}: {case.title}")
+    return case
+
+
+def _set_manual_number(case: Case, number: int | None, year: int | None) -> None:
+    if not number or number < 1:
+        raise ValidationError("Give the UA number, e.g. 205.", "number")
+    if not year or year < 1961 or year > org_today().year:
+        raise ValidationError("Give the year the UA was issued, e.g. 2016.", "year")
+    if find_case(number, year) not in (None, case):
+        raise Conflict(f"{case_label(number, year)} already exists.", "number")
+    case.number, case.year = number, year
+
+
+def _flush_unique(case: Case) -> None:
+    """Flush, turning a lost race on (number, year) into a clear refusal."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        raise Conflict(f"{case_label(case.number, case.year)} already exists.", "number") from error
+
+
+def update_case(actor, case: Case, data: dict) -> Case:
+    clean = _clean_case(data)
+    changes = diff(case, clean)
+    if "number" in data or "year" in data:
+        number, year = data.get("number", case.number), data.get("year", case.year)
+        if (number, year) != (case.number, case.year):
+            if case.status == "draft" and number is None and year is None:
+                case.number = case.year = None
+            else:
+                _set_manual_number(case, number, year)
+            changes["label"] = "renumbered"
+    for field, value in clean.items():
+        setattr(case, field, value)
+    if changes:
+        _flush_unique(case)
+        record(actor, "case.update", case, f"Edited {case.label}", changes)
+    return case
+
+
+def next_number(year: int) -> int:
+    """Atomically take the next free UA number of ``year``.
+
+    The counter row is updated in one statement; on PostgreSQL the row lock
+    makes a second issuer wait and then read the first one's number, so two
+    issuers never get the same number. Numbers entered by hand are skipped.
+    """
+    db.session.execute(insert_ignore(CaseNumberCounter, {"year": year, "last_number": 0}, ["year"]))
+    used = (
+        select(func.coalesce(func.max(Case.number), 0)).where(Case.year == year).scalar_subquery()
+    )
+    current = CaseNumberCounter.last_number
+    statement = (
+        update(CaseNumberCounter)
+        .where(CaseNumberCounter.year == year)
+        .values(last_number=sql_case((used > current, used), else_=current) + 1)
+        .returning(CaseNumberCounter.last_number)
+    )
+    return db.session.execute(statement).scalar_one()
+
+
+def issue_case(actor, case: Case, *, today: date | None = None) -> Case:
+    """draft → active, with the next number of the year unless one was entered."""
+    if case.status != "draft":
+        raise Conflict(f"{case.label} has already been issued.", "status")
+    missing = [f for f in ("summary", "recommended_actions") if not getattr(case, f).strip()]
+    if missing:
+        names = {"summary": "a summary", "recommended_actions": "recommended actions"}
+        raise ValidationError(
+            f"Before issuing, add {' and '.join(names[f] for f in missing)}.", missing[0]
+        )
+    if case.number is None:
+        case.year = (today or org_today()).year
+        case.number = next_number(case.year)
+    case.status = "active"
+    case.issued_at = utcnow()
+    case.issued_by_id = getattr(actor, "id", None)
+    _flush_unique(case)
+    record(actor, "case.issue", case, f"Issued {case.label}: {case.title}")
+    return case
+
+
+def close_case(actor, case: Case, note: str = "") -> Case:
+    if case.status != "active":
+        raise Conflict("Only an active UA can be closed.", "status")
+    case.status = "closed"
+    record(actor, "case.close", case, f"Closed {case.label}" + (f": {note}" if note else ""))
+    return case
+
+
+def add_update(
+    actor,
+    case: Case,
+    *,
+    kind: str,
+    body: str,
+    title: str = "",
+    new_deadline: date | None = None,
+) -> CaseUpdate:
+    """Number the next update; an update reopens a closed case (a re-arrest)."""
+    if case.status == "draft":
+        raise Conflict("Issue the UA before adding updates to it.", "status")
+    if kind not in UPDATE_KINDS:
+        raise ValidationError("Choose whether further action is requested.", "kind")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("Write what has happened.", "body")
+    if new_deadline is not None and case.issued_at and new_deadline < case.issued_at.date():
+        raise ValidationError("The new deadline lies before the UA was issued.", "new_deadline")
+    _lock_case(case)
+    sequence = (
+        db.session.scalar(
+            select(func.coalesce(func.max(CaseUpdate.sequence), 0)).where(
+                CaseUpdate.case_id == case.id
+            )
+        )
+        + 1
+    )
+    item = CaseUpdate(
+        case=case,
+        sequence=sequence,
+        kind=kind,
+        title=" ".join((title or "").split())[:300],
+        body=body,
+        new_deadline=new_deadline,
+        issued_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(item)
+    reopened = case.status == "closed"
+    if reopened:
+        case.status = "active"
+    db.session.flush()
+    record(
+        actor,
+        "case.update_issued",
+        case,
+        f"Issued the {item.full_label}" + (" (case reopened)" if reopened else ""),
+        {"sequence": sequence, "kind": kind},
+    )
+    return item
+
+
+def _lock_case(case: Case) -> None:
+    """Serialise writers of one case (update numbering) on PostgreSQL."""
+    if dialect_name() == "postgresql":
+        db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+
+
+# --- people ---------------------------------------------------------------
+
+
+def _person_match(q: str):
+    """Every word of ``q`` must begin a word of some spelling of the person.
+
+    Keys hold only [a-z0-9], so they cannot smuggle LIKE wildcards in.
+    """
+    keys = name_key(q).split()
+    if not keys:
+        return false()
+    return and_(*(Person.search_keys.like(f"% {key}%") for key in keys))
+
+
+def search_people(q: str, limit: int = 50) -> list[Person]:
+    if not q or not q.strip():
+        return list(db.session.scalars(select(Person).order_by(Person.name).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Person).where(_person_match(q)).order_by(Person.name).limit(limit)
+        )
+    )
+
+
+def get_person(person_id: int) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        raise NotFound("There is no such person.")
+    return person
+
+
+def _clean_aliases(name: str, aliases) -> list[str]:
+    if isinstance(aliases, str):
+        aliases = re.split(r"[\n;]+", aliases)
+    result = []
+    for alias in aliases or []:
+        alias = " ".join((alias or "").split())[:200]
+        if alias and alias != name and alias not in result:
+            result.append(alias)
+    return result
+
+
+def save_person(actor, person: Person | None, data: dict) -> Person:
+    name = " ".join((data.get("name") or "").split())
+    if not name:
+        raise ValidationError("Give the person's name.", "name")
+    if len(name) > 200:
+        raise ValidationError("Keep the name under 200 characters.", "name")
+    aliases = _clean_aliases(name, data.get("aliases", person.spellings[1:] if person else []))
+    creating = person is None
+    if creating:
+        person = Person(name=name)
+        db.session.add(person)
+    values = {
+        "name": name,
+        "gender": (data.get("gender") or "").strip()[:30],
+        "pronoun": (data.get("pronoun") or "").strip()[:30],
+        "consent_to_name": bool(data.get("consent_to_name", True)),
+        "notes": (data.get("notes") or "").strip(),
+    }
+    changes = {} if creating else diff(person, values)
+    for field, value in values.items():
+        setattr(person, field, value)
+    if [a.spelling for a in person.aliases] != aliases:
+        changes["aliases"] = [[a.spelling for a in person.aliases], aliases]
+        person.aliases = [PersonAlias(spelling=a) for a in aliases]
+    person.search_keys = search_keys([name, *aliases])
+    db.session.flush()
+    if creating:
+        record(actor, "person.create", person, f"Added person {name}")
+    elif changes:
+        record(actor, "person.update", person, f"Edited person {name}", changes)
+    return person
+
+
+def add_person_status(
+    actor, person: Person, *, on: date, status: str, note: str = "", case: Case | None = None
+) -> PersonStatus:
+    if status not in PERSON_STATUSES:
+        raise ValidationError("Choose a status from the list.", "status")
+    if not isinstance(on, date):
+        raise ValidationError("Give the date of this status.", "on")
+    item = PersonStatus(
+        person=person,
+        on=on,
+        status=status,
+        note=(note or "").strip()[:500],
+        case_id=getattr(case, "id", None),
+    )
+    db.session.add(item)
+    db.session.flush()
+    record(
+        actor, "person.status", person, f"{person.name}: {item.status_label} on {on.isoformat()}"
+    )
+    return item
+
+
+def link_person(actor, case: Case, person: Person) -> None:
+    if any(link.person_id == person.id for link in case.links):
+        raise Conflict(f"{person.name} is already on {case.label}.", "person_id")
+    case.links.append(CasePerson(person=person, position=len(case.links)))
+    db.session.flush()
+    record(actor, "case.person_add", case, f"Added {person.name} to {case.label}")
+
+
+def unlink_person(actor, case: Case, person: Person) -> None:
+    link = next((link for link in case.links if link.person_id == person.id), None)
+    if link is None:
+        raise NotFound(f"{person.name} is not on {case.label}.")
+    case.links.remove(link)
+    db.session.flush()
+    record(actor, "case.person_remove", case, f"Removed {person.name} from {case.label}")
+
+
+# --- targets --------------------------------------------------------------
+
+
+def _clean_target(data: dict) -> dict:
+    clean = {}
+    for field in TARGET_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        if field == "is_copy":
+            clean[field] = bool(value)
+        elif field == "copy_country":
+            clean[field] = normalise_country(value) if value else None
+        elif field == "language":
+            codes = normalise_languages([value] if value else [], "language")
+            clean[field] = codes[0] if codes else ""
+        elif field == "address":
+            clean[field] = "\n".join(line.strip() for line in (value or "").strip().splitlines())
+        else:
+            clean[field] = " ".join((value or "").split())
+    if (
+        "email" in clean
+        and clean["email"]
+        and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", clean["email"])
+    ):
+        raise ValidationError("Enter a valid email address.", "email")
+    return clean
+
+
+def save_target(actor, case: Case, target: Target | None, data: dict) -> Target:
+    clean = _clean_target(data)
+    merged = {**({f: getattr(target, f) for f in TARGET_FIELDS} if target else {}), **clean}
+    if not (merged.get("name") or merged.get("title") or merged.get("organisation")):
+        raise ValidationError("Give the target's name, title or organisation.", "name")
+    if target is None:
+        target = Target(case=case, **clean)
+        db.session.add(target)
+        db.session.flush()
+        record(actor, "case.target_add", case, f"Added target {target.heading} to {case.label}")
+    else:
+        changes = diff(target, clean)
+        for field, value in clean.items():
+            setattr(target, field, value)
+        if changes:
+            record(actor, "case.target_edit", case, f"Edited target {target.heading}", changes)
+    return target
+
+
+def delete_target(actor, case: Case, target: Target) -> None:
+    case.targets.remove(target)
+    db.session.flush()
+    record(actor, "case.target_remove", case, f"Removed target {target.heading} from {case.label}")
+
+
+def get_target(case: Case, target_id: int) -> Target:
+    target = next((t for t in case.targets if t.id == target_id), None)
+    if target is None:
+        raise NotFound("There is no such target on this UA.")
+    return target
+
+
+def update_label_for_next(case: Case) -> str:
+    from campaign.cases.labels import update_label
+
+    return f"{update_label(len(case.updates) + 1)} of {case.label}"
+
+
+def cases_of(person: Person) -> list[Case]:
+    return list(
+        db.session.scalars(
+            select(Case)
+            .join(CasePerson, CasePerson.case_id == Case.id)
+            .where(CasePerson.person_id == person.id)
+            .order_by(Case.year.desc(), Case.number.desc())
+        )
+    )

@@ -1,0 +1,502 @@
+"""Document readers: uploaded bytes or pasted text -> normalised plain text.
+
+This module owns the trust boundary for case-sheet uploads. Everything that reaches
+``extract`` passed through here, so every check against hostile files lives here:
+size caps, extension/content mismatch, zip bombs and macros in .docx, DTDs (billion
+laughs, external entities) in docx XML, encrypted, truncated or oversized PDFs.
+Every failure is a ``DocumentError`` with a message fit to show to staff; no parser
+traceback escapes, and no reader touches the network.
+
+Supported formats: .txt, .html/.htm, .docx, .pdf, and pasted text (``read_text``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import warnings as pywarnings
+import zipfile
+from dataclasses import dataclass, field
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_TEXT_CHARS = 5_000_000
+MAX_PDF_PAGES = 200
+
+# Zip-bomb limits for .docx. A real case sheet unzips to well under 10 MB (images
+# included) and its XML compresses about 5-20 times; zeros compress ~1000 times.
+DOCX_MAX_MEMBERS = 1000
+DOCX_MAX_TOTAL_UNCOMPRESSED = 60 * 1024 * 1024
+DOCX_MAX_MEMBER_UNCOMPRESSED = 40 * 1024 * 1024
+DOCX_MAX_RATIO = 150
+DOCX_RATIO_MIN_SIZE = 1024 * 1024
+
+FORMATS = {
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".docx": "docx",
+    ".pdf": "pdf",
+}
+
+UNSUPPORTED_HINTS = {
+    ".doc": "Old Word .doc files are not supported: save the file as .docx or PDF.",
+    ".docm": "Macro-enabled Word files (.docm) are refused: save the file as a plain .docx.",
+    ".dotm": "Macro-enabled Word templates (.dotm) are refused: save the file as a plain .docx.",
+    ".rtf": "RTF files are not supported: save the file as .docx, PDF or plain text.",
+    ".odt": "OpenDocument files are not supported: save the file as .docx or PDF.",
+}
+
+
+class DocumentError(ValueError):
+    """A file that cannot or must not be read; ``message`` is shown to staff as is."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ReadResult:
+    text: str
+    format: str  # "text", "html", "docx", "pdf" or "pasted"
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_document(data: bytes, filename: str, *, max_bytes: int = MAX_BYTES) -> ReadResult:
+    """Read an uploaded case sheet; raise DocumentError for anything unreadable or hostile."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise DocumentError("The upload is not a file.")
+    if len(data) == 0:
+        raise DocumentError("The file is empty.")
+    if len(data) > max_bytes:
+        raise DocumentError(
+            f"The file is too large ({len(data):,} bytes); the limit is {max_bytes:,} bytes."
+        )
+    fmt = _format_for(filename)
+    data = bytes(data)
+    warnings: list[str] = []
+    # Parser warnings (bs4, pypdf) are about the file, not our code: keep them out of logs
+    # and out of test runs that turn warnings into errors.
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")
+        if fmt == "text":
+            raw = _decode_text(data, warnings)
+        elif fmt == "html":
+            raw = _read_html(data)
+        elif fmt == "docx":
+            raw = _read_docx(data)
+        else:
+            raw = _read_pdf(data, warnings)
+    text = _finish(raw, warnings)
+    return ReadResult(text=text, format=fmt, warnings=warnings)
+
+
+def read_text(text: str) -> ReadResult:
+    """Normalise pasted text the same way as an uploaded file."""
+    if not isinstance(text, str):
+        raise DocumentError("The pasted content is not text.")
+    warnings: list[str] = []
+    return ReadResult(text=_finish(text, warnings), format="pasted", warnings=warnings)
+
+
+def normalise_text(text: str) -> str:
+    """Line endings to \\n, NBSP-like spaces to spaces, control characters dropped.
+
+    Unicode quotes and apostrophes are kept: names like ``Chiygoz’s`` rely on them.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_TRANSLATE)
+    text = _CONTROL_RE.sub("", text)
+    text = _TRAILING_SPACE_RE.sub("", text)
+    text = _MANY_BLANKS_RE.sub("\n\n", text)
+    return text.strip("\n")
+
+
+_TRANSLATE = {
+    0x00A0: " ",  # no-break space
+    0x2007: " ",  # figure space
+    0x202F: " ",  # narrow no-break space
+    0x2028: "\n",  # line separator
+    0x2029: "\n",  # paragraph separator
+    0x000B: "\n",  # vertical tab: Word's manual line break in some exports
+    0x000C: "\n",  # form feed: page break in PDF text
+    0x00AD: None,  # soft hyphen
+    0x200B: None,  # zero-width space
+    0xFEFF: None,  # stray BOM / zero-width no-break space
+}
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_TRAILING_SPACE_RE = re.compile(r"[ \t]+(?=\n|\Z)")
+_MANY_BLANKS_RE = re.compile(r"\n{3,}")
+
+
+def _finish(raw: str, warnings: list[str]) -> str:
+    if len(raw) > MAX_TEXT_CHARS:
+        warnings.append(f"The text was cut to its first {MAX_TEXT_CHARS:,} characters.")
+        raw = raw[:MAX_TEXT_CHARS]
+    text = normalise_text(raw)
+    if not text.strip():
+        raise DocumentError("The document contains no text.")
+    return text
+
+
+def _format_for(filename: str) -> str:
+    name = (filename or "").strip().lower()
+    dot = name.rfind(".")
+    ext = name[dot:] if dot >= 0 else ""
+    if ext in FORMATS:
+        return FORMATS[ext]
+    if ext in UNSUPPORTED_HINTS:
+        raise DocumentError(UNSUPPORTED_HINTS[ext])
+    shown = ext or "(none)"
+    raise DocumentError(
+        f"Unsupported file type {shown}: upload a .txt, .html, .docx or .pdf file, "
+        "or paste the text."
+    )
+
+
+# --- plain text -------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _decode_text(data: bytes, warnings: list[str]) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise DocumentError(
+                    f"The file starts with a {encoding} marker but is not valid {encoding}."
+                ) from exc
+    _refuse_binary(data, "text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        warnings.append("The file is not UTF-8; it was read as Windows-1252 (Western European).")
+        return data.decode("cp1252", errors="replace")
+
+
+def _refuse_binary(data: bytes, kind: str) -> None:
+    head = data[:8]
+    if head.startswith(b"%PDF"):
+        raise DocumentError(f"This is a PDF file, not {kind}: rename it to .pdf.")
+    if head.startswith(b"PK\x03\x04"):
+        raise DocumentError(f"This is a zip or Word (.docx) file, not {kind}.")
+    if b"\x00" in data[:65536]:
+        raise DocumentError(f"This looks like a binary file, not {kind}.")
+
+
+# --- HTML -------------------------------------------------------------------------
+
+_DROP_TAGS = (
+    "script",
+    "style",
+    "nav",
+    "noscript",
+    "template",
+    "svg",
+    "head",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "button",
+    "select",
+)
+_PARA_TAGS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "table",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "aside",
+    "figure",
+    "address",
+    "hr",
+}
+_LINE_TAGS = {"div", "li", "tr", "td", "th", "dt", "dd", "dl", "caption", "figcaption"}
+# Private-use characters mark structure while source whitespace is collapsed.
+_PARA = "\ue000"
+_LINE = "\ue001"
+
+
+def _read_html(data: bytes) -> str:
+    _refuse_binary(data, "an HTML page")
+    try:
+        from bs4 import BeautifulSoup
+
+        return _html_layout(_html_text(BeautifulSoup(data, "lxml")))
+    except RecursionError as exc:
+        raise DocumentError("The HTML page is nested too deeply to read.") from exc
+    except Exception as exc:  # any parser failure is a bad upload
+        raise DocumentError("The HTML page could not be read.") from exc
+
+
+def _html_text(soup) -> str:
+    """Walk the tree with an explicit stack: deep nesting must neither recurse nor
+    cost more than linear time (bs4's tree edits are linear per edit)."""
+    from bs4 import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
+
+    skipped = (Comment, Declaration, Doctype, ProcessingInstruction)
+    out: list[str] = []
+    stack = [(soup, iter(soup.children), 0)]
+    while stack:
+        node, children, opened_at = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if node is not soup:
+                _close_html_tag(node, out, opened_at)
+            continue
+        if isinstance(child, NavigableString):
+            if not isinstance(child, skipped):
+                out.append(str(child))
+        elif child.name == "br":
+            out.append(_LINE)
+        elif child.name not in _DROP_TAGS:
+            _open_html_tag(child.name, out)
+            stack.append((child, iter(child.children), len(out)))
+    return "".join(out)
+
+
+def _open_html_tag(name: str, out: list[str]) -> None:
+    if name in _PARA_TAGS:
+        out.append(_PARA)
+    elif name in _LINE_TAGS:
+        out.append(_LINE)
+    if name == "li":
+        out.append("- ")
+
+
+def _close_html_tag(tag, out: list[str], opened_at: int) -> None:
+    if tag.name == "a":
+        _show_href(tag, out, opened_at)
+    if tag.name in _PARA_TAGS:
+        out.append(_PARA)
+    elif tag.name in _LINE_TAGS:
+        out.append(_LINE)
+
+
+def _show_href(tag, out: list[str], opened_at: int) -> None:
+    """Keep link targets visible: index references hide in document URLs."""
+    href = (tag.get("href") or "").strip()
+    if not href or href.startswith(("#", "javascript:", "data:")):
+        return
+    shown = href[7:] if href.lower().startswith("mailto:") else href
+    # Links nested by the thousand would make this join quadratic: only short labels count.
+    label = "".join(out[opened_at:]) if len(out) - opened_at <= 50 else ""
+    if _bare(shown) and _bare(shown) in _bare(label):
+        return
+    out.append(f" ({shown})")
+
+
+def _bare(url: str) -> str:
+    return re.sub(r"^(?:https?://)?(?:www\.)?", "", url.strip().lower()).rstrip("/")
+
+
+_MARKS_RE = re.compile("(?: ?[" + _PARA + _LINE + "])+ ?")
+
+
+def _html_layout(text: str) -> str:
+    text = re.sub(r"\s+", " ", text)
+    text = _MARKS_RE.sub(lambda m: "\n\n" if _PARA in m.group() else "\n", text)
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+# --- DOCX -------------------------------------------------------------------------
+
+_MACRO_NAME_RE = re.compile(r"(?:^|/)(?:vbaproject\.bin|vbadata\.xml)$", re.IGNORECASE)
+_MACRO_TYPE_RE = re.compile(rb"macroenabled|vbaproject|ms-office\.activex", re.IGNORECASE)
+_DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _read_docx(data: bytes) -> str:
+    if not data.startswith(b"PK\x03\x04"):
+        raise DocumentError("This is not a valid .docx file (it is not a zip archive).")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DocumentError("This .docx file is damaged or truncated.") from exc
+    _check_zip_sizes(infos)
+    names = {info.filename for info in infos}
+    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
+        raise DocumentError("This zip file is not a Word document.")
+    if any(_MACRO_NAME_RE.search(name) for name in names):
+        raise DocumentError("This document contains macros; macro-enabled files are refused.")
+    _check_docx_xml(archive, infos)
+    return _docx_text(data)
+
+
+def _check_zip_sizes(infos: list[zipfile.ZipInfo]) -> None:
+    """Judge the archive by its declared sizes before inflating a single byte.
+
+    zipfile never returns more than a member's declared size, so capping declared
+    sizes caps what python-docx can inflate.
+    """
+    if len(infos) > DOCX_MAX_MEMBERS:
+        raise DocumentError("This .docx file has too many parts to be a case sheet.")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise DocumentError("This .docx file is encrypted or password-protected.")
+        size = info.file_size
+        total += size
+        ratio = size / max(info.compress_size, 1)
+        if size > DOCX_MAX_MEMBER_UNCOMPRESSED or total > DOCX_MAX_TOTAL_UNCOMPRESSED:
+            raise DocumentError("This .docx file unpacks to too much data (possible zip bomb).")
+        if size > DOCX_RATIO_MIN_SIZE and ratio > DOCX_MAX_RATIO:
+            raise DocumentError("This .docx file is compressed suspiciously well (zip bomb).")
+
+
+def _check_docx_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    try:
+        for info in infos:
+            name = info.filename.lower()
+            if not name.endswith((".xml", ".rels")):
+                continue
+            blob = archive.read(info)
+            if _DTD_RE.search(blob):
+                raise DocumentError(
+                    "This .docx file contains XML entity declarations (DTD); it is refused."
+                )
+            if name == "[content_types].xml" and _MACRO_TYPE_RE.search(blob):
+                raise DocumentError(
+                    "This document is macro-enabled or has active content; it is refused."
+                )
+    except DocumentError:
+        raise
+    except Exception as exc:  # CRC errors, bad deflate streams, ...
+        raise DocumentError("This .docx file is damaged or truncated.") from exc
+
+
+def _docx_text(data: bytes) -> str:
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(data))
+        lines: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Paragraph):
+                lines.append(_docx_paragraph(block))
+            elif isinstance(block, Table):
+                _docx_table(block, lines, Paragraph, Table, depth=0)
+    except DocumentError:
+        raise
+    except Exception as exc:  # python-docx/lxml raise many kinds
+        raise DocumentError("This .docx file could not be read (damaged or not Word).") from exc
+    return "\n".join(lines)
+
+
+def _docx_paragraph(paragraph) -> str:
+    text = "".join(_docx_inline(item) for item in paragraph.iter_inner_content())
+    return f"- {text}" if text.strip() and _is_list_paragraph(paragraph) else text
+
+
+def _is_list_paragraph(paragraph) -> bool:
+    """Numbered either directly or through its style ("List Bullet")."""
+    ppr = paragraph._p.pPr
+    if ppr is not None and ppr.numPr is not None:
+        return True
+    style = paragraph.style
+    while style is not None:
+        style_ppr = style.element.pPr
+        if style_ppr is not None and style_ppr.numPr is not None:
+            return True
+        style = style.base_style
+    return False
+
+
+def _docx_inline(item) -> str:
+    """Runs as text; hyperlinks keep their address visible, like HTML links."""
+    text = item.text
+    address = getattr(item, "address", "") or ""
+    if address and _bare(address) not in _bare(text):
+        return f"{text} ({address})"
+    return text
+
+
+def _docx_table(table, lines: list[str], paragraph_cls, table_cls, depth: int) -> None:
+    """Each cell becomes its own lines: target addresses are often laid out in tables."""
+    if depth > 5:
+        return
+    for row in table.rows:
+        seen = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # merged cells repeat
+                continue
+            seen.add(id(cell._tc))
+            for block in cell.iter_inner_content():
+                if isinstance(block, paragraph_cls) and block.text.strip():
+                    lines.append(_docx_paragraph(block))
+                elif isinstance(block, table_cls):
+                    _docx_table(block, lines, paragraph_cls, table_cls, depth + 1)
+        lines.append("")
+
+
+# --- PDF --------------------------------------------------------------------------
+
+
+def _read_pdf(data: bytes, warnings: list[str]) -> str:
+    if b"%PDF-" not in data[:1024]:
+        raise DocumentError("This is not a valid PDF file (no PDF header).")
+    if b"%%EOF" not in data[-2048:]:
+        raise DocumentError("This PDF file is truncated or damaged (no end-of-file marker).")
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise DocumentError("This PDF is encrypted or password-protected; it is refused.")
+        count = len(reader.pages)
+        if count > MAX_PDF_PAGES:
+            raise DocumentError(
+                f"This PDF has {count} pages; the limit for a case sheet is {MAX_PDF_PAGES}."
+            )
+        return _pdf_pages_text(reader, warnings)
+    except DocumentError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds, incl. RecursionError
+        raise DocumentError("This PDF file could not be read (damaged or unsupported).") from exc
+
+
+def _pdf_pages_text(reader, warnings: list[str]) -> str:
+    parts: list[str] = []
+    size = 0
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            text = page.extract_text() or ""
+        except Exception:  # noqa: BLE001 - one bad page should not lose the others
+            warnings.append(f"Page {number} of the PDF could not be read and was skipped.")
+            continue
+        parts.append(text)
+        size += len(text)
+        if size > MAX_TEXT_CHARS:
+            warnings.append(f"Only the first {number} pages of the PDF were read.")
+            break
+    if not "".join(parts).strip():
+        raise DocumentError("This PDF has no text layer (probably a scan); OCR is not supported.")
+    return "\n\n".join(parts)

@@ -1,0 +1,102 @@
+"""Flask commands: users, tokens, demo data (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from campaign.auth import services as auth
+from campaign.auth.roles import ROLES
+from campaign.core.errors import ServiceError
+from campaign.extensions import db
+
+users = AppGroup("users", help="Staff accounts.")
+tokens = AppGroup("tokens", help="API tokens of staff accounts.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(tokens)
+    app.cli.add_command(demo)
+    app.cli.add_command(bootstrap)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", default="")
+def create_user(email: str, role: str, name: str) -> None:
+    """Create a staff account; the password comes from CAMPAIGN_PASSWORD or a prompt."""
+    password = os.environ.get("CAMPAIGN_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = auth.create_user(None, email, role, password, name)
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+@users.command("list")
+def list_users() -> None:
+    """List staff accounts."""
+    for user in auth.list_users():
+        click.echo(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}")
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="command line")
+def create_token(email: str, name: str) -> None:
+    """Print a new API token for EMAIL (shown once; only its hash is kept)."""
+    user = auth.user_by_email(email)
+    if user is None:
+        _fail(f"no staff account {email}")
+    _token, plain = auth.create_token(None, user, name)
+    db.session.commit()
+    click.echo(plain)
+
+
+@click.command("demo")
+@click.option("--supporters", default=300, show_default=True)
+def demo(supporters: int) -> None:
+    """Load the demo data (UA 205/16 and more) into an empty database."""
+    from campaign.demo import load
+
+    try:
+        summary = load(supporters=supporters)
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("bootstrap")
+@click.option("--email", default=lambda: os.environ.get("ADMIN_EMAIL", "admin@example.org"))
+@click.option("--with-demo/--no-demo", default=True)
+def bootstrap(email: str, with_demo: bool) -> None:
+    """First start: an admin account if there is none, demo data if empty."""
+    from campaign.demo import is_empty, load
+
+    if auth.count_users() == 0:
+        password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        auth.create_user(None, email, "admin", password, "Administrator")
+        db.session.commit()
+        click.echo(f"Created admin {email} with password: {password}")
+        click.echo("(shown once; change it under Account after logging in)")
+    else:
+        click.echo("Staff accounts exist already; log in with yours.")
+    if with_demo and is_empty():
+        click.echo(load(supporters=300))
+        db.session.commit()

@@ -1,0 +1,104 @@
+"""Settings read from the environment, with safe embedded defaults.
+
+Unset means the embedded default (DESIGN.md §3): SQLite in the instance folder,
+a private Redis on loopback, and the local SMTP catcher.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_REDIS_PORT = 6479
+DEFAULT_SMTP_PORT = 8025
+
+
+def _instance_path() -> Path:
+    path = os.environ.get("INSTANCE_PATH") or str(
+        Path(__file__).resolve().parent.parent / "instance"
+    )
+    return Path(path).resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """Use SECRET_KEY, else a random key kept in the instance folder.
+
+    A key generated per process would log everybody out on every restart and
+    break links in emails already sent, so it is written once and reused.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def from_environment() -> dict:
+    instance = _instance_path()
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    redis_url = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0")
+    secure = base_url.startswith("https://")
+    return {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance / 'campaign.sqlite3'}"
+        ),
+        "REDIS_URL": redis_url,
+        "SMTP_URL": os.environ.get("SMTP_URL", f"smtp://127.0.0.1:{DEFAULT_SMTP_PORT}"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Urgent Action Network <ua@localhost>"),
+        "BASE_URL": base_url,
+        "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),
+        "MAILBOX_PATH": os.environ.get("MAILBOX_PATH", str(instance / "mailbox")),
+        # Sessions: HttpOnly and SameSite always, Secure when served over https.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Login throttling: lock an account after this many failures in a row.
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url),
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "20 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Celery: the database is the truth, Redis only carries wake-ups.
+        "CELERY": {
+            "broker_url": redis_url,
+            "task_ignore_result": True,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            # Longer than any task may run, shorter than a tolerable delay after a
+            # lost worker; tasks are small batches, so an hour is generous.
+            "broker_transport_options": {"visibility_timeout": _int("CELERY_VISIBILITY", 3600)},
+            "broker_connection_retry_on_startup": True,
+            "beat_schedule": {
+                "tick": {"task": "core.tick", "schedule": float(_int("BEAT_TICK_SECONDS", 5))},
+            },
+            "timezone": "UTC",
+        },
+        "API_TITLE": "Urgent Action campaign manager",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    }

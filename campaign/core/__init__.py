@@ -1,0 +1,1 @@
+"""Shared building blocks: column types, time, the request commit point, roles."""

@@ -1,0 +1,58 @@
+"""Database plumbing: SQLite settings, dialect helpers, the one commit point."""
+
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from campaign.extensions import db
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.split(".")[0] != "sqlite3":
+        return
+    # Let SQLAlchemy's "begin" event below open transactions, not pysqlite.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        # IMMEDIATE takes the write lock up front. A deferred transaction that
+        # reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT when
+        # another writer got in between; waiting for the lock is what we want.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def insert_ignore(model, values: dict | list[dict], index_elements: list[str]):
+    """An INSERT that silently skips rows whose key already exists."""
+    module = postgresql if dialect_name() == "postgresql" else sqlite
+    return module.insert(model).values(values).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def commit_or_rollback(response):
+    """The request's single commit point (registered as an after_request hook).
+
+    Services only flush; a successful response commits what they did, a
+    refusal or error rolls everything back, so no request half-writes. A view
+    that refuses but must still record something (a failed login counts
+    towards the lockout) sets ``g.keep_changes``.
+    """
+    if response.status_code < 400 or g.get("keep_changes"):
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response

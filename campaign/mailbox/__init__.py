@@ -1,0 +1,1 @@
+"""The local SMTP catcher of the embedded default, and its Mailbox page."""

@@ -1,0 +1,115 @@
+from sqlalchemy import select
+
+from campaign.auth import services
+from campaign.auth.models import User
+from tests.conftest import PASSWORD
+
+
+def test_login_and_logout(app, make_user):
+    make_user("campaigner", "c@example.org")
+    client = app.test_client()
+    response = client.post("/login", data={"email": " C@Example.org ", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/cases/")
+    assert client.get("/cases/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/cases/").status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_clear_page(app, make_user):
+    make_user("viewer", "v@example.org")
+    response = app.test_client().post("/login", data={"email": "v@example.org", "password": "nope"})
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.get_data(as_text=True)
+    unknown = app.test_client().post("/login", data={"email": "x@example.org", "password": "nope"})
+    assert "Wrong email or password." in unknown.get_data(as_text=True)
+
+
+def test_repeated_failures_lock_the_account(app, make_user, db):
+    user = make_user("viewer", "v@example.org")
+    client = app.test_client()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post("/login", data={"email": "v@example.org", "password": "wrong password"})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locked_until is not None
+    response = client.post("/login", data={"email": "v@example.org", "password": PASSWORD})
+    assert response.status_code == 401
+    assert "locked" in response.get_data(as_text=True)
+
+
+def test_next_parameter_cannot_redirect_elsewhere(app, make_user):
+    make_user("viewer", "v@example.org")
+    for target, expected in [
+        ("/people/", "/people/"),
+        ("https://evil.example/", "/cases/"),
+        ("//evil.example/", "/cases/"),
+        ("/\\evil.example", "/cases/"),
+    ]:
+        response = app.test_client().post(
+            f"/login?next={target}", data={"email": "v@example.org", "password": PASSWORD}
+        )
+        assert response.headers["Location"] == expected, target
+
+
+def test_password_change_ends_other_sessions(app, make_user, db):
+    make_user("viewer", "v@example.org")
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        client.post("/login", data={"email": "v@example.org", "password": PASSWORD})
+    response = first.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 302
+    assert first.get("/cases/").status_code == 200
+    assert second.get("/cases/").status_code == 302
+
+
+def test_password_policy(app, make_user):
+    import pytest
+
+    from campaign.core.errors import ValidationError
+
+    for weak in ("short", "aaaaaaaaaaaaaaaa", "myname@example.org-1234"):
+        with pytest.raises(ValidationError):
+            services.create_user(None, "myname@example.org", "viewer", weak)
+
+
+def test_passwords_are_hashed_with_argon2(app, make_user, db):
+    user = make_user("viewer")
+    stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_deactivated_user_is_logged_out_and_cannot_log_in(app, make_user, login, db):
+    client = login("viewer", "v@example.org")
+    admin = login("admin", "a@example.org")
+    user = services.user_by_email("v@example.org")
+    response = admin.post(f"/admin/users/{user.id}", data={"name": "", "role": "viewer"})
+    assert response.status_code == 302
+    assert client.get("/cases/").status_code == 302
+    refused = app.test_client().post(
+        "/login", data={"email": "v@example.org", "password": PASSWORD}
+    )
+    assert refused.status_code == 401
+
+
+def test_session_cookie_flags(app, make_user):
+    make_user("viewer", "v@example.org")
+    response = app.test_client().post(
+        "/login", data={"email": "v@example.org", "password": PASSWORD}
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_secure_cookie_under_https(monkeypatch, tmp_path):
+    from campaign import config
+
+    monkeypatch.setenv("BASE_URL", "https://ua.example.org")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    settings = config.from_environment()
+    assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]

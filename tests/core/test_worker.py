@@ -1,0 +1,58 @@
+"""Celery wired for real: a worker process and beat against a real Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from campaign.core.models import Heartbeat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def celery(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker", *args, "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_beat_ticks_and_a_worker_runs_the_tick(app, db, redis_server, tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": redis_server.url,
+        "INSTANCE_PATH": str(tmp_path),
+        "SECRET_KEY": "test",
+        "BEAT_TICK_SECONDS": "1",
+    }
+    worker = celery(
+        ["worker", "--pool=solo", "--without-gossip", "--without-mingle"], env, tmp_path / "w.log"
+    )
+    beat = celery(["beat", "--schedule", str(tmp_path / "schedule")], env, tmp_path / "b.log")
+    try:
+        deadline = time.monotonic() + 60
+        row = None
+        while time.monotonic() < deadline and row is None:
+            time.sleep(0.5)
+            db.session.rollback()
+            row = db.session.scalar(select(Heartbeat).where(Heartbeat.name == "tick"))
+        logs = (tmp_path / "w.log").read_text()[-3000:] + (tmp_path / "b.log").read_text()[-2000:]
+        assert row is not None, f"the worker never ran the tick:\n{logs}"
+        assert "worker on" in row.detail
+    finally:
+        for process in (beat, worker):
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
