@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -49,33 +50,53 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+# The domains, in the order their blueprints register. Each may have models.py,
+# tasks.py (Celery tasks, periodic jobs), views.py (``bp``), api.py
+# (``blueprints``, mounted under /api/v1) and demo.py (``load_demo``).
+DOMAINS = (
+    "core",
+    "auth",
+    "audit",
+    "cases",
+    "casesheets",
+    "supporters",
+    "letters",
+    "mailbox",
+)
+
+
+def _domain_module(domain: str, name: str):
+    try:
+        return importlib.import_module(f"campaign.{domain}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"campaign.{domain}.{name}":
+            raise  # a real import error inside the module
+        return None
+
+
 def _register_models() -> None:
-    # Import every domain's models so that metadata (and Alembic) sees them all.
-    from campaign.audit import models as _audit  # noqa: F401
-    from campaign.auth import models as _auth  # noqa: F401
-    from campaign.cases import models as _cases  # noqa: F401
-    from campaign.core import models as _core  # noqa: F401
-    from campaign.core import tasks as _tasks  # noqa: F401
+    # Import every domain's models and tasks so that metadata (and Alembic)
+    # and Celery see them all.
+    for domain in DOMAINS:
+        _domain_module(domain, "models")
+        _domain_module(domain, "tasks")
 
 
 def _register_blueprints(app: Flask) -> None:
-    from campaign.audit.views import bp as audit_bp
     from campaign.auth.services import load_session_user
-    from campaign.auth.views import bp as auth_bp
-    from campaign.cases.views import bp as cases_bp
-    from campaign.core.views import bp as core_bp
-    from campaign.mailbox.views import bp as mailbox_bp
 
     login_manager.user_loader(load_session_user)
-    for blueprint in (core_bp, auth_bp, cases_bp, audit_bp, mailbox_bp):
-        app.register_blueprint(blueprint)
+    for domain in DOMAINS:
+        views = _domain_module(domain, "views")
+        if views is not None:
+            app.register_blueprint(views.bp)
 
     # campaign.api (the package) would shadow a module-level name "api" here.
     from campaign.api import register as register_api
     from campaign.extensions import api as rest_api
 
     rest_api.init_app(app)
-    register_api(app, rest_api)
+    register_api(app, rest_api, [_domain_module(d, "api") for d in DOMAINS])
 
 
 def _register_errors(app: Flask) -> None:

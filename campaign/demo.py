@@ -79,10 +79,12 @@ def load(supporters: int = 300) -> str:
         f"{ua205.label} with {len(ua205.updates)} updates",
         f"{kuku.label} ({len(kuku.people)} people)",
     ]
-    from campaign import demo_hooks
+    from campaign import DOMAINS, _domain_module
 
-    for hook in demo_hooks.HOOKS:
-        loaded.append(hook(supporters=supporters))
+    for domain in DOMAINS:
+        module = _domain_module(domain, "demo")
+        if module is not None:
+            loaded.append(module.load_demo(supporters=supporters))
     return "Demo data loaded: " + "; ".join(loaded) + "."
 
 

@@ -15,12 +15,11 @@ from campaign.core.errors import ServiceError
 from campaign.extensions import csrf
 
 
-def register(app: Flask, api) -> None:
-    from campaign.cases.api import blueprints as case_blueprints
-
-    for blueprint in case_blueprints:
-        csrf.exempt(blueprint)
-        api.register_blueprint(blueprint)
+def register(app: Flask, api, modules) -> None:
+    for module in modules:
+        for blueprint in getattr(module, "blueprints", ()):
+            csrf.exempt(blueprint)
+            api.register_blueprint(blueprint)
 
     # The spec is public reading, as any API's documentation is. flask-smorest
     # registers a bound method, which takes no attributes: wrap it.

@@ -1,0 +1,1 @@
+"""Appeal letters, the appeal block, print packs, the public case page, recorded actions."""

@@ -1,0 +1,1 @@
+"""Supporters: sign-up with consent, lists and segments, import, unsubscribe, data rights."""
