@@ -6,6 +6,7 @@ from flask import g
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from campaign.extensions import db
 
@@ -56,3 +57,28 @@ def commit_or_rollback(response):
     else:
         db.session.rollback()
     return response
+
+
+def on_commit(callback) -> None:
+    """Run ``callback()`` after the current transaction commits, never before.
+
+    Use it to enqueue Celery tasks: a task that starts before the commit would
+    not see the rows it is about; after a rollback it is dropped.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # attach the callback to a transaction that can end
+    session.info.setdefault("on_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session):
+    for callback in session.info.pop("on_commit", []):
+        callback()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_on_rollback(session, transaction):
+    # Runs after after_commit too, when the list is already gone.
+    if transaction.parent is None:
+        session.info.pop("on_commit", None)

@@ -25,9 +25,7 @@ class Action(db.Model):
     __tablename__ = "actions"
     __table_args__ = (
         UniqueConstraint("case_id", "supporter_id", "channel"),
-        CheckConstraint(
-            "channel IN ('letter', 'email', 'fax', 'social', 'phone')", name="channel"
-        ),
+        CheckConstraint("channel IN ('letter', 'email', 'fax', 'social', 'phone')", name="channel"),
         Index("ix_actions_case_id_created_at", "case_id", "created_at"),
         Index("ix_actions_supporter_id", "supporter_id"),
     )
