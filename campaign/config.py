@@ -38,27 +38,40 @@ def _secret_key(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _env(name: str, default: str) -> str:
+    """The variable's value; unset and empty both mean the default."""
+    return os.environ.get(name) or default
+
+
 def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    return int(_env(name, str(default)))
+
+
+def _database_url(url: str) -> str:
+    """Accept the usual postgres:// URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def from_environment() -> dict:
     instance = _instance_path()
-    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    redis_url = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0")
+    base_url = _env("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    redis_url = _env("REDIS_URL", f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0")
     secure = base_url.startswith("https://")
     return {
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": _secret_key(instance),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get(
-            "DATABASE_URL", f"sqlite:///{instance / 'campaign.sqlite3'}"
+        "SQLALCHEMY_DATABASE_URI": _database_url(
+            _env("DATABASE_URL", f"sqlite:///{instance / 'campaign.sqlite3'}")
         ),
         "REDIS_URL": redis_url,
-        "SMTP_URL": os.environ.get("SMTP_URL", f"smtp://127.0.0.1:{DEFAULT_SMTP_PORT}"),
-        "MAIL_FROM": os.environ.get("MAIL_FROM", "Urgent Action Network <ua@localhost>"),
+        "SMTP_URL": _env("SMTP_URL", f"smtp://127.0.0.1:{DEFAULT_SMTP_PORT}"),
+        "MAIL_FROM": _env("MAIL_FROM", "Urgent Action Network <ua@localhost>"),
         "BASE_URL": base_url,
-        "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),
-        "MAILBOX_PATH": os.environ.get("MAILBOX_PATH", str(instance / "mailbox")),
+        "ORG_TIMEZONE": _env("ORG_TIMEZONE", "Europe/London"),
+        "MAILBOX_PATH": _env("MAILBOX_PATH", str(instance / "mailbox")),
         # Sessions: HttpOnly and SameSite always, Secure when served over https.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -71,8 +84,8 @@ def from_environment() -> dict:
         # Login throttling: lock an account after this many failures in a row.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url),
-        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "20 per minute"),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
+        "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Celery: the database is the truth, Redis only carries wake-ups.
         "CELERY": {
