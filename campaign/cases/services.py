@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from campaign.audit.services import diff, record
 from campaign.cases.labels import case_label, parse_label
@@ -221,7 +222,8 @@ def list_cases(
         query = query.where(Case.year == year)
     if q and q.strip():
         query = query.where(_case_search(q.strip()))
-    return query.order_by(
+    # The list shows people and update counts: load them in two queries, not per row.
+    return query.options(selectinload(Case.links), selectinload(Case.updates)).order_by(
         Case.year.desc().nulls_first(), Case.number.desc().nulls_first(), Case.id.desc()
     )
 
