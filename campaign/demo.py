@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from campaign.cases import services as cases
 from campaign.cases.models import Case
+from campaign.outcomes import services as outcomes
 
 PROSECUTOR = {
     "title": "Prosecutor General of the Russian Federation",
@@ -185,15 +186,6 @@ def _ua_205_16() -> Case:
         new_deadline=date(2017, 11, 8),
     )
     second.issued_at = _at(date(2017, 9, 29))
-    for person in (umerov, chiygoz):
-        cases.add_person_status(
-            None,
-            person,
-            on=date(2017, 10, 25),
-            status="released",
-            note="flown to Turkey and set free; arrived in Kyiv on 27 October",
-            case=case,
-        )
     third = cases.add_update(
         None,
         case,
@@ -202,7 +194,19 @@ def _ua_205_16() -> Case:
         body=UPDATE_3,
     )
     third.issued_at = _at(date(2017, 10, 30))
-    cases.close_case(None, case, "Both men released")
+    closing = outcomes.close_case(
+        None,
+        case,
+        decision="no_further_action",
+        outcomes=[
+            {"person_id": p.id, "outcome": "released", "on": date(2017, 10, 25),
+             "note": "flown to Turkey and set free; arrived in Kyiv on 27 October"}
+            for p in (umerov, chiygoz)
+        ],
+        text="No further action is requested from the UA network. Many thanks to all who "
+        "sent appeals.",
+    )  # fmt: skip
+    closing.decided_at = _at(date(2017, 10, 30))
     return case
 
 
@@ -257,14 +261,19 @@ def _kuku_case() -> Case:
             note=f"sentenced to {sentence} in prison",
             case=case,
         )
-        cases.add_person_status(
-            None,
-            person,
-            on=date(2020, 6, 25),
-            status="sentenced",
-            note="conviction upheld on appeal",
-            case=case,
-        )
+    closing = outcomes.close_case(
+        None,
+        case,
+        decision="continue",
+        outcomes=[
+            {"person_id": p.id, "outcome": "conviction_upheld", "on": date(2020, 6, 25),
+             "note": "by the Russian Military Court of Appeals"}
+            for p in case.people
+        ],
+        text="Despite this setback, please keep writing: the six men are prisoners of "
+        "conscience and must be released.",
+    )  # fmt: skip
+    closing.decided_at = _at(date(2020, 6, 30))
     return case
 
 

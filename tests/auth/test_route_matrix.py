@@ -58,12 +58,19 @@ def sample(app, db):
         "target_id": 1,
         "user_id": 1,
         "token_id": 1,
+        "document_id": 1,
         "key": "x",
     }
 
 
 def concrete(rule, sample) -> str:
-    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(sample[m.group(1)]), rule.rule)
+    """The rule's URL with sample values; an id not in the sample is 1, a string "x"."""
+
+    def value(match):
+        converter, name = match.group(1) or "", match.group(2)
+        return str(sample.get(name, 1 if converter.startswith("int") else "x"))
+
+    return re.sub(r"<(?:([^:>]+):)?([^>]+)>", value, rule.rule)
 
 
 def guarded(app):

@@ -1,0 +1,1 @@
+"""Closing cases: outcomes per person, official replies, outcome notices, reminders, reports."""

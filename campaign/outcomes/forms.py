@@ -1,0 +1,51 @@
+"""Forms for closing a case and logging replies."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from campaign.core.forms import choices
+from campaign.outcomes.models import DECISIONS, OUTCOMES
+
+
+class OutcomeForm(Form):
+    person_id = HiddenField()
+    outcome = SelectField(
+        "Outcome", choices=choices([("", "Choose…"), *OUTCOMES.items()]), validate_choice=False
+    )
+    on = DateField("Date", validators=[Optional()])
+    note = StringField("Note", validators=[Length(max=500)])
+
+
+class CloseForm(FlaskForm):
+    outcomes = FieldList(FormField(OutcomeForm))
+    decision = RadioField(
+        "What now?", choices=choices(DECISIONS.items()), default="no_further_action"
+    )
+    text = TextAreaField(
+        "Closing text",
+        description="What supporters will read, e.g. “No further action is requested. Many "
+        "thanks to all who sent appeals.”",
+    )
+
+
+class ReplyForm(FlaskForm):
+    received_on = DateField("Received on", validators=[DataRequired()])
+    sender = StringField(
+        "From", validators=[DataRequired(), Length(max=300)], description="e.g. Prosecutor's Office"
+    )
+    text = TextAreaField("Text of the reply")
+    file = FileField("Or attach the letter (PDF, image, up to 10 MB)")

@@ -1,0 +1,143 @@
+"""Outcomes per person, closings of a case, and replies from the authorities."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from campaign.core.types import UTCDateTime, utcnow
+from campaign.extensions import db
+
+OUTCOMES = {
+    "released": "Released",
+    "released_on_bail": "Released on bail",
+    "charges_dropped": "Charges dropped",
+    "acquitted": "Acquitted",
+    "sentence_reduced": "Sentence reduced",
+    "conviction_upheld": "Conviction upheld",
+    "death_sentence_commuted": "Death sentence commuted",
+    "executed": "Executed",
+    "died_in_custody": "Died in custody",
+    "transferred": "Transferred",
+    "other": "Other",
+}
+# Outcomes that are an improvement for the person; the reports count them.
+IMPROVEMENTS = frozenset(
+    {
+        "released",
+        "released_on_bail",
+        "charges_dropped",
+        "acquitted",
+        "sentence_reduced",
+        "death_sentence_commuted",
+    }
+)
+DECISIONS = {
+    "no_further_action": "No further action requested: the case closes",
+    "continue": "Continue appeals: the case stays active",
+}
+
+
+class Closing(db.Model):
+    """One decision on a case: its outcomes, whether appeals stop, a closing text.
+
+    A case can be closed, reopened by an update, and closed again; every
+    closing is kept, so the history stays whole.
+    """
+
+    __tablename__ = "closings"
+    __table_args__ = (
+        CheckConstraint("decision IN ('no_further_action', 'continue')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    outcomes: Mapped[list[PersonOutcome]] = relationship(
+        back_populates="closing", cascade="all, delete-orphan", order_by="PersonOutcome.id"
+    )
+
+    @property
+    def summary(self) -> str:
+        """The case outcome, summed up from the people's outcomes."""
+        return summarise([o.outcome for o in self.outcomes])
+
+    def __repr__(self) -> str:
+        return f"<Closing {self.id} case={self.case_id} {self.decision}>"
+
+
+class PersonOutcome(db.Model):
+    __tablename__ = "person_outcomes"
+    __table_args__ = (
+        UniqueConstraint("closing_id", "person_id"),
+        CheckConstraint(
+            "outcome IN (" + ", ".join(f"'{k}'" for k in OUTCOMES) + ")", name="outcome"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    closing_id: Mapped[int] = mapped_column(ForeignKey("closings.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(30))
+    on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    closing: Mapped[Closing] = relationship(back_populates="outcomes")
+    person = relationship("Person", lazy="joined")
+
+    @property
+    def label(self) -> str:
+        return OUTCOMES.get(self.outcome, self.outcome)
+
+    @property
+    def improved(self) -> bool:
+        return self.outcome in IMPROVEMENTS
+
+
+class OfficialReply(db.Model):
+    """A reply received from an authority about the case."""
+
+    __tablename__ = "official_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    sender: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<OfficialReply {self.id} case={self.case_id} from {self.sender!r}>"
+
+
+def summarise(outcomes: list[str]) -> str:
+    if not outcomes:
+        return "No outcome recorded"
+    improved = sum(1 for o in outcomes if o in IMPROVEMENTS)
+    if improved == len(outcomes):
+        kinds = {OUTCOMES[o] for o in outcomes}
+        return next(iter(kinds)) if len(kinds) == 1 else "Improvement for everyone"
+    if improved:
+        return f"Improvement for {improved} of {len(outcomes)}"
+    kinds = {OUTCOMES[o] for o in outcomes}
+    return next(iter(kinds)) if len(kinds) == 1 else "No improvement"

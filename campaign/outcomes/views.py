@@ -1,0 +1,117 @@
+"""Closing a case with outcomes, official replies, and reports."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from campaign.auth.roles import requires
+from campaign.cases import services as cases
+from campaign.core.errors import NotFound, ServiceError
+from campaign.core.forms import attach_error
+from campaign.outcomes import services
+from campaign.outcomes.forms import CloseForm, ReplyForm
+
+bp = Blueprint("outcomes", __name__)
+
+
+def _case_or_404(case_id: int):
+    try:
+        return cases.get_case(case_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/cases/<int:case_id>/close", methods=["GET", "POST"])
+@requires("coordinator")
+def close(case_id: int):
+    case = _case_or_404(case_id)
+    form = CloseForm()
+    if request.method == "GET":
+        for person in case.people:
+            form.outcomes.append_entry({"person_id": str(person.id), "on": cases.org_today()})
+    people = {str(p.id): p for p in case.people}
+    if form.validate_on_submit():
+        outcomes = [
+            {
+                "person_id": int(entry.person_id.data) if entry.person_id.data.isdigit() else None,
+                "outcome": entry.outcome.data,
+                "on": entry.on.data,
+                "note": entry.note.data,
+            }
+            for entry in form.outcomes
+        ]
+        try:
+            closing = services.close_case(
+                current_user, case, decision=form.decision.data, outcomes=outcomes,
+                text=form.text.data or "",
+            )  # fmt: skip
+        except ServiceError as error:
+            _attach_outcome_error(form, error)
+        else:
+            flash(f"Outcome recorded for {case.label}: {closing.summary}.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("outcomes/close.html", case=case, form=form, people=people), status
+
+
+def _attach_outcome_error(form: CloseForm, error: ServiceError) -> None:
+    # Errors name a row's field as "outcomes-<index>-<name>", as WTForms does.
+    parts = (error.field or "").split("-")
+    if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(form.outcomes):
+        field = getattr(form.outcomes[int(parts[1])], parts[2], None)
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+            return
+    attach_error(form, error)
+
+
+@bp.route("/cases/<int:case_id>/replies", methods=["GET", "POST"])
+@requires("campaigner")
+def new_reply(case_id: int):
+    case = _case_or_404(case_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(services.MAX_REPLY_FILE + 1) if upload and upload.filename else None
+        try:
+            services.log_reply(
+                current_user, case, received_on=form.received_on.data, sender=form.sender.data,
+                text=form.text.data or "", filename=upload.filename if data else "",
+                content_type=upload.mimetype if data else "", data=data,
+            )  # fmt: skip
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash("Reply logged.", "success")
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="timeline"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("outcomes/reply_form.html", case=case, form=form), status
+
+
+@bp.get("/cases/<int:case_id>/replies/<int:reply_id>/file")
+@requires("viewer")
+def reply_file(case_id: int, reply_id: int):
+    case = _case_or_404(case_id)
+    try:
+        reply = services.get_reply(case, reply_id)
+    except NotFound:
+        abort(404)
+    if not reply.data:
+        abort(404)
+    # Always a download: a staff-uploaded file is never rendered by our origin.
+    return Response(
+        reply.data,
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{reply.filename}"'},
+    )
+
+
+@bp.app_template_global()
+def case_story(case):
+    """The outcomes panel and timeline of a case, for the staff case page."""
+    return {
+        "closing": services.latest_closing(case),
+        "timeline": services.timeline(case),
+        "replies": services.replies_of(case),
+    }
