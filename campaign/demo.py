@@ -240,13 +240,13 @@ def _kuku_case() -> Case:
             "languages": ["ru", "en", "uk"],
             "themes": ["Human rights defenders", "Unfair trials", "Crimea"],
         },
-        number=94,
-        year=2020,
+        number=145,
+        year=2019,
     )
     cases.save_target(None, case, None, PROSECUTOR | {"name": "Igor Krasnov"})
     cases.save_target(None, case, None, EMBASSY_GB)
     cases.issue_case(None, case)
-    case.issued_at = _at(date(2020, 6, 30))
+    case.issued_at = _at(date(2019, 11, 20))
     for name, aliases, sentence in names:
         person = _person(name, aliases)
         cases.link_person(None, case, person)

@@ -7,8 +7,10 @@ from flask_login import current_user
 
 from campaign.auth.roles import requires
 from campaign.cases import services as cases
+from campaign.core.csvexport import to_csv
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import attach_error
+from campaign.outcomes import reports as reports_module
 from campaign.outcomes import services
 from campaign.outcomes.forms import CloseForm, ReplyForm
 
@@ -115,3 +117,22 @@ def case_story(case):
         "timeline": services.timeline(case),
         "replies": services.replies_of(case),
     }
+
+
+@bp.get("/reports/")
+@requires("viewer")
+def reports():
+    tables = [build() for build in reports_module.REPORTS.values()]
+    return render_template("outcomes/reports.html", tables=tables)
+
+
+@bp.get("/reports/<slug>.csv")
+@requires("viewer")
+def report_csv(slug: str):
+    build = reports_module.REPORTS.get(slug) or abort(404)
+    table = build()
+    return Response(
+        to_csv(table.header, table.rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="ua-report-{slug}.csv"'},
+    )
