@@ -32,6 +32,9 @@ def pytest_generate_tests(metafunc):
     if "db_backend" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")
         backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        if metafunc.definition.get_closest_marker("e2e") and choice == "both":
+            # A browser journey exercises the pages, not the database: once is enough.
+            backends = ["sqlite"]
         metafunc.parametrize("db_backend", backends, scope="session")
 
 
