@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 
 from campaign import config as settings
 from campaign.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
@@ -61,6 +61,8 @@ DOMAINS = (
     "casesheets",
     "supporters",
     "letters",
+    "mailings",
+    "outcomes",
     "mailbox",
 )
 
@@ -131,6 +133,8 @@ def _register_errors(app: Flask) -> None:
 
 
 def _security_headers(response):
+    if current_app.config["SESSION_COOKIE_SECURE"]:  # served over https
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

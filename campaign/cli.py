@@ -24,6 +24,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(demo)
     app.cli.add_command(bootstrap)
+    from campaign.supporters.cli import supporters
+
+    app.cli.add_command(supporters)
 
 
 def _fail(message: str) -> None:

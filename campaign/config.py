@@ -81,9 +81,17 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_SECURE": secure,
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Requests above this get 413; case-sheet uploads are capped at 10 MB by the reader.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024),
         # Login throttling: lock an account after this many failures in a row.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
+        # Deadline reminders go this many days before the appeal deadline.
+        "REMINDER_DAYS_BEFORE": _int("REMINDER_DAYS_BEFORE", 3),
+        # Roles that must log in with a second factor (TOTP).
+        "TOTP_REQUIRED_ROLES": tuple(
+            r for r in _env("TOTP_REQUIRED_ROLES", "admin,coordinator").split(",") if r
+        ),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -98,13 +106,46 @@ def from_environment() -> dict:
             "worker_prefetch_multiplier": 1,
             # Longer than any task may run, shorter than a tolerable delay after a
             # lost worker; tasks are small batches, so an hour is generous.
-            "broker_transport_options": {"visibility_timeout": _int("CELERY_VISIBILITY", 3600)},
+            "broker_transport_options": {
+                "visibility_timeout": _int("CELERY_VISIBILITY", 3600),
+                # Publishing a wake-up must not hang a request when Redis is down:
+                # give up after ~1 s; the sweeper re-sends wake-ups from the database.
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.3,
+                "interval_max": 0.5,
+                "socket_connect_timeout": 1,
+                "socket_timeout": 5,
+            },
             "broker_connection_retry_on_startup": True,
             "beat_schedule": {
                 "tick": {"task": "core.tick", "schedule": float(_int("BEAT_TICK_SECONDS", 5))},
             },
             "timezone": "UTC",
         },
+        # Mailings (DESIGN.md §3; the figures are in docs/PERFORMANCE.md, "Mailing").
+        "MAILING_BATCH_SIZE": _int("MAILING_BATCH_SIZE", 500),
+        # The recording window: at most this many sends per worker process are not
+        # yet recorded at any moment, so a crash repeats at most this many.
+        "MAILING_RECORD_WINDOW": _int("MAILING_RECORD_WINDOW", 40),
+        "MAILING_CONNECTIONS": _int("MAILING_CONNECTIONS", 2),
+        "MAILING_PARALLEL_TASKS": _int("MAILING_PARALLEL_TASKS", 2),
+        "MAILING_MESSAGES_PER_CONNECTION": _int("MAILING_MESSAGES_PER_CONNECTION", 1000),
+        "MAILING_LEASE_SECONDS": _int("MAILING_LEASE_SECONDS", 300),
+        "MAILING_WAKE_SECONDS": _int("MAILING_WAKE_SECONDS", 15),
+        "MAILING_MAX_ATTEMPTS": _int("MAILING_MAX_ATTEMPTS", 6),
+        "MAILING_RETRY_SECONDS": float(_env("MAILING_RETRY_SECONDS", "60")),
+        "MAILING_PAUSE_AFTER_FAILURES": _int("MAILING_PAUSE_AFTER_FAILURES", 50),
+        # Messages per second for all workers together (shared through Redis); 0: no limit.
+        "MAILING_RATE_LIMIT": _int("MAILING_RATE_LIMIT", 0),
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),
+        "VERP_DOMAIN": _env("VERP_DOMAIN", "localhost"),
+        "LIST_ID": _env("LIST_ID", "Urgent Action Network <urgent-action.localhost>"),
+        "MAIL_REPLY_TO": _env("MAIL_REPLY_TO", ""),
+        "BOUNCE_SMTP_HOST": _env("BOUNCE_SMTP_HOST", "127.0.0.1"),
+        "BOUNCE_SMTP_PORT": _int("BOUNCE_SMTP_PORT", 8026),
+        # imaps://user:password@host/INBOX; empty: no polling.
+        "BOUNCE_IMAP_URL": _env("BOUNCE_IMAP_URL", ""),
         "API_TITLE": "Urgent Action campaign manager",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

@@ -92,6 +92,9 @@ def make_config(database_url: str, instance, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": False,
+        # Two factors are tested in tests/auth/test_twofactor.py and the browser
+        # journeys; elsewhere a password login is enough.
+        "TOTP_REQUIRED_ROLES": (),
         "SERVER_NAME": "localhost",
         **extra,
     }

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 
 from campaign.audit.services import recent
 from campaign.auth.roles import requires
+from campaign.core.db import MAX_PAGE
 
 bp = Blueprint("audit", __name__)
 
@@ -13,6 +14,6 @@ bp = Blueprint("audit", __name__)
 @bp.get("/admin/audit")
 @requires("admin")
 def index():
-    page = request.args.get("page", 1, type=int)
+    page = min(request.args.get("page", 1, type=int), MAX_PAGE)
     kind = request.args.get("type") or None
     return render_template("audit/index.html", events=recent(100, kind, page), kind=kind)

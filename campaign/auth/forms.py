@@ -40,3 +40,11 @@ class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=200)])
     role = SelectField("Role", choices=choices(ROLE_LABELS.items()))
     active = BooleanField("Active")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=20)],
+        description="The 6 digits your authenticator app shows, or a recovery code.",
+    )

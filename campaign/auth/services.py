@@ -124,21 +124,40 @@ def authenticate(email: str, password: str) -> User:
             "Try again later or ask an admin."
         )
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-            user.locked_until = now + timedelta(minutes=minutes)
-            user.failed_logins = 0
-            record(None, "user.locked", user, f"Locked after repeated failed logins: {user.email}")
+        _count_failure(user, now)
         raise LoginRefused("Wrong email or password.")
     if not user.active:
         raise LoginRefused("This account is deactivated. Ask an admin.")
-    user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    if not user.has_2fa:
+        user.failed_logins = 0
+        user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def second_factor(user: User, code: str) -> None:
+    """Check the second factor after the password; failures count towards the lockout."""
+    from campaign.auth import twofactor
+
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        raise LoginRefused("Too many failed attempts: this account is locked for a few minutes.")
+    if not twofactor.verify(user, code):
+        _count_failure(user, now)
+        raise LoginRefused("That code is not right, or it was used already.")
+    user.failed_logins = 0
+    user.last_login_at = now
+
+
+def _count_failure(user: User, now) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+        minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+        user.locked_until = now + timedelta(minutes=minutes)
+        user.failed_logins = 0
+        record(None, "user.locked", user, f"Locked after repeated failed logins: {user.email}")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import (
     Blueprint,
     abort,
@@ -11,12 +13,21 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 
-from campaign.auth import services
-from campaign.auth.forms import LoginForm, PasswordForm, TokenForm, UserCreateForm, UserEditForm
+from campaign.auth import services, twofactor
+from campaign.auth.forms import (
+    CodeForm,
+    LoginForm,
+    PasswordForm,
+    TokenForm,
+    UserCreateForm,
+    UserEditForm,
+)
 from campaign.auth.models import ApiToken
 from campaign.auth.roles import public, requires
 from campaign.core.errors import ServiceError
@@ -25,6 +36,7 @@ from campaign.core.urls import safe_next
 from campaign.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
+PENDING_2FA_SECONDS = 300
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,7 +44,7 @@ bp = Blueprint("auth", __name__)
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("cases.index"))
+        return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -41,9 +53,81 @@ def login():
             form.form_errors.append(refused.message)
             g.keep_changes = True  # the failure counts towards the lockout
             return render_template("auth/login.html", form=form), 401
+        target = safe_next(request.args.get("next")) or url_for("core.home")
+        if user.has_2fa:
+            # The password was right; the session holds only this pending step.
+            session["2fa_pending"] = {"user": user.id, "epoch": user.session_epoch,
+                                      "next": target, "at": time.time()}  # fmt: skip
+            return redirect(url_for("auth.verify_2fa"))
         login_user(user)
-        return redirect(safe_next(request.args.get("next")) or url_for("cases.index"))
+        return redirect(target)
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@public
+def verify_2fa():
+    pending = session.get("2fa_pending") or {}
+    user = services.get_user(pending.get("user", 0))
+    fresh = time.time() - pending.get("at", 0) < PENDING_2FA_SECONDS
+    if user is None or not fresh or user.session_epoch != pending.get("epoch"):
+        session.pop("2fa_pending", None)
+        flash("Log in again.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.second_factor(user, form.code.data)
+        except services.LoginRefused as refused:
+            form.code.errors.append(refused.message)
+            g.keep_changes = True  # the failure counts towards the lockout
+            return render_template("auth/verify.html", form=form), 401
+        session.pop("2fa_pending", None)
+        login_user(user)
+        return redirect(safe_next(pending.get("next")) or url_for("core.home"))
+    return render_template("auth/verify.html", form=form)
+
+
+@bp.before_app_request
+def require_2fa():
+    """Roles that must use two factors are sent to set them up before anything else."""
+    user = current_user
+    if not user.is_authenticated or user.has_2fa or not twofactor.required_for(user):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if request.endpoint in ("auth.setup_2fa", "auth.logout") or (
+        view is not None and getattr(view, "required_role", "x") is None
+    ):
+        return None
+    if request.path.startswith("/api/"):
+        return None  # bearer tokens were created after a two-factor login
+    flash("Your role needs two-factor authentication. Set it up to continue.", "info")
+    return redirect(url_for("auth.setup_2fa"))
+
+
+@bp.route("/account/2fa", methods=["GET", "POST"])
+@requires("viewer")
+def setup_2fa():
+    user = current_user._get_current_object()
+    form = CodeForm()
+    if request.method == "GET" or "2fa_secret" not in session:
+        session["2fa_secret"] = twofactor.new_secret()
+    secret = session["2fa_secret"]
+    if form.validate_on_submit():
+        try:
+            codes = twofactor.enable(user, user, secret, form.code.data)
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            session.pop("2fa_secret", None)
+            return render_template("auth/recovery_codes.html", codes=codes)
+    uri = twofactor.provisioning_uri(user, secret)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "auth/setup_2fa.html", form=form, secret=secret, qr=Markup(twofactor.qr_svg(uri)),  # noqa: S704 - segno's own SVG
+        required=twofactor.required_for(user),
+    ), status  # fmt: skip
 
 
 @bp.post("/logout")
@@ -168,4 +252,16 @@ def edit_user(user_id: int):
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for("auth.users"))
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("auth/user_edit.html", user=user, form=form), status
+    return render_template(
+        "auth/user_edit.html", user=user, form=form, confirm=ConfirmForm()
+    ), status
+
+
+@bp.post("/admin/users/<int:user_id>/reset-2fa")
+@requires("admin")
+def reset_2fa(user_id: int):
+    user = services.get_user(user_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        twofactor.reset(current_user, user)
+        flash(f"Two-factor authentication reset for {user.email}: they enrol again.", "success")
+    return redirect(url_for("auth.edit_user", user_id=user.id))

@@ -110,6 +110,9 @@ class CaseSchema(Schema):
     background = fields.String(load_default="")
     recommended_actions = fields.String(load_default="")
     deadline = fields.Date(allow_none=True, load_default=None)
+    embargo_until = fields.AwareDateTime(
+        allow_none=True, load_default=None, metadata={"description": "Not public before this"}
+    )
     current_deadline = fields.Date(dump_only=True, allow_none=True)
     languages = fields.List(fields.String(), load_default=list)
     themes = fields.List(fields.String(), load_default=list)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -18,6 +23,16 @@ from campaign.cases.models import PERSON_STATUSES, UPDATE_KINDS
 from campaign.core.forms import choices
 
 
+class OrgDateTimeField(DateTimeLocalField):
+    """A date and time typed and shown in the organisation's time zone, kept in UTC."""
+
+    def process_data(self, value):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            zone = ZoneInfo(current_app.config["ORG_TIMEZONE"])
+            value = value.astimezone(zone).replace(tzinfo=None)
+        super().process_data(value)
+
+
 class CaseForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     country_code = SelectField("Country", validate_choice=False)
@@ -27,6 +42,11 @@ class CaseForm(FlaskForm):
         description="e.g. EUR 50/7271/2017",
     )
     deadline = DateField("Appeal deadline", validators=[Optional()])
+    embargo_until = OrgDateTimeField(
+        "Embargo until",
+        validators=[Optional()],
+        description="Not public (case page, links) before this time. Leave empty if none.",
+    )
     languages = StringField(
         "Appeal languages",
         validators=[Length(max=200)],

@@ -84,6 +84,8 @@ class Case(db.Model):
     background: Mapped[str] = mapped_column(Text, default="")
     recommended_actions: Mapped[str] = mapped_column(Text, default="")
     deadline: Mapped[date | None] = mapped_column(Date)
+    # Not public (page, links) before this moment, even when issued.
+    embargo_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     languages: Mapped[list] = mapped_column(JSON, default=list)
     themes: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(10), default="draft", index=True)

@@ -7,7 +7,7 @@ caller's request or task commits.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pycountry
@@ -33,6 +33,7 @@ from campaign.cases.models import (
     Target,
 )
 from campaign.cases.names import name_key, search_keys
+from campaign.cases.signals import update_issued
 from campaign.core.db import dialect_name, insert_ignore
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.types import utcnow
@@ -49,6 +50,7 @@ CASE_FIELDS = (
     "background",
     "recommended_actions",
     "deadline",
+    "embargo_until",
     "languages",
     "themes",
 )
@@ -181,10 +183,23 @@ def _clean_case(data: dict) -> dict:
         elif field == "deadline":
             if value is not None and not isinstance(value, date):
                 raise ValidationError("Give the deadline as a date.", "deadline")
+        elif field == "embargo_until":
+            value = _embargo(value)
         else:
             value = (value or "").strip()
         clean[field] = value
     return clean
+
+
+def _embargo(value) -> datetime | None:
+    """A naive time (from the form) is the organisation's local time."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError("Give the embargo as a date and time.", "embargo_until")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(current_app.config["ORG_TIMEZONE"]))
+    return value.astimezone(UTC)
 
 
 # --- cases ----------------------------------------------------------------
@@ -219,8 +234,12 @@ def list_cases(
     if country:
         query = query.where(Case.country_code == country.upper()[:2])
     if year:
-        query = query.where(Case.year == year)
-    if q and q.strip():
+        # A year no column can hold matches nothing (and must not overflow the driver).
+        query = query.where(Case.year == year if 0 < year < 10_000 else false())
+    if q and "\x00" in q:
+        # No stored text holds NUL; SQLite would end the LIKE pattern there, PostgreSQL refuse it.
+        query = query.where(false())
+    elif q and q.strip():
         query = query.where(_case_search(q.strip()))
     # The list shows people and update counts: load them in two queries, not per row.
     return query.options(selectinload(Case.links), selectinload(Case.updates)).order_by(
@@ -356,7 +375,7 @@ def add_update(
     title: str = "",
     new_deadline: date | None = None,
 ) -> CaseUpdate:
-    """Number the next update; an update reopens a closed case (a re-arrest)."""
+    """Number the next update; one asking for action reopens a closed case (a re-arrest)."""
     if case.status == "draft":
         raise Conflict("Issue the UA before adding updates to it.", "status")
     if kind not in UPDATE_KINDS:
@@ -385,10 +404,13 @@ def add_update(
         issued_by_id=getattr(actor, "id", None),
     )
     db.session.add(item)
-    reopened = case.status == "closed"
+    # News that asks for action again (a re-arrest) reopens a closed case; a
+    # further "no further action" notice does not.
+    reopened = case.status == "closed" and kind == "further_action"
     if reopened:
         case.status = "active"
     db.session.flush()
+    update_issued.send(case, update=item, actor=actor)
     record(
         actor,
         "case.update_issued",

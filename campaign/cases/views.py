@@ -16,6 +16,7 @@ from campaign.cases.forms import (
     UpdateForm,
 )
 from campaign.cases.models import CASE_STATUSES
+from campaign.core.db import MAX_PAGE
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
 from campaign.extensions import db
@@ -51,7 +52,7 @@ def index():
         status=status, country=args.get("country") or None, year=year, q=args.get("q")
     )
     pagination = db.paginate(
-        query, page=args.get("page", 1, type=int), per_page=50, error_out=False
+        query, page=min(args.get("page", 1, type=int), MAX_PAGE), per_page=50, error_out=False
     )
     return render_template(
         "cases/index.html",
@@ -280,6 +281,8 @@ def unlink_person(case_id: int, person_id: int):
         abort(400)
     try:
         services.unlink_person(current_user, case, person)
+    except NotFound:
+        abort(404)  # a person of another UA: as if the address did not exist
     except ServiceError as error:
         flash(error.message, "error")
     return redirect(url_for("cases.show", case_id=case.id, _anchor="people"))

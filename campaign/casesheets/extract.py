@@ -4,8 +4,9 @@ This module owns the reading of Urgent Action case sheets (the text that
 ``readers`` produced, or pasted text): the UA number and year, whether the sheet
 is an original, an update or an outcome, the index reference, title, summary,
 background, people at risk with their status notes, appeal deadline, languages,
-targets with salutations, recommended actions. It also owns ``name_key``, the
-transliteration-insensitive key used to match spellings of one person's name.
+targets with salutations, recommended actions. Spellings of one person's name are
+grouped and matched with ``campaign.cases.names.name_key``, the key the people
+search in the database uses, so import and search agree on who is who.
 
 Every value comes with the character spans it was read from, and every field
 that was not found is listed in ``Proposal.missing``: a proposal never presents
@@ -59,13 +60,12 @@ Heuristics and their limits (details next to the code that applies them):
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from typing import Any
 
-from unidecode import unidecode
+from campaign.cases import names
 
 # A real sheet is 5-30k characters; the caps keep hostile input to a second or two.
 MAX_ANALYSED_CHARS = 200_000
@@ -158,32 +158,10 @@ def _plain(value: Any) -> Any:
 
 # --- name keys --------------------------------------------------------------------
 
-_POSSESSIVE_RE = re.compile(r"['’`]s?$")
-# Transliteration variants of one sound, applied after unidecode and lowercasing.
-_TRANSLIT = (("dzh", "j"), ("dj", "j"), ("zh", "j"), ("kh", "h"), ("ph", "f"), ("w", "v"))
-_DOUBLED_RE = re.compile(r"([a-z])\1+")
-
-
-def name_key(name: str) -> str:
-    """A key equal for spellings of one name: "Chyigoz" == "Chiygoz" == "Chiygoz’s".
-
-    Rules, in order: transliterate to ASCII (unidecode: "Умеров" -> "Umerov",
-    "José" -> "Jose"); lowercase; drop a trailing possessive ('s, ’s); treat
-    hyphens and punctuation as spaces; fold kh->h, dzh/dj/zh->j, ph->f, w->v, y->i;
-    collapse doubled letters. Word order is kept, so "Umerov Ilmi" differs from
-    "Ilmi Umerov". The key is for matching only, never for display.
-    """
-    text = unidecode(unicodedata.normalize("NFC", name or "")).lower()
-    words = []
-    for word in re.split(r"[^a-z'’`]+", text):
-        word = _POSSESSIVE_RE.sub("", word).replace("'", "").replace("`", "")
-        if not word:
-            continue
-        for old, new in _TRANSLIT:
-            word = word.replace(old, new)
-        word = _DOUBLED_RE.sub(r"\1", word.replace("y", "i"))
-        words.append(word)
-    return " ".join(words)
+# One key for a name everywhere: the people search in the database (cases.names) and
+# the grouping and matching of spellings here must agree, or a person the search finds
+# would not be matched on import (and the other way round).
+name_key = names.name_key
 
 
 # --- lines ------------------------------------------------------------------------

@@ -34,6 +34,10 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Paged lists clamp the page they are asked for: a huge one overflows SQLite's integers.
+MAX_PAGE = 100_000
+
+
 def dialect_name() -> str:
     return db.session.get_bind().dialect.name
 

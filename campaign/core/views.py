@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import select, text
 
 from campaign.auth.roles import public, requires
+from campaign.core import dashboard
 from campaign.core.models import Heartbeat
 from campaign.core.types import utcnow
 from campaign.extensions import db
@@ -16,14 +17,36 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @requires("viewer")
 def home():
-    return redirect(url_for("cases.index"))
+    appeals = dashboard.appeals_last_days(7)
+    return render_template(
+        "core/dashboard.html",
+        open_appeals=dashboard.open_appeals(),
+        mailings=dashboard.mailings_in_flight(),
+        appeals=appeals,
+        appeals_top=max((count for _day, count in appeals), default=0),
+        outcomes=dashboard.recent_outcomes(),
+        bounces=dashboard.bounces_needing_attention(),
+    )
 
 
 @bp.get("/healthz")
 @public
 def health():
+    """The web process and its database answer."""
     db.session.execute(text("SELECT 1"))
     return jsonify({"status": "ok"})
+
+
+@bp.get("/healthz/worker")
+@public
+def worker_health():
+    """Beat and a worker ran the tick recently (503 when stalled, for a monitor)."""
+    row = db.session.get(Heartbeat, "tick")
+    age = (utcnow() - row.at).total_seconds() if row else None
+    limit = 6 * current_app.config["CELERY"]["beat_schedule"]["tick"]["schedule"] + 30
+    healthy = age is not None and age <= limit
+    body = {"status": "ok" if healthy else "stalled", "last_tick_seconds_ago": age}
+    return jsonify(body), 200 if healthy else 503
 
 
 @bp.get("/admin/system")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
+    DateTimeLocalField,
     FieldList,
     Form,
     FormField,
@@ -18,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from campaign.core.forms import choices
-from campaign.outcomes.models import DECISIONS, OUTCOMES
+from campaign.outcomes.models import DECISIONS, NOTICE_TIMINGS, OUTCOMES
 
 
 class OutcomeForm(Form):
@@ -39,6 +40,29 @@ class CloseForm(FlaskForm):
         "Closing text",
         description="What supporters will read, e.g. “No further action is requested. Many "
         "thanks to all who sent appeals.”",
+    )
+
+
+class NoticeTimingMixin:
+    timing = RadioField(
+        "Send the outcome notice", choices=choices(NOTICE_TIMINGS.items()), default="local_morning"
+    )
+    send_at = DateTimeLocalField(
+        "Date and time (organisation's time zone)", validators=[Optional()], format="%Y-%m-%dT%H:%M"
+    )
+    local_date = DateField("Day (09:00 in each supporter's time zone)", validators=[Optional()])
+
+
+class CloseWithNoticeForm(NoticeTimingMixin, CloseForm):
+    """Closing, with when the notice goes to the case audience."""
+
+
+class NoticeForm(NoticeTimingMixin, FlaskForm):
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
+    body = TextAreaField("Notice for those who did not report an action")
+    thanks_body = TextAreaField(
+        "Notice for those who acted",
+        description="{appeals} becomes the number of appeals when the notice starts.",
     )
 
 

@@ -141,3 +141,62 @@ def summarise(outcomes: list[str]) -> str:
         return f"Improvement for {improved} of {len(outcomes)}"
     kinds = {OUTCOMES[o] for o in outcomes}
     return next(iter(kinds)) if len(kinds) == 1 else "No improvement"
+
+
+NOTICE_TIMINGS = {
+    "org_time": "At a time in the organisation's time zone",
+    "local_morning": "At 09:00 in each supporter's own time zone",
+}
+NOTICE_STATES = ("scheduled", "started", "cancelled")
+
+
+class OutcomeNotice(db.Model):
+    """The outcome notice a closing schedules, to the case audience.
+
+    Those who acted get the thank-you variant. The row is the schedule: beat's
+    tick starts a notice once it falls due, claiming it with a conditional
+    UPDATE, so a restart, a catch-up after downtime or a second beat never
+    sends it twice. Until it starts it can be edited or cancelled.
+    """
+
+    __tablename__ = "outcome_notices"
+    __table_args__ = (
+        CheckConstraint("state IN ('scheduled', 'started', 'cancelled')", name="state"),
+        CheckConstraint("timing IN ('org_time', 'local_morning')", name="timing"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    closing_id: Mapped[int] = mapped_column(ForeignKey("closings.id", ondelete="CASCADE"))
+    timing: Mapped[str] = mapped_column(String(15))
+    # When it starts (UTC). For local_morning: the first 09:00 anywhere on local_date.
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    local_date: Mapped[date | None] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    thanks_body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="SET NULL"))
+    thanks_mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailings.id", ondelete="SET NULL")
+    )
+    appeals: Mapped[int | None]  # the count quoted in the thank-you, fixed at start
+
+    def __repr__(self) -> str:
+        return f"<OutcomeNotice {self.id} case={self.case_id} {self.state}>"
+
+
+class Reminder(db.Model):
+    """A deadline reminder sent for one case and deadline: at most one each."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("case_id", "deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    deadline: Mapped[date] = mapped_column(Date)
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from campaign.auth.roles import requires
 from campaign.cases import services as cases
 from campaign.core.csvexport import to_csv
 from campaign.core.errors import NotFound, ServiceError
-from campaign.core.forms import attach_error
+from campaign.core.forms import ConfirmForm, attach_error
+from campaign.extensions import db
+from campaign.outcomes import lifecycle, services
 from campaign.outcomes import reports as reports_module
-from campaign.outcomes import services
-from campaign.outcomes.forms import CloseForm, ReplyForm
+from campaign.outcomes.forms import CloseWithNoticeForm, NoticeForm, ReplyForm
+from campaign.outcomes.models import OutcomeNotice
 
 bp = Blueprint("outcomes", __name__)
 
@@ -28,10 +43,11 @@ def _case_or_404(case_id: int):
 @requires("coordinator")
 def close(case_id: int):
     case = _case_or_404(case_id)
-    form = CloseForm()
+    form = CloseWithNoticeForm()
     if request.method == "GET":
         for person in case.people:
             form.outcomes.append_entry({"person_id": str(person.id), "on": cases.org_today()})
+        form.local_date.data = cases.org_today() + timedelta(days=1)
     people = {str(p.id): p for p in case.people}
     if form.validate_on_submit():
         outcomes = [
@@ -48,16 +64,24 @@ def close(case_id: int):
                 current_user, case, decision=form.decision.data, outcomes=outcomes,
                 text=form.text.data or "",
             )  # fmt: skip
+            notice = lifecycle.schedule_notice(
+                current_user, case, closing, timing=form.timing.data, at=form.send_at.data,
+                local_date=form.local_date.data,
+            )  # fmt: skip
         except ServiceError as error:
             _attach_outcome_error(form, error)
         else:
-            flash(f"Outcome recorded for {case.label}: {closing.summary}.", "success")
-            return redirect(url_for("cases.show", case_id=case.id))
+            flash(
+                f"Outcome recorded for {case.label}: {closing.summary}. The notice is scheduled; "
+                "you can change or cancel it until it starts.",
+                "success",
+            )
+            return redirect(url_for("outcomes.notice", notice_id=notice.id))
     status = 422 if request.method == "POST" else 200
     return render_template("outcomes/close.html", case=case, form=form, people=people), status
 
 
-def _attach_outcome_error(form: CloseForm, error: ServiceError) -> None:
+def _attach_outcome_error(form: CloseWithNoticeForm, error: ServiceError) -> None:
     # Errors name a row's field as "outcomes-<index>-<name>", as WTForms does.
     parts = (error.field or "").split("-")
     if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(form.outcomes):
@@ -116,6 +140,7 @@ def case_story(case):
         "closing": services.latest_closing(case),
         "timeline": services.timeline(case),
         "replies": services.replies_of(case),
+        "notices": lifecycle.notices_of(case),
     }
 
 
@@ -136,3 +161,50 @@ def report_csv(slug: str):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="ua-report-{slug}.csv"'},
     )
+
+
+def _notice_or_404(notice_id: int):
+    notice = db.session.get(OutcomeNotice, notice_id)
+    return notice or abort(404)
+
+
+@bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
+@requires("coordinator")
+def notice(notice_id: int):
+    item = _notice_or_404(notice_id)
+    case = cases.get_case(item.case_id)
+    form = NoticeForm(obj=item)
+    if request.method == "GET" and item.timing == "org_time":
+        form.send_at.data = item.send_at.astimezone(ZoneInfo(current_app.config["ORG_TIMEZONE"]))
+    if form.validate_on_submit():
+        texts = {"subject": form.subject.data, "body": form.body.data,
+                 "thanks_body": form.thanks_body.data}  # fmt: skip
+        try:
+            lifecycle.edit_notice(
+                current_user, item, timing=form.timing.data, at=form.send_at.data,
+                local_date=form.local_date.data, texts=texts,
+            )  # fmt: skip
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash("Notice saved.", "success")
+            return redirect(url_for("outcomes.notice", notice_id=item.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "outcomes/notice.html", notice=item, case=case, form=form, confirm=ConfirmForm()
+    ), status
+
+
+@bp.post("/notices/<int:notice_id>/cancel")
+@requires("coordinator")
+def cancel_notice(notice_id: int):
+    item = _notice_or_404(notice_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        lifecycle.cancel_notice(current_user, item)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash("The outcome notice is cancelled.", "success")
+    return redirect(url_for("outcomes.notice", notice_id=item.id))

@@ -1,10 +1,10 @@
-"""Supporters and the consent log that proves every change of their state."""
+"""Supporters, the consent log, lists, segments, import jobs and erased addresses."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.core.types import UTCDateTime, utcnow
@@ -13,6 +13,9 @@ from campaign.extensions import db
 # pending → subscribed → unsubscribed; bounced, complained, blocked suppress.
 STATES = ("pending", "subscribed", "unsubscribed", "bounced", "complained", "blocked")
 SUPPRESSED = ("unsubscribed", "bounced", "complained", "blocked")
+SUPPRESSIONS = ("bounced", "complained", "blocked")
+IMPORT_STATES = ("new", "queued", "running", "done", "failed")
+MERGE_POLICIES = {"update": "Update fields from the file", "keep": "Keep existing data"}
 
 
 class Supporter(db.Model):
@@ -25,6 +28,8 @@ class Supporter(db.Model):
         ),
         Index("ix_supporters_state_language", "state", "language"),
         Index("ix_supporters_state_country", "state", "country"),
+        # Segments by "state since date" and the purge of stale sign-ups.
+        Index("ix_supporters_state_state_changed_at", "state", "state_changed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +46,13 @@ class Supporter(db.Model):
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The open double opt-in: a confirmation link is good only while its nonce
+    # is the current one, so an old link cannot re-subscribe after unsubscribing.
+    confirm_nonce: Mapped[str | None] = mapped_column(String(24))
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "<file digest>:<row number>" of the import row that last set the fields:
+    # re-running a file then recognises its own earlier writes (a no-op).
+    import_ref: Mapped[str | None] = mapped_column(String(40))
 
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="supporter", order_by="ConsentEvent.id", cascade="all, delete-orphan"
@@ -80,3 +92,110 @@ class ConsentEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ConsentEvent {self.id} {self.old_state}→{self.new_state}>"
+
+
+class SupporterList(db.Model):
+    """A static list: supporters are put on it by staff or by an import."""
+
+    __tablename__ = "supporter_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<SupporterList {self.id} {self.name!r}>"
+
+
+class ListMember(db.Model):
+    __tablename__ = "list_members"
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("supporter_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    supporter_id: Mapped[int] = mapped_column(
+        ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Segment(db.Model):
+    """A saved filter (see segments.py for the keys of ``filters``)."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<Segment {self.id} {self.name!r}>"
+
+
+class ImportJob(db.Model):
+    """One upload of a supporter file, its options, progress and outcome."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint("state IN ('new', 'queued', 'running', 'done', 'failed')", name="state"),
+        CheckConstraint("policy IN ('update', 'keep')", name="policy"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    # Where the upload is kept (instance/imports) until the job is done.
+    path: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    encoding: Mapped[str | None] = mapped_column(String(20))  # chosen by staff, else detected
+    delimiter: Mapped[str | None] = mapped_column(String(1))
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # field → column header
+    consent_source: Mapped[str] = mapped_column(String(200))
+    list_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporter_lists.id", ondelete="SET NULL")
+    )
+    policy: Mapped[str] = mapped_column(String(10), default="keep")
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    state: Mapped[str] = mapped_column(String(10), default="new")
+    bytes_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    preview: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def percent(self) -> int:
+        if self.state == "done":
+            return 100
+        return min(99, int(100 * self.bytes_done / self.size)) if self.size else 0
+
+    def __repr__(self) -> str:
+        return f"<ImportJob {self.id} {self.filename!r} {self.state}>"
+
+
+class SuppressedAddress(db.Model):
+    """A keyed hash of an erased address: no personal data, yet an old file
+    cannot bring the person back."""
+
+    __tablename__ = "suppressed_addresses"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20), default="erased")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<SuppressedAddress {self.digest[:8]} {self.reason}>"

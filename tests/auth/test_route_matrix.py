@@ -12,7 +12,27 @@ import pytest
 
 from campaign.auth.roles import ROLES, rank
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "core.health", "api-docs.openapi_json"}
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "auth.verify_2fa",
+    "core.health",
+    "core.worker_health",
+    "api-docs.openapi_json",
+}
+PUBLIC_ENDPOINTS |= {
+    "letters.public_page",
+    "letters.took_action",
+    "letters.act",
+    "letters.act_record",
+    "letters.supporter_pack",
+}
+PUBLIC_ENDPOINTS |= {
+    "supporters.signup",
+    "supporters.confirm",
+    "supporters.preferences",
+    "supporters.unsubscribe",
+}
 
 
 def handlers(app, endpoint: str, methods: set[str]):
@@ -60,6 +80,13 @@ def sample(app, db):
         "token_id": 1,
         "document_id": 1,
         "key": "x",
+        "letter_id": 1,
+        "token": "x",
+        "mailing_id": 1,
+        "supporter_id": 1,
+        "list_id": 1,
+        "segment_id": 1,
+        "job_id": 1,
     }
 
 

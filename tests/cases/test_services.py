@@ -210,3 +210,11 @@ def test_changes_are_audited(app):
     events = list(services.db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
     assert [e.action for e in events] == ["case.create", "case.update"]
     assert events[1].changes == {"title": [SHEET["title"], "A new title"]}
+
+
+def test_a_stop_notice_does_not_reopen_a_closed_case(app):
+    case = new_case()
+    services.issue_case(None, case)
+    services.close_case(None, case)
+    services.add_update(None, case, kind="no_further_action", body="Exiled to Kyiv.")
+    assert case.status == "closed"

@@ -43,8 +43,10 @@ def test_beat_ticks_and_a_worker_runs_the_tick(app, db, redis_server, tmp_path):
         row = None
         while time.monotonic() < deadline and row is None:
             time.sleep(0.5)
-            db.session.rollback()
             row = db.session.scalar(select(Heartbeat).where(Heartbeat.name == "tick"))
+            # End the read at once: on SQLite an open transaction holds the lock
+            # the worker needs to write its heartbeat.
+            db.session.commit()
         logs = (tmp_path / "w.log").read_text()[-3000:] + (tmp_path / "b.log").read_text()[-2000:]
         assert row is not None, f"the worker never ran the tick:\n{logs}"
         assert "worker on" in row.detail

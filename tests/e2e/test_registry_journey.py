@@ -21,7 +21,8 @@ def test_draft_and_issue_a_ua_in_the_browser(visit, make_user):
     visit.shoot("login")
     assert visit.axe() == []
     log_in(visit, "campaigner@example.org", PASSWORD)
-    visit.shoot("empty-list")
+    visit.shoot("dashboard")
+    assert visit.axe() == []
 
     page.click("text=New UA")
     page.fill("#title", "Crimean Tatar leader at risk of torture")
@@ -51,6 +52,7 @@ def test_draft_and_issue_a_ua_in_the_browser(visit, make_user):
     log_out(visit)
 
     log_in(visit, "coordinator@example.org", PASSWORD)
+    page.click("nav >> text=UAs")
     page.click("text=Crimean Tatar leader at risk of torture")
     page.click("text=Issue this UA")
     page.wait_for_selector("text=Issued as UA 1/")

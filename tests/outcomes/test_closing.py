@@ -116,7 +116,8 @@ def test_close_form_records_outcomes(case, login):
     page = client.get(f"/cases/{case.id}/close").get_data(as_text=True)
     assert "Ilmi Umerov" in page and "Akhtem Chiygoz" in page
     ids = [p.id for p in case.people]
-    data = {"decision": "no_further_action", "text": "Many thanks to all who sent appeals."}
+    data = {"decision": "no_further_action", "text": "Many thanks to all who sent appeals.",
+            "timing": "local_morning", "local_date": "2099-01-01"}  # fmt: skip
     for i, person_id in enumerate(ids):
         data |= {f"outcomes-{i}-person_id": person_id, f"outcomes-{i}-outcome": "released",
                  f"outcomes-{i}-on": "2017-10-25", f"outcomes-{i}-note": ""}  # fmt: skip
@@ -124,9 +125,10 @@ def test_close_form_records_outcomes(case, login):
     assert refused.status_code == 422
     assert "Choose the outcome for Akhtem Chiygoz" in refused.get_data(as_text=True)
     response = client.post(f"/cases/{case.id}/close", data=data)
-    assert response.status_code == 302
+    assert response.status_code == 302 and "/notices/" in response.headers["Location"]
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Outcome: Released" in page and "closed" in page
+    assert "Outcome notice: scheduled for" in page
 
 
 def test_timeline_tells_the_story_in_order(case):

@@ -1,0 +1,64 @@
+"""One measured import in a process of its own, so its peak memory is its own.
+
+Prints one JSON line: seconds, rows, counts and peak resident memory (MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("database_url")
+    parser.add_argument("path")
+    parser.add_argument("--fresh", action="store_true", help="create the schema first")
+    parser.add_argument("--policy", default="keep")
+    args = parser.parse_args()
+
+    from campaign import create_app
+    from campaign.extensions import db
+    from campaign.supporters import imports
+
+    instance = tempfile.mkdtemp(prefix="ua-bench-")
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": args.database_url, "INSTANCE_PATH": instance, "SECRET_KEY": "b"}
+    )
+    with app.app_context():
+        if args.fresh:
+            db.drop_all()
+            db.create_all()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        job = imports.from_path(None, args.path)
+        imports.configure(
+            None, job, mapping=job.mapping, consent_source="benchmark", policy=args.policy,
+            dry_run=False,
+        )  # fmt: skip
+        db.session.commit()
+        counts = imports.execute(job)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            json.dumps(
+                {
+                    "seconds": seconds,
+                    "counts": counts.as_dict(),
+                    "peak_mb": round(peak, 1),
+                    "app_mb": round(before, 1),
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The mailing benchmark (see run.py)."""

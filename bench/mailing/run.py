@@ -1,0 +1,328 @@
+"""Mailing benchmark: 100,000 supporters, one appeal, from "send" until every delivery is final.
+
+    .venv/bin/python -m bench.mailing.run [--supporters 100000] [--textbook 10000]
+
+Runs the outbox on SQLite (the embedded default) and on PostgreSQL, with 1 and
+2 Celery worker processes, against Postfix's smtp-sink. In the same run it
+measures (a) plain smtplib sending the same number of pre-built messages of
+the same size over the same number of reused connections (the SMTP ceiling of
+this machine) and (b) the textbook Flask approach, one Celery task per email
+through Flask-Mail. It prints the figures and the ratios to both baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.services import Postgres, Redis, free_port  # noqa: E402
+
+CONNECTIONS = 2  # MAILING_CONNECTIONS per worker process
+
+
+class Sink:
+    """Postfix's smtp-sink on loopback: accepts and discards everything."""
+
+    def __init__(self):
+        self.port = free_port()
+        binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        user = ["-u", "postfix"] if os.geteuid() == 0 else []
+        self.process = subprocess.Popen(
+            [binary, *user, f"127.0.0.1:{self.port}", "1000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(0.5)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _settings(database_url: str, redis_url: str, sink: Sink, instance: Path) -> dict:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SMTP_URL": sink.url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "bench-secret",
+        "MAIL_FROM": "Urgent Action Network <ua@example.org>",
+        "BASE_URL": "https://ua.example.org",
+        "MAILING_CONNECTIONS": str(CONNECTIONS),
+    }
+
+
+def _app(settings: dict):
+    os.environ.update(settings)
+    from campaign import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": _db_url(settings["DATABASE_URL"])})
+
+
+def _db_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def prepare(app, supporters: int) -> int:
+    """A fresh schema, the supporters and an approved appeal for UA 205/16; the mailing id."""
+    from sqlalchemy import insert
+
+    from campaign.cases import services as cases
+    from campaign.extensions import db
+    from campaign.mailings import services
+    from campaign.supporters.models import Supporter
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        languages = ("en", "fr", "es", "de")
+        for start in range(0, supporters, 10000):
+            rows = [
+                {"email": f"supporter{i}@example.net", "first_name": f"Name{i}",
+                 "last_name": "Supporter", "language": languages[i % 4], "state": "subscribed"}
+                for i in range(start, min(start + 10000, supporters))
+            ]  # fmt: skip
+            db.session.execute(insert(Supporter), rows)
+        case = cases.create_case(None, {
+            "title": "Crimean Tatar leader sentenced to eight years",
+            "summary": "Akhtem Chiygoz, deputy chairman of the Mejlis, was sentenced ...\n\n" * 6,
+            "recommended_actions": "Call on the authorities to release him immediately.\n\n" * 3,
+        }, number=205, year=2016)  # fmt: skip
+        for n in range(2):
+            cases.save_target(None, case, None, {
+                "name": f"Prosecutor {n}", "title": "Prosecutor General",
+                "address": "Ul. Bolshaya Dmitrovka 15a\nMoscow 125993\nRussian Federation",
+                "salutation": "Dear Prosecutor General",
+            })  # fmt: skip
+        mailing = services.create_mailing(
+            None, kind="appeal", subject="UA 205/16: Crimean Tatar leader sentenced",
+            body="Please write today.", case_id=case.id, everyone=True,
+        )  # fmt: skip
+        services.approve(None, mailing)
+        db.session.commit()
+        return mailing.id
+
+
+def sample_message(app, mailing_id: int) -> bytes:
+    from campaign.extensions import db
+    from campaign.mailings import compose, services
+    from campaign.mailings.models import Mailing
+
+    with app.app_context():
+        mailing = db.session.get(Mailing, mailing_id)
+        composer = services.composer_for(mailing, "en")
+        recipient = compose.Recipient(1, 1, "supporter1@example.net", "Name1", "Supporter", "en")
+        return composer.build(recipient)[2]
+
+
+def start_workers(count: int, env: dict, logs: Path, app_module: str = "worker", extra=()):
+    processes = []
+    for n in range(count):
+        log = logs / f"{app_module.replace('.', '_')}-{n}.log"
+        with open(log, "wb") as out:
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", app_module, "worker", *extra,
+                 "--without-gossip", "--without-mingle", "-n", f"w{n}@%h", "--loglevel=WARNING"],
+                cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+            ))  # fmt: skip
+    time.sleep(4)  # let them connect before the clock starts
+    return processes
+
+
+def peak_memory_mb(processes) -> float:
+    peak = 0
+    for process in processes:
+        for pid in [process.pid, *_children(process.pid)]:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+            except OSError:
+                continue
+    return peak / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def stop(processes) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -> dict:
+    from campaign.extensions import db
+    from campaign.mailings import services
+    from campaign.mailings.models import Mailing
+
+    processes = start_workers(workers, {**settings, "MAILING_PARALLEL_TASKS": str(workers)},
+                              logs, extra=("--pool=solo",))  # fmt: skip
+    try:
+        with app.app_context():
+            mailing = db.session.get(Mailing, mailing_id)
+            started = time.perf_counter()
+            services.send(None, mailing)
+            db.session.commit()
+            total = mailing.total
+            while True:
+                time.sleep(0.25)
+                progress = services.progress(db.session.get(Mailing, mailing_id))
+                db.session.rollback()
+                if progress["done"] >= total:
+                    break
+            seconds = time.perf_counter() - started
+            counts = progress["counts"]
+        return {"seconds": seconds, "rate": total / seconds, "memory": peak_memory_mb(processes),
+                "counts": counts, "total": total}  # fmt: skip
+    finally:
+        stop(processes)
+
+
+def _smtplib_process(port: int, message: bytes, count: int, connections: int) -> None:
+    def one(n: int) -> None:
+        smtp = smtplib.SMTP("127.0.0.1", port)
+        for i in range(n):
+            smtp.sendmail("bounces@example.org", [f"supporter{i}@example.net"], message)
+        smtp.quit()
+
+    share = count // connections
+    threads = [threading.Thread(target=one, args=(share,)) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def run_smtplib(sink: Sink, message: bytes, count: int, processes: int) -> dict:
+    """Baseline (a): pre-built messages, the same processes × connections as the outbox."""
+    started = time.perf_counter()
+    workers = [
+        multiprocessing.Process(
+            target=_smtplib_process, args=(sink.port, message, count // processes, CONNECTIONS)
+        )
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rate": count / seconds}
+
+
+def run_textbook(sink: Sink, redis_url: str, app, mailing_id: int, count: int, logs: Path):
+    """Baseline (b): one Celery task per email through Flask-Mail, 2 worker processes."""
+    import redis
+
+    from campaign.extensions import db
+    from campaign.mailings import services
+    from campaign.mailings.models import Mailing
+
+    with app.app_context():
+        shown = services.preview(db.session.get(Mailing, mailing_id), "en")
+    env = {"BENCH_SMTP_PORT": str(sink.port), "BENCH_REDIS_URL": redis_url}
+    os.environ.update(env)
+    from bench.mailing import textbook
+
+    client = redis.Redis.from_url(redis_url)
+    client.set("textbook:sent", 0)
+    processes = start_workers(1, env, logs, "bench.mailing.textbook:celery", ("--concurrency=2",))
+    try:
+        started = time.perf_counter()
+        for i in range(count):
+            textbook.send_email.delay(f"supporter{i}@example.net", f"Name{i} Supporter",
+                                      shown["subject"], shown["text"], shown["html"])  # fmt: skip
+        while int(client.get("textbook:sent") or 0) < count:
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+    finally:
+        stop(processes)
+    return {"seconds": seconds, "rate": count / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--supporters", type=int, default=100_000)
+    parser.add_argument("--textbook", type=int, default=10_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ua-bench-"))
+    print(f"working in {tmp}", flush=True)
+    sink, redis_server = Sink(), Redis().start()
+    postgres = None
+    rows = []
+    try:
+        baseline_a, message, app, mailing_id = {}, b"", None, None
+        for backend in args.backends.split(","):
+            if backend == "postgresql":
+                postgres = Postgres().start()
+                url = postgres.create_database("bench")
+            else:
+                url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+            settings = _settings(url, redis_server.url, sink, tmp)
+            app = _app(settings)
+            for workers in (int(w) for w in args.workers.split(",")):
+                mailing_id = prepare(app, args.supporters)
+                message = sample_message(app, mailing_id)
+                if workers not in baseline_a:
+                    baseline_a[workers] = run_smtplib(sink, message, args.supporters, workers)
+                    print(f"(a) smtplib, {workers} × {CONNECTIONS} connections: "
+                          f"{baseline_a[workers]['rate']:.0f}/s", flush=True)  # fmt: skip
+                result = run_outbox(app, settings, mailing_id, workers, tmp)
+                rows.append((backend, workers, result))
+                print(f"outbox {backend}, {workers} worker(s): {result['rate']:.0f}/s in "
+                      f"{result['seconds']:.1f} s, peak worker memory {result['memory']:.0f} MB, "
+                      f"{result['counts']}", flush=True)  # fmt: skip
+        textbook = run_textbook(sink, redis_server.url, app, mailing_id, args.textbook, tmp)
+        print(f"(b) textbook Flask-Mail, one task per email, 2 processes: "
+              f"{textbook['rate']:.0f}/s", flush=True)  # fmt: skip
+        report(rows, baseline_a, textbook, len(message), args)
+    finally:
+        sink.stop()
+        redis_server.cleanup()
+        if postgres:
+            postgres.stop()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(rows, baseline_a, textbook, size: int, args) -> None:
+    print(f"\nmessage size {size / 1024:.1f} KB; {args.supporters} supporters; "
+          f"textbook on {args.textbook}\n")  # fmt: skip
+    print("| database | workers | messages/s | time | peak worker RSS | vs (a) | vs (b) |")
+    print("|---|---|---|---|---|---|---|")
+    for backend, workers, result in rows:
+        a = baseline_a[workers]["rate"]
+        b = textbook["rate"]
+        print(f"| {backend} | {workers} | {result['rate']:.0f} | {result['seconds']:.1f} s | "
+              f"{result['memory']:.0f} MB | {result['rate'] / a:.2f} (a = {a:.0f}/s) | "
+              f"{result['rate'] / b:.1f}× (b = {b:.0f}/s) |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

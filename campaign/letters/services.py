@@ -1,0 +1,423 @@
+"""The rules of letters and actions: letter templates, choosing a letter, signed
+action links, recording actions idempotently, and the figures per case.
+
+Services take explicit arguments, validate, change rows, log and flush; the
+caller's request or task commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+
+from babel.lists import format_list
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from campaign.audit.services import diff, record
+from campaign.cases.models import Case, CaseUpdate
+from campaign.cases.services import (
+    language_name,
+    normalise_country,
+    normalise_languages,
+    org_today,
+)
+from campaign.core.db import dialect_name, insert_ignore
+from campaign.core.errors import Conflict, NotFound, ValidationError
+from campaign.core.tokens import TokenRefused, make_token, read_token
+from campaign.core.types import utcnow
+from campaign.extensions import db
+from campaign.letters import rendering, texts
+from campaign.letters.models import ACTION_SOURCES, CHANNELS, Action, LetterTemplate
+
+ACTION_PURPOSE = "action"
+# An action link outlives its deadline by this much (late letters still count,
+# and deadlines get extended by updates), and never lives longer than a year.
+ACTION_LINK_GRACE_DAYS = 60
+ACTION_LINK_MAX_AGE = 400 * 24 * 3600
+# Filled in for blank copies of the print pack: lines to write on by hand.
+BLANK = {"first_name": "____________", "last_name": "________________", "city": "____________"}
+SAMPLE_SUPPORTERS = {
+    "en": ("Jane", "Smith", "Manchester", "GB"),
+    "ru": ("Анна", "Иванова", "Казань", "RU"),
+}
+
+
+# --- letter templates -------------------------------------------------------
+
+
+def list_letters(case: Case) -> list[LetterTemplate]:
+    return list(
+        db.session.scalars(
+            select(LetterTemplate)
+            .where(LetterTemplate.case_id == case.id)
+            .order_by(LetterTemplate.update_id.nulls_first(), LetterTemplate.language)
+        )
+    )
+
+
+def get_letter(case: Case, letter_id: int) -> LetterTemplate:
+    letter = db.session.get(LetterTemplate, letter_id)
+    if letter is None or letter.case_id != case.id:
+        raise NotFound("There is no such letter on this UA.")
+    return letter
+
+
+def save_letter(actor, case: Case, letter: LetterTemplate | None, data: dict) -> LetterTemplate:
+    """Create or change a letter; refuses text that would not render safely."""
+    clean = _clean_letter(case, letter, data)
+    creating = letter is None
+    if creating:
+        letter = LetterTemplate(case_id=case.id, **clean)
+        db.session.add(letter)
+        changes = {}
+    else:
+        changes = diff(letter, clean)
+        for field, value in clean.items():
+            setattr(letter, field, value)
+    letter.updated_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    if letter.is_default:
+        _unset_other_defaults(letter)
+    if creating:
+        record(actor, "letter.create", case, f"Added the {letter.language} letter to {case.label}")
+    elif changes:
+        record(actor, "letter.update", case, f"Edited the {letter.language} letter", changes)
+    return letter
+
+
+def _clean_letter(case: Case, letter: LetterTemplate | None, data: dict) -> dict:
+    current = letter or SimpleNamespace(language="", subject="", body="", update_id=None)
+    codes = normalise_languages([data.get("language", current.language) or ""], "language")
+    if not codes:
+        raise ValidationError("Choose the letter's language, e.g. en or ru.", "language")
+    language = codes[0]
+    update_id = data.get("update_id", current.update_id) or None
+    if update_id is not None and not any(u.id == update_id for u in case.updates):
+        raise ValidationError("Choose an update of this UA.", "update_id")
+    subject = " ".join((data.get("subject", current.subject) or "").split())
+    body = (data.get("body", current.body) or "").replace("\r\n", "\n").strip()
+    if not subject:
+        raise ValidationError("Write the subject of the letter.", "subject")
+    if not body:
+        raise ValidationError("Write the letter.", "body")
+    values = sample_values(case, language)
+    rendering.check(subject, "subject", values)
+    rendering.check(body, "body", values)
+    _refuse_duplicate(case, letter, language, update_id)
+    clean = {"language": language, "update_id": update_id, "subject": subject, "body": body}
+    if "is_default" in data:
+        clean["is_default"] = bool(data["is_default"])
+    return clean
+
+
+def _refuse_duplicate(case, letter, language: str, update_id: int | None) -> None:
+    query = select(LetterTemplate.id).where(
+        LetterTemplate.case_id == case.id,
+        LetterTemplate.language == language,
+        LetterTemplate.update_id.is_(None)
+        if update_id is None
+        else LetterTemplate.update_id == update_id,
+    )
+    if letter is not None and letter.id is not None:
+        query = query.where(LetterTemplate.id != letter.id)
+    if db.session.scalar(query) is not None:
+        scope = "this update" if update_id else "this UA"
+        raise Conflict(
+            f"There is already a {language_name(language)} letter for {scope}: edit that one.",
+            "language",
+        )
+
+
+def _unset_other_defaults(letter: LetterTemplate) -> None:
+    scope = (
+        LetterTemplate.update_id.is_(None)
+        if letter.update_id is None
+        else LetterTemplate.update_id == letter.update_id
+    )
+    db.session.execute(
+        update(LetterTemplate)
+        .where(LetterTemplate.case_id == letter.case_id, scope, LetterTemplate.id != letter.id)
+        .values(is_default=False)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def delete_letter(actor, case: Case, letter: LetterTemplate) -> None:
+    db.session.delete(letter)
+    db.session.flush()
+    record(actor, "letter.delete", case, f"Removed the {letter.language} letter of {case.label}")
+
+
+def choose_letter(
+    case: Case, language: str | None, update: CaseUpdate | None = None
+) -> LetterTemplate | None:
+    """The supporter's language if the case has a letter in it, else the default.
+
+    Letters of the latest update that has any (up to ``update``) replace the
+    case's own: after a sentencing, staff write new asks.
+    """
+    letters = list_letters(case)
+    if not letters:
+        return None
+    sequences = {u.id: u.sequence for u in case.updates}
+    limit = update.sequence if update is not None else None
+    scoped = [
+        letter
+        for letter in letters
+        if letter.update_id is None or limit is None or sequences[letter.update_id] <= limit
+    ]
+    if not scoped:
+        return None
+    latest = max(scoped, key=lambda x: sequences.get(x.update_id, 0))
+    scope = [x for x in scoped if x.update_id == latest.update_id]
+    default_language = (case.languages or ["en"])[0]
+    for wanted in (
+        lambda x: x.language == (language or ""),
+        lambda x: x.is_default,
+        lambda x: x.language == default_language,
+        lambda x: x.language == "en",
+        lambda x: True,
+    ):
+        found = next((x for x in scope if wanted(x)), None)
+        if found is not None:
+            return found
+    return None  # pragma: no cover - the last test always matches
+
+
+# --- placeholder values -----------------------------------------------------
+
+
+def sample_supporter(language: str | None):
+    first, last, city, country = SAMPLE_SUPPORTERS.get(language or "en", SAMPLE_SUPPORTERS["en"])
+    return SimpleNamespace(
+        id=None, first_name=first, last_name=last, city=city, country=country, language=language
+    )
+
+
+def letter_values(
+    case: Case,
+    language: str,
+    *,
+    supporter=None,
+    target=None,
+    today: date | None = None,
+    blank: bool = False,
+) -> dict:
+    """The placeholders' values for one supporter and one target (all plain text)."""
+    person = supporter
+    if blank or person is None:
+        person = SimpleNamespace(country=None, **BLANK)
+    names = [p.name for p in case.people]
+    values = {
+        "first_name": person.first_name or "",
+        "last_name": person.last_name or "",
+        "city": person.city or "",
+        "country": texts.country_name(person.country, language) if person.country else "",
+        "target_name": getattr(target, "name", "") or "",
+        "target_title": getattr(target, "title", "") or "",
+        "target_organisation": getattr(target, "organisation", "") or "",
+        "salutation": getattr(target, "salutation", "")
+        or texts.text("salutation_fallback", language),
+        "case_label": case.label,
+        "people": format_list(names, locale=texts.locale(language)) if names else "",
+        "date": texts.long_date(today or org_today(), language),
+    }
+    values["supporter_name"] = " ".join(v for v in (values["first_name"], values["last_name"]) if v)
+    return values
+
+
+def sample_values(case: Case, language: str, target=None) -> dict:
+    target = target or next(iter(case.targets), None)
+    return letter_values(case, language, supporter=sample_supporter(language), target=target)
+
+
+# --- public pages -----------------------------------------------------------
+
+
+def is_public(case: Case, now: datetime | None = None) -> bool:
+    """Issued and past its embargo: a draft or an embargoed UA is not shown."""
+    if case.status == "draft":
+        return False
+    embargo = getattr(case, "embargo_until", None)
+    return embargo is None or embargo <= (now or utcnow())
+
+
+def public_case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not is_public(case):
+        raise NotFound("There is no such Urgent Action.")
+    return case
+
+
+def base_url() -> str:
+    return current_app.config["BASE_URL"].rstrip("/")
+
+
+def public_url(case: Case, language: str | None = None) -> str:
+    query = f"?lang={language}" if language else ""
+    return f"{base_url()}/ua/{case.id}{query}"
+
+
+# --- signed action links ----------------------------------------------------
+
+
+def action_token(case: Case, supporter, channel: str | None = None) -> str:
+    payload = {"c": case.id, "s": supporter.id}
+    if channel:
+        payload["ch"] = _channel(channel)
+    return make_token(ACTION_PURPOSE, payload)
+
+
+def action_url(case: Case, supporter, channel: str | None = None) -> str:
+    """The "I sent my appeal" link for one supporter: absolute, from BASE_URL.
+
+    Built without a request, since Celery workers build it too. Following it
+    shows a page with one button; only the POST records (mail scanners that
+    prefetch links must not count as appeals).
+    """
+    return f"{base_url()}/act/{action_token(case, supporter, channel)}"
+
+
+def print_url(case: Case, supporter) -> str:
+    return f"{base_url()}/act/{action_token(case, supporter)}/letters.pdf"
+
+
+def read_action_token(token: str, *, today: date | None = None):
+    """(case, supporter, channel or None) of a signed link, or TokenRefused."""
+    from campaign.supporters.models import Supporter
+
+    payload = read_token(ACTION_PURPOSE, token, max_age=ACTION_LINK_MAX_AGE)
+    if not isinstance(payload, dict) or not {"c", "s"} <= payload.keys():
+        raise TokenRefused("This link is not valid. Check that it was copied whole.")
+    case = db.session.get(Case, payload["c"]) if isinstance(payload["c"], int) else None
+    supporter = db.session.get(Supporter, payload["s"]) if isinstance(payload["s"], int) else None
+    if case is None or supporter is None or not is_public(case):
+        raise TokenRefused("This link is no longer valid.")
+    deadline = case.current_deadline
+    grace = current_app.config.get("ACTION_LINK_GRACE_DAYS", ACTION_LINK_GRACE_DAYS)
+    if deadline is not None and (today or org_today()) > deadline + timedelta(days=grace):
+        raise TokenRefused("This link has expired: the appeal is over.")
+    channel = payload.get("ch")
+    return case, supporter, channel if channel in CHANNELS else None
+
+
+# --- recording actions ------------------------------------------------------
+
+
+def _channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ValidationError("Choose how you took action: " + ", ".join(CHANNELS) + ".", "channel")
+    return channel
+
+
+def email_hash(email: str) -> str:
+    """A keyed hash of an address: dedupes reports without keeping the address."""
+    key = current_app.config["SECRET_KEY"].encode()
+    normalised = (email or "").strip().lower().encode()
+    return hmac.new(key, b"action-email:" + normalised, hashlib.sha256).hexdigest()
+
+
+def record_action(
+    case: Case,
+    *,
+    supporter=None,
+    channel: str,
+    source: str,
+    country: str | None = None,
+    email: str | None = None,
+) -> bool:
+    """Count one action; a repeat for the same supporter (or address) × case ×
+    channel changes nothing. True when a new action was recorded.
+    """
+    channel = _channel(channel)
+    if source not in ACTION_SOURCES:
+        raise ValidationError(f"Unknown source “{source}”.", "source")
+    if case.status == "draft":
+        raise Conflict("A draft UA takes no actions yet.", "case_id")
+    if country is None and supporter is not None:
+        country = supporter.country
+    values = {
+        "case_id": case.id,
+        "channel": channel,
+        "source": source,
+        "country": normalise_country(country) if country else None,
+        "supporter_id": getattr(supporter, "id", None),
+        "email_hash": email_hash(email) if email and supporter is None else None,
+        "created_at": utcnow(),
+    }
+    if values["supporter_id"] is not None:
+        key = ["case_id", "supporter_id", "channel"]
+    elif values["email_hash"] is not None:
+        key = ["case_id", "email_hash", "channel"]
+    else:  # counted by staff or the API: no one to repeat it
+        db.session.add(Action(**values))
+        db.session.flush()
+        return True
+    inserted = db.session.execute(insert_ignore(Action, values, key).returning(Action.id))
+    return inserted.scalar_one_or_none() is not None
+
+
+# --- figures ----------------------------------------------------------------
+
+
+def _day():
+    if dialect_name() == "postgresql":
+        return func.date(func.timezone("UTC", Action.created_at))
+    return func.date(Action.created_at)
+
+
+def action_stats(case: Case) -> dict:
+    """Total appeals, per day (UTC, gaps filled), per country and per channel."""
+    where = Action.case_id == case.id
+    per_channel = dict(
+        db.session.execute(
+            select(Action.channel, func.count()).where(where).group_by(Action.channel)
+        ).all()
+    )
+    per_country = {
+        (code or "unknown"): count
+        for code, count in db.session.execute(
+            select(Action.country, func.count())
+            .where(where)
+            .group_by(Action.country)
+            .order_by(func.count().desc())
+        ).all()
+    }
+    day = _day()
+    days = {
+        _as_date(value): count
+        for value, count in db.session.execute(
+            select(day, func.count()).where(where).group_by(day)
+        ).all()
+    }
+    return {
+        "total": sum(per_channel.values()),
+        "per_day": _fill_days(days),
+        "per_country": per_country,
+        "per_channel": {channel: per_channel.get(channel, 0) for channel in CHANNELS},
+    }
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _fill_days(days: dict[date, int]) -> list[dict]:
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    first = max(first, last - timedelta(days=365))
+    return [
+        {"day": (first + timedelta(n)).isoformat(), "count": days.get(first + timedelta(n), 0)}
+        for n in range((last - first).days + 1)
+    ]
+
+
+def list_actions(case_id: int | None = None):
+    query = select(Action).order_by(Action.id.desc())
+    if case_id is not None:
+        query = query.where(Action.case_id == case_id)
+    return query

@@ -1,0 +1,405 @@
+"""Pages of letters and actions: the staff letters editor with previews, print
+packs, the public case page with its "I took action" form, and the pages
+behind the signed "I sent my appeal" links.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from campaign.auth.roles import public, requires
+from campaign.cases import services as cases
+from campaign.cases.models import Case
+from campaign.core.db import on_commit
+from campaign.core.errors import NotFound, ServiceError
+from campaign.core.forms import ConfirmForm, attach_error, choices
+from campaign.core.tokens import TokenRefused
+from campaign.extensions import db, limiter
+from campaign.letters import printing, rendering, services, texts
+from campaign.letters.appeal import appeal_block, render_letter
+from campaign.letters.forms import (
+    DEFAULT_BODY,
+    ActionForm,
+    ConfirmActionForm,
+    LetterForm,
+    PrintForm,
+)
+from campaign.letters.models import CHANNELS
+
+bp = Blueprint("letters", __name__)
+log = logging.getLogger(__name__)
+
+
+def _public_limit() -> str:
+    return current_app.config.get("RATELIMIT_PUBLIC_FORMS", "10 per minute;200 per day")
+
+
+def _case_or_404(case_id: int) -> Case:
+    try:
+        return cases.get_case(case_id)
+    except NotFound:
+        abort(404)
+
+
+def _letter_or_404(case: Case, letter_id: int):
+    try:
+        return services.get_letter(case, letter_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.app_template_global()
+def letters_section(case: Case) -> dict:
+    """What the staff case page shows of letters and actions."""
+    return {"letters": services.list_letters(case), "stats": services.action_stats(case)}
+
+
+# --- the staff editor -------------------------------------------------------
+
+
+@bp.get("/cases/<int:case_id>/letters/")
+@requires("viewer")
+def index(case_id: int):
+    case = _case_or_404(case_id)
+    return render_template(
+        "letters/index.html",
+        case=case,
+        letters=services.list_letters(case),
+        placeholders=rendering.PLACEHOLDERS,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/cases/<int:case_id>/letters/new", methods=["GET", "POST"])
+@bp.route("/cases/<int:case_id>/letters/<int:letter_id>/edit", methods=["GET", "POST"])
+@requires("campaigner")
+def edit(case_id: int, letter_id: int | None = None):
+    case = _case_or_404(case_id)
+    letter = _letter_or_404(case, letter_id) if letter_id is not None else None
+    form = LetterForm(obj=letter)
+    form.update_id.choices = choices(
+        [("", f"{case.label} itself"), *((str(u.id), u.full_label) for u in case.updates)]
+    )
+    if request.method == "GET":
+        form.update_id.data = str(letter.update_id or "") if letter else ""
+        if letter is None:
+            form.language.data = (case.languages or ["en"])[0]
+            form.body.data = DEFAULT_BODY
+    previews, status = [], 200
+    if form.validate_on_submit():
+        data = _letter_data(form)
+        if request.form.get("action") == "preview":
+            previews = _previews(case, data, form)
+        else:
+            try:
+                letter = services.save_letter(current_user, case, letter, data)
+            except ServiceError as error:
+                attach_error(form, error)
+            else:
+                flash(f"Saved the {cases.language_name(letter.language)} letter.", "success")
+                return redirect(url_for("letters.show", case_id=case.id, letter_id=letter.id))
+    if request.method == "POST" and (form.errors or form.form_errors):
+        status = 422
+    return render_template(
+        "letters/form.html",
+        case=case,
+        letter=letter,
+        form=form,
+        previews=previews,
+        placeholders=rendering.PLACEHOLDERS,
+    ), status
+
+
+def _letter_data(form: LetterForm) -> dict:
+    update_id = form.update_id.data
+    return {
+        "language": form.language.data,
+        "subject": form.subject.data,
+        "body": form.body.data,
+        "update_id": int(update_id) if update_id and update_id.isdigit() else None,
+        "is_default": form.is_default.data,
+    }
+
+
+def _previews(case: Case, data: dict, form: LetterForm) -> list:
+    """Render unsaved text for the sample supporter; refusals go to their field."""
+    language = (data["language"] or "en").strip().lower()
+    values = services.sample_values(case, language)
+    try:
+        for field in ("subject", "body"):
+            rendering.check(data[field], field, values)
+    except ServiceError as error:
+        attach_error(form, error)
+        return []
+    draft = SimpleNamespace(language=language, subject=data["subject"], body=data["body"])
+    return _render_for_targets(case, draft)
+
+
+def _render_for_targets(case: Case, letter) -> list:
+    supporter = services.sample_supporter(letter.language)
+    targets = list(case.targets) or [None]
+    return [
+        (target, render_letter(case, letter, supporter=supporter, target=target))
+        for target in targets
+    ]
+
+
+@bp.get("/cases/<int:case_id>/letters/<int:letter_id>")
+@requires("viewer")
+def show(case_id: int, letter_id: int):
+    case = _case_or_404(case_id)
+    letter = _letter_or_404(case, letter_id)
+    try:
+        previews = _render_for_targets(case, letter)
+    except ServiceError as error:
+        previews, message = [], error.message
+    else:
+        message = None
+    return render_template(
+        "letters/show.html",
+        case=case,
+        letter=letter,
+        previews=previews,
+        error=message,
+        supporter=services.sample_supporter(letter.language),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/cases/<int:case_id>/letters/<int:letter_id>/delete")
+@requires("campaigner")
+def delete(case_id: int, letter_id: int):
+    case = _case_or_404(case_id)
+    letter = _letter_or_404(case, letter_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_letter(current_user, case, letter)
+    flash("Letter removed.", "success")
+    return redirect(url_for("letters.index", case_id=case.id))
+
+
+# --- print packs --------------------------------------------------------------
+
+
+@bp.get("/cases/<int:case_id>/print")
+@requires("viewer")
+def print_pack(case_id: int):
+    """The form for a group's pack; with ``copies`` given, the PDF itself."""
+    case = _case_or_404(case_id)
+    form = PrintForm(request.args)
+    languages = sorted({x.language for x in services.list_letters(case)})
+    form.language.choices = choices((code, cases.language_name(code)) for code in languages)
+    form.country.choices = choices([("", "No embassy copies"), *cases.country_choices()])
+    if "copies" in request.args and form.validate():
+        try:
+            html = printing.pack_html(
+                case,
+                language=form.language.data or None,
+                copies=form.copies.data,
+                country=form.country.data or None,
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            return _pdf(html, f"{case.label} letters x{form.copies.data}")
+    status = 422 if "copies" in request.args else 200
+    return render_template("letters/print.html", case=case, form=form), status
+
+
+def _pdf(html: str, name: str) -> Response:
+    # A GET that wrote nothing: end the transaction before the slow rendering,
+    # so SQLite's write lock (transactions begin IMMEDIATE) is not held.
+    db.session.rollback()
+    filename = "".join(c if c.isalnum() else "-" for c in name).strip("-") + ".pdf"
+    return Response(
+        printing.to_pdf(html),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+# --- the public case page -------------------------------------------------------
+
+
+def _language(case: Case) -> str | None:
+    available = _languages(case)
+    asked = request.args.get("lang", "")
+    if asked in available:
+        return asked
+    return request.accept_languages.best_match(available) if available else None
+
+
+def _languages(case: Case) -> list[str]:
+    letters = sorted({x.language for x in services.list_letters(case)})
+    return list(dict.fromkeys([*(case.languages or []), *letters]))
+
+
+@bp.get("/ua/<int:case_id>")
+@public
+def public_page(case_id: int):
+    case = _public_or_404(case_id)
+    return _render_public(case, ActionForm(formdata=None))
+
+
+def _public_or_404(case_id: int) -> Case:
+    try:
+        return services.public_case(case_id)
+    except NotFound:
+        abort(404)
+
+
+def _render_public(case: Case, form: ActionForm, status: int = 200):
+    block = appeal_block(case, language=_language(case))
+    t = block.t
+    form.channel.choices = choices((key, t[f"channel.{key}"]) for key in CHANNELS)
+    form.country.choices = choices(
+        [("", "—"), *sorted(texts.locale(block.language).territories.items(), key=_by_name)]
+    )
+    return render_template(
+        "public/case.html",
+        case=case,
+        block=block,
+        form=form,
+        t=t,
+        lang=block.language,
+        languages=[x for x in _languages(case) if x != block.language],
+        people=[p for p in case.people if p.consent_to_name],
+    ), status
+
+
+def _by_name(pair):
+    return pair[1]
+
+
+@bp.post("/ua/<int:case_id>/actions")
+@public
+@limiter.limit(_public_limit, methods=["POST"])
+def took_action(case_id: int):
+    case = _public_or_404(case_id)
+    form = ActionForm()
+    lang = request.args.get("lang") or None
+    if case.status == "closed":
+        flash(texts.text("closed", lang), "info")
+        return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
+    if not form.validate_on_submit():
+        return _render_public(case, form, 422)
+    # Bots fill the hidden field; they get the same answer and change nothing.
+    if not form.website.data:
+        try:
+            _record_public_action(case, form)
+        except ServiceError as error:
+            attach_error(form, error)
+            return _render_public(case, form, 422)
+    flash(texts.text("thanks", lang), "success")
+    if form.sign_up.data:
+        flash(texts.text("thanks_sign_up", lang), "info")
+    return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
+
+
+def _record_public_action(case: Case, form: ActionForm) -> None:
+    services.record_action(
+        case,
+        channel=form.channel.data,
+        source="public page",
+        country=form.country.data or None,
+        email=form.email.data,
+    )
+    if form.sign_up.data:
+        _sign_up(case, form)
+
+
+def _sign_up(case: Case, form: ActionForm) -> None:
+    """Double opt-in through the supporters domain; answers nothing about the address."""
+    from campaign.supporters import services as supporters
+
+    data = {
+        "email": form.email.data,
+        "first_name": form.first_name.data,
+        "last_name": form.last_name.data,
+        "language": request.args.get("lang") or "en",
+    }
+    if form.country.data:
+        data["country"] = form.country.data
+    supporter = supporters.sign_up(
+        data, ip=request.remote_addr, source=f"public page of {case.label}"
+    )
+    if supporter is not None:
+        _send_confirmation_after_commit(supporter.id)
+
+
+def _send_confirmation_after_commit(supporter_id: int) -> None:
+    # COORDINATION: the supporters domain owns the confirmation email. Its
+    # task is expected at campaign.supporters.tasks.send_confirmation(id).
+    try:
+        from campaign.supporters.tasks import send_confirmation
+    except ImportError:
+        log.warning("supporters.tasks.send_confirmation is missing: no confirmation sent")
+        return
+    on_commit(lambda: send_confirmation.delay(supporter_id))
+
+
+# --- the signed "I sent my appeal" links ------------------------------------------
+
+
+def _read_link(token: str):
+    try:
+        return services.read_action_token(token)
+    except TokenRefused as error:
+        abort(Response(render_template("public/link_refused.html", message=error.message), 400))
+
+
+@bp.get("/act/<token>")
+@public
+def act(token: str):
+    case, supporter, channel = _read_link(token)
+    block = appeal_block(case, supporter)
+    form = ConfirmActionForm(formdata=None, channel=channel or "letter")
+    form.channel.choices = choices((key, block.t[f"channel.{key}"]) for key in CHANNELS)
+    return render_template(
+        "public/act.html", case=case, block=block, form=form, t=block.t, lang=block.language
+    )
+
+
+@bp.post("/act/<token>")
+@public
+@limiter.limit(_public_limit, methods=["POST"])
+def act_record(token: str):
+    case, supporter, _channel = _read_link(token)
+    block = appeal_block(case, supporter)
+    form = ConfirmActionForm()
+    form.channel.choices = choices((key, block.t[f"channel.{key}"]) for key in CHANNELS)
+    if not form.validate_on_submit():
+        return render_template(
+            "public/act.html", case=case, block=block, form=form, t=block.t, lang=block.language
+        ), 422
+    services.record_action(
+        case, supporter=supporter, channel=form.channel.data, source="email link"
+    )
+    return render_template(
+        "public/act_done.html", case=case, block=block, t=block.t, lang=block.language
+    )
+
+
+@bp.get("/act/<token>/letters.pdf")
+@public
+def supporter_pack(token: str):
+    case, supporter, _channel = _read_link(token)
+    try:
+        html = printing.pack_html(case, supporter)
+    except ServiceError as error:
+        return render_template("public/link_refused.html", message=error.message), 404
+    return _pdf(html, f"{case.label} letters")

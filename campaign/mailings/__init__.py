@@ -1,0 +1,1 @@
+"""Mailings: appeals, updates, outcomes and reminders sent to supporters through the outbox."""

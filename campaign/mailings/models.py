@@ -1,0 +1,171 @@
+"""Mailings, their outbox (one Delivery per mailing × supporter) and bounces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.core.types import UTCDateTime, utcnow
+from campaign.extensions import db
+
+KINDS = {
+    "appeal": "Appeal",
+    "update": "Update",
+    "outcome": "Outcome notice",
+    "reminder": "Reminder",
+    "free": "Free-form",
+}
+# draft → scheduled → sending → sent, with paused and cancelled (DESIGN.md §2).
+STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
+# queued → sending → sent, or failed, bounced, suppressed.
+DELIVERY_STATES = ("queued", "sending", "sent", "failed", "bounced", "suppressed")
+FINAL_DELIVERY_STATES = ("sent", "failed", "bounced", "suppressed")
+BOUNCE_KINDS = ("hard", "soft", "complaint")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Mailing(db.Model):
+    __tablename__ = "mailings"
+    __table_args__ = (
+        CheckConstraint(_in("state", STATES), name="state"),
+        CheckConstraint(_in("kind", KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="free")
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_updates.id", ondelete="SET NULL")
+    )
+    subject: Mapped[str] = mapped_column(String(300))
+    # Free-form text (the whole body for "free"; an introduction otherwise).
+    body: Mapped[str] = mapped_column(Text, default="")
+    # {"lists": [ids], "segments": [ids], "case": bool}
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Deliveries materialised when the mailing started.
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # Failures in a row across batches; at the configured limit the mailing pauses itself.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Why the mailing paused (by staff, or by itself after repeated failures).
+    pause_reason: Mapped[str] = mapped_column(String(500), default="")
+    # When the sweeper last enqueued tasks for a stalled mailing (it waits between wakes).
+    woken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="mailing", lazy="dynamic", passive_deletes=True
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    def __repr__(self) -> str:
+        return f"<Mailing {self.id} {self.kind} {self.state}>"
+
+
+class Delivery(db.Model):
+    """One supporter's copy of one mailing: the outbox row (DESIGN.md §2 rule 1)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("mailing_id", "supporter_id"),
+        CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
+        # The claim query: queued rows of a mailing that are due, oldest first.
+        Index("ix_deliveries_mailing_id_state_due_at", "mailing_id", "state", "due_at"),
+        Index("ix_deliveries_supporter_id", "supporter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
+    # NULL once the supporter is erased: the mailing's counts stay whole.
+    supporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporters.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    # Not before this time (retry backoff); NULL means at once.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A claim holds the row until this time; after it the sweeper re-queues it.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    mailing: Mapped[Mailing] = relationship(back_populates="deliveries")
+
+    @property
+    def message_id(self) -> str:
+        from campaign.mailings.compose import message_id
+
+        return message_id(self.mailing_id, self.id)
+
+    def __repr__(self) -> str:
+        return f"<Delivery {self.id} m={self.mailing_id} s={self.supporter_id} {self.state}>"
+
+
+class Bounce(db.Model):
+    """A delivery status notification or complaint, tied to its delivery and supporter."""
+
+    __tablename__ = "bounces"
+    __table_args__ = (CheckConstraint(_in("kind", BOUNCE_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+    mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailings.id", ondelete="SET NULL"), index=True
+    )
+    supporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporters.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="")  # e.g. 5.1.1
+    diagnostic: Mapped[str] = mapped_column(String(500), default="")
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    # "smtp" or "imap" intake, or "smtp-reply" when the relay refused at send time.
+    source: Mapped[str] = mapped_column(String(20), default="smtp")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Bounce {self.id} {self.kind} {self.status}>"
+
+
+class BounceScore(db.Model):
+    """Mailman-style soft bounce score per supporter (one point per bouncing day)."""
+
+    __tablename__ = "bounce_scores"
+
+    supporter_id: Mapped[int] = mapped_column(
+        ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[float] = mapped_column(default=0.0)
+    last_bounce_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<BounceScore {self.supporter_id} {self.score}>"

@@ -1,0 +1,312 @@
+"""The outbox engine: claim a batch with a lease, send it, record results in a window.
+
+One call of ``run_batch`` handles at most MAILING_BATCH_SIZE deliveries of one
+mailing (DESIGN.md §3):
+
+1. claim, in one short transaction: the due queued rows become ``sending`` with
+   a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's BEGIN IMMEDIATE
+   serialises claimers), and rows whose supporter is no longer subscribed
+   become ``suppressed`` at once;
+2. send over MAILING_CONNECTIONS reused SMTP connections in threads; just
+   before each message the supporter's state is read again, so an unsubscribe
+   committed before that moment stops the message;
+3. record results in short transactions. A semaphore of MAILING_RECORD_WINDOW
+   permits is taken before each send and given back only once its result is
+   committed, so at any moment at most that many sent messages are not yet
+   recorded: the most a crash of this process can ever repeat.
+
+No transaction is held open across SMTP I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import exists, or_, select, update
+
+from campaign.core.db import dialect_name
+from campaign.core.types import utcnow
+from campaign.extensions import db
+from campaign.mailings import compose, smtp
+from campaign.mailings.models import Delivery, Mailing
+from campaign.supporters.models import Supporter
+
+log = logging.getLogger(__name__)
+SUPPRESSED = "suppressed"
+_pool_lock = threading.Lock()
+_idle_connections: list[smtp.Connection] = []
+
+
+@dataclass
+class Result:
+    recipient: compose.Recipient
+    status: str  # smtp.SENT/TEMPORARY/PERMANENT/REJECTED or SUPPRESSED
+    detail: str = ""
+    code: int = 0
+
+
+# -- claiming ------------------------------------------------------------------------
+
+
+def claim(mailing_id: int, limit: int, lease_seconds: int) -> list[compose.Recipient]:
+    """Lease up to ``limit`` due deliveries of a sending mailing; commits."""
+    now = utcnow()
+    state = db.session.scalar(select(Mailing.state).where(Mailing.id == mailing_id))
+    if state != "sending":
+        db.session.commit()
+        return []
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.mailing_id == mailing_id,
+            Delivery.state == "queued",
+            or_(Delivery.due_at.is_(None), Delivery.due_at <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if dialect_name() == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(
+        db.session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state == "queued")
+            .values(
+                state="sending",
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Delivery.attempts + 1,
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not ids:
+        db.session.commit()
+        return []
+    # The suppression check at claim time: one statement for the whole batch.
+    db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.supporter_id.in_(select(Supporter.id).where(Supporter.state != "subscribed")),
+        )
+        .values(state=SUPPRESSED, lease_until=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    rows = db.session.execute(
+        select(
+            Delivery.id,
+            Supporter.id,
+            Supporter.email,
+            Supporter.first_name,
+            Supporter.last_name,
+            Supporter.language,
+            Supporter.city,
+            Supporter.country,
+        )
+        .join(Supporter, Supporter.id == Delivery.supporter_id)
+        .where(Delivery.id.in_(ids), Delivery.state == "sending")
+        .order_by(Delivery.id)
+    ).all()
+    db.session.commit()
+    return [compose.Recipient(*row) for row in rows]
+
+
+# -- sending ---------------------------------------------------------------------------
+
+
+class StateCheck:
+    """Reads one supporter's state on a connection of its own, outside any transaction."""
+
+    def __init__(self, engine):
+        self.connection = engine.raw_connection()
+        self.postgres = engine.dialect.name == "postgresql"
+        if self.postgres:
+            self.connection.driver_connection.autocommit = True
+        marker = "%s" if self.postgres else "?"
+        # The marker is one of two constants; the id goes as a bound parameter.
+        self.sql = "SELECT state FROM supporters WHERE id = " + marker  # noqa: S608
+
+    def subscribed(self, supporter_id: int) -> bool:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(self.sql, (supporter_id,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return bool(row) and row[0] == "subscribed"
+
+    def close(self) -> None:
+        if self.postgres:
+            self.connection.driver_connection.autocommit = False
+        self.connection.close()
+
+
+class RateLimit:
+    """At most N messages a second over all workers: a counter per second in Redis.
+
+    If Redis is away the sender waits and tries again: sending slows, nothing is lost.
+    """
+
+    def __init__(self, per_second: int, redis_url: str):
+        self.per_second = per_second
+        self.client = None
+        if per_second > 0:
+            import redis
+
+            self.client = redis.Redis.from_url(redis_url, socket_timeout=2)
+
+    def take(self) -> None:
+        if self.client is None:
+            return
+        while True:
+            second = int(time.time())
+            key = f"campaign:mail-rate:{second}"
+            try:
+                pipe = self.client.pipeline()
+                pipe.incr(key)
+                pipe.expire(key, 5)
+                count = pipe.execute()[0]
+            except Exception:  # noqa: BLE001 - any Redis trouble: wait, never skip the limit
+                time.sleep(0.5)
+                continue
+            if count <= self.per_second:
+                return
+            time.sleep(max(second + 1 - time.time(), 0.001))
+
+
+@dataclass
+class Batch:
+    mailing_id: int
+    recipients: list[compose.Recipient]
+    composers: dict  # (language, country or None) → Composer, and "by_country"
+    window: threading.Semaphore
+    results: queue.Queue = field(default_factory=queue.Queue)
+    stop: threading.Event = field(default_factory=threading.Event)
+    next_index: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> compose.Recipient | None:
+        with self.lock:
+            if self.stop.is_set() or self.next_index >= len(self.recipients):
+                return None
+            recipient = self.recipients[self.next_index]
+            self.next_index += 1
+            return recipient
+
+
+def _connection(relay: smtp.Relay, per_connection: int) -> smtp.Connection:
+    with _pool_lock:
+        for i, connection in enumerate(_idle_connections):
+            if connection.relay == relay:
+                return _idle_connections.pop(i)
+    return smtp.Connection(relay, per_connection)
+
+
+def _give_back(connection: smtp.Connection) -> None:
+    with _pool_lock:
+        _idle_connections.append(connection)
+
+
+def close_connections() -> None:
+    with _pool_lock:
+        connections = list(_idle_connections)
+        _idle_connections.clear()
+    for connection in connections:
+        connection.close()
+
+
+def _sender(app, batch: Batch, relay, per_connection, rate: RateLimit) -> None:
+    connection = _connection(relay, per_connection)
+    with app.app_context():
+        check = StateCheck(db.engine)
+        try:
+            while True:
+                batch.window.acquire()
+                recipient = batch.take()
+                if recipient is None:
+                    batch.window.release()
+                    return
+                try:
+                    result = _send_one(batch, recipient, connection, check, rate)
+                except Exception as error:
+                    log.exception("sending delivery %s failed", recipient.delivery_id)
+                    result = Result(recipient, smtp.TEMPORARY, f"internal error: {error}"[:300])
+                batch.results.put(result)
+        finally:
+            check.close()
+            _give_back(connection)
+
+
+def _send_one(batch, recipient, connection, check: StateCheck, rate: RateLimit) -> Result:
+    if not check.subscribed(recipient.supporter_id):
+        return Result(recipient, SUPPRESSED, "unsubscribed or suppressed before sending")
+    composers = batch.composers
+    country = recipient.country if composers["by_country"] else None
+    composer = composers[(recipient.language, country)]
+    try:
+        sender, address, message = composer.build(recipient)
+    except compose.HeaderInjection as error:
+        return Result(recipient, smtp.REJECTED, f"refused to build the message: {error}")
+    rate.take()
+    outcome = connection.send(sender, address, message)
+    return Result(recipient, outcome.status, outcome.detail, outcome.code)
+
+
+# -- the batch --------------------------------------------------------------------------
+
+
+def run_batch(mailing_id: int) -> int:
+    """Claim, send and record one batch; returns how many deliveries it claimed."""
+    from campaign.mailings import recording, services
+
+    config = current_app.config
+    recipients = claim(mailing_id, config["MAILING_BATCH_SIZE"], config["MAILING_LEASE_SECONDS"])
+    if not recipients:
+        recording.finish_if_done(mailing_id)
+        db.session.commit()
+        return 0
+    mailing = db.session.get(Mailing, mailing_id)
+    composers = services.composers_for(mailing, recipients)
+    db.session.commit()  # end the read transaction: SMTP I/O follows
+    window = max(config["MAILING_RECORD_WINDOW"], 1)
+    batch = Batch(mailing_id, recipients, composers, threading.Semaphore(window))
+    relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"])
+    rate = RateLimit(config["MAILING_RATE_LIMIT"], config["REDIS_URL"])
+    app = current_app._get_current_object()
+    threads = [
+        threading.Thread(
+            target=_sender,
+            args=(app, batch, relay, config["MAILING_MESSAGES_PER_CONNECTION"], rate),
+            daemon=True,
+        )
+        for _ in range(max(1, min(config["MAILING_CONNECTIONS"], len(recipients))))
+    ]
+    for thread in threads:
+        thread.start()
+    recorder = recording.Recorder(mailing_id, batch, window)
+    recorder.run(threads)
+    return len(recipients)
+
+
+def remaining(mailing_id: int) -> bool:
+    """Whether the mailing still has deliveries that are due now."""
+    now = utcnow()
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Delivery.mailing_id == mailing_id,
+                    Delivery.state == "queued",
+                    or_(Delivery.due_at.is_(None), Delivery.due_at <= now),
+                )
+            )
+        )
+    )

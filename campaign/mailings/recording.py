@@ -1,0 +1,223 @@
+"""Recording send results in small, short transactions (the outbox's window).
+
+The recorder runs in the batch's main thread while sender threads send. It
+commits results every few messages (at the latest every 0.2 s) and only then
+gives their window permits back, which bounds what a crash can repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import exists, select, update
+
+from campaign.core.types import utcnow
+from campaign.extensions import db
+from campaign.mailings import smtp
+from campaign.mailings.models import Bounce, Delivery, Mailing
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.2
+
+
+class Recorder:
+    def __init__(self, mailing_id: int, batch, window: int):
+        self.mailing_id = mailing_id
+        self.batch = batch
+        self.flush_at = max(1, window // 2)
+        self.recorded: set[int] = set()
+        self.started = time.monotonic()
+        config = current_app.config
+        self.lease = config["MAILING_LEASE_SECONDS"]
+        self.lease_renewed = time.monotonic()
+
+    def run(self, threads) -> None:
+        pending: list = []
+        last = time.monotonic()
+        while True:
+            alive = any(t.is_alive() for t in threads)
+            try:
+                pending.append(self.batch.results.get(timeout=0.05))
+                while True:  # drain what is already there
+                    pending.append(self.batch.results.get_nowait())
+            except queue.Empty:
+                pass
+            due = time.monotonic() - last >= FLUSH_SECONDS
+            if pending and (len(pending) >= self.flush_at or due or not alive):
+                self.flush(pending)
+                pending, last = [], time.monotonic()
+            elif due:
+                self._renew_lease()
+                last = time.monotonic()
+            if not alive and self.batch.results.empty() and not pending:
+                break
+        self.release_unsent()
+
+    def flush(self, results: list) -> None:
+        try:
+            record_results(self.mailing_id, results)
+            self._renew_lease()
+            state = db.session.scalar(select(Mailing.state).where(Mailing.id == self.mailing_id))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            # Without a record the window cannot move: stop sending, keep the
+            # permits taken. The leases expire and the sweeper re-queues.
+            self.batch.stop.set()
+            log.exception("recording results of mailing %s failed", self.mailing_id)
+            raise
+        self.recorded.update(r.recipient.delivery_id for r in results)
+        for _ in results:
+            self.batch.window.release()
+        if state != "sending":
+            self.batch.stop.set()  # paused or cancelled: send no more of this batch
+
+    def _renew_lease(self) -> None:
+        if time.monotonic() - self.lease_renewed < self.lease / 3:
+            return
+        open_ids = [
+            r.delivery_id for r in self.batch.recipients if r.delivery_id not in self.recorded
+        ]
+        _chunked_update(
+            open_ids,
+            {"lease_until": utcnow() + timedelta(seconds=self.lease)},
+            state="sending",
+        )
+        db.session.commit()
+        self.lease_renewed = time.monotonic()
+
+    def release_unsent(self) -> None:
+        """Deliveries claimed but never tried (pause, cancel) go back to the queue."""
+        open_ids = [
+            r.delivery_id for r in self.batch.recipients if r.delivery_id not in self.recorded
+        ]
+        if open_ids:
+            _chunked_update(
+                open_ids,
+                {"state": "queued", "lease_until": None, "attempts": Delivery.attempts - 1},
+                state="sending",
+            )
+        finish_if_done(self.mailing_id)
+        db.session.commit()
+
+
+def _chunked_update(ids: list[int], values: dict, state: str | None = None) -> None:
+    for start in range(0, len(ids), 500):
+        statement = update(Delivery).where(Delivery.id.in_(ids[start : start + 500]))
+        if state:
+            statement = statement.where(Delivery.state == state)
+        db.session.execute(statement.values(**values).execution_options(synchronize_session=False))
+
+
+def record_results(mailing_id: int, results: list) -> None:
+    """Write one window of results (no commit)."""
+    now = utcnow()
+    by_status: dict[str, list] = {}
+    for result in results:
+        by_status.setdefault(result.status, []).append(result)
+    sent = [r.recipient.delivery_id for r in by_status.get(smtp.SENT, [])]
+    if sent:
+        _chunked_update(
+            sent, {"state": "sent", "sent_at": now, "lease_until": None, "updated_at": now},
+            state="sending",
+        )  # fmt: skip
+    suppressed = [r.recipient.delivery_id for r in by_status.get("suppressed", [])]
+    if suppressed:
+        _chunked_update(
+            suppressed, {"state": "suppressed", "lease_until": None, "updated_at": now},
+            state="sending",
+        )  # fmt: skip
+    for result in by_status.get(smtp.TEMPORARY, []):
+        _retry_or_fail(result, now)
+    for result in by_status.get(smtp.PERMANENT, []) + by_status.get(smtp.REJECTED, []):
+        _fail(result, now, bounce=result.status == smtp.PERMANENT)
+    _count_failures(mailing_id, results)
+
+
+def _retry_or_fail(result, now) -> None:
+    config = current_app.config
+    delivery = db.session.get(Delivery, result.recipient.delivery_id)
+    if delivery is None or delivery.state != "sending":
+        return
+    delivery.last_error = result.detail[:500]
+    delivery.lease_until, delivery.updated_at = None, now
+    if delivery.attempts >= config["MAILING_MAX_ATTEMPTS"]:
+        delivery.state = "failed"
+        return
+    delay = config["MAILING_RETRY_SECONDS"] * 2 ** max(delivery.attempts - 1, 0)
+    delivery.state, delivery.due_at = "queued", now + timedelta(seconds=min(delay, 6 * 3600))
+
+
+def _fail(result, now, bounce: bool) -> None:
+    delivery = db.session.get(Delivery, result.recipient.delivery_id)
+    if delivery is None or delivery.state != "sending":
+        return
+    delivery.state, delivery.last_error = "failed", result.detail[:500]
+    delivery.lease_until, delivery.updated_at = None, now
+    if bounce:
+        from campaign.mailings.bounces import hard_bounce
+
+        db.session.add(
+            Bounce(
+                delivery_id=delivery.id,
+                mailing_id=delivery.mailing_id,
+                supporter_id=delivery.supporter_id,
+                kind="hard",
+                status=str(result.code),
+                diagnostic=result.detail[:500],
+                recipient=result.recipient.email,
+                source="smtp-reply",
+            )
+        )
+        hard_bounce(delivery.supporter_id, f"refused at sending: {result.detail}"[:400])
+
+
+def _count_failures(mailing_id: int, results: list) -> None:
+    """Failures in a row; at the configured limit the mailing pauses itself, saying why."""
+    trailing, any_success = 0, False
+    for result in results:
+        if result.status == smtp.SENT:
+            trailing, any_success = 0, True
+        elif result.status != "suppressed":
+            trailing += 1
+    if not any_success and trailing == 0:
+        return
+    if any_success and trailing == 0:
+        # The common case: a conditional update that touches (and locks) nothing.
+        db.session.execute(
+            update(Mailing)
+            .where(Mailing.id == mailing_id, Mailing.consecutive_failures != 0)
+            .values(consecutive_failures=0)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    mailing = db.session.get(Mailing, mailing_id, with_for_update=True)
+    before = 0 if any_success else mailing.consecutive_failures
+    mailing.consecutive_failures = before + trailing
+    limit = current_app.config["MAILING_PAUSE_AFTER_FAILURES"]
+    if limit and mailing.consecutive_failures >= limit and mailing.state == "sending":
+        last = next(r for r in reversed(results) if r.status not in (smtp.SENT, "suppressed"))
+        mailing.state = "paused"
+        mailing.pause_reason = (
+            f"Paused itself after {mailing.consecutive_failures} failed sends in a row. "
+            f"The last answer: {last.detail}"
+        )[:500]
+        log.warning("mailing %s paused: %s", mailing_id, mailing.pause_reason)
+
+
+def finish_if_done(mailing_id: int) -> bool:
+    """A sending mailing with nothing queued or sending left is sent (no commit)."""
+    open_work = exists().where(
+        Delivery.mailing_id == mailing_id, Delivery.state.in_(("queued", "sending"))
+    )
+    result = db.session.execute(
+        update(Mailing)
+        .where(Mailing.id == mailing_id, Mailing.state == "sending", ~open_work)
+        .values(state="sent", finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,511 @@
+"""The rules of mailings: drafting, approval, starting, pausing, progress, previews.
+
+Services take explicit arguments, validate, change rows, log and flush; the
+caller's request or task commits. Tasks are enqueued after that commit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, insert, literal, select
+
+from campaign.audit.services import record
+from campaign.cases.models import Case, CaseUpdate
+from campaign.core.db import on_commit
+from campaign.core.errors import Conflict, NotFound, ValidationError
+from campaign.core.types import utcnow
+from campaign.extensions import db
+from campaign.mailings import compose
+from campaign.mailings.models import DELIVERY_STATES, KINDS, Delivery, Mailing
+from campaign.supporters.models import Supporter
+
+log = logging.getLogger(__name__)
+EDITABLE = ("draft",)
+CASE_KINDS = ("appeal", "update", "outcome", "reminder")
+
+
+# -- drafting -----------------------------------------------------------------
+
+
+def create_mailing(
+    actor,
+    *,
+    kind: str,
+    subject: str,
+    body: str = "",
+    case_id: int | None = None,
+    update_id: int | None = None,
+    list_ids=(),
+    segment_ids=(),
+    case_audience: bool = False,
+    everyone: bool = False,
+) -> Mailing:
+    mailing = Mailing(created_by_id=getattr(actor, "id", None), state="draft")
+    audience = (list_ids, segment_ids, case_audience, everyone)
+    _apply(mailing, kind, subject, body, case_id, update_id, *audience)
+    db.session.add(mailing)
+    db.session.flush()
+    record(actor, "mailing.create", mailing, f"Drafted {mailing.kind_label}: {mailing.subject}")
+    return mailing
+
+
+def update_mailing(actor, mailing: Mailing, **values) -> Mailing:
+    if mailing.state not in EDITABLE:
+        raise Conflict("Only a draft can be edited.")
+    _apply(
+        mailing,
+        values.get("kind", mailing.kind),
+        values.get("subject", mailing.subject),
+        values.get("body", mailing.body),
+        values.get("case_id", mailing.case_id),
+        values.get("update_id", mailing.update_id),
+        values.get("list_ids", mailing.audience.get("lists", [])),
+        values.get("segment_ids", mailing.audience.get("segments", [])),
+        values.get("case_audience", mailing.audience.get("case", False)),
+        values.get("everyone", mailing.audience.get("all", False)),
+    )
+    # An edit after approval needs a new approval: what was approved has changed.
+    mailing.approved_at = mailing.approved_by_id = None
+    db.session.flush()
+    record(actor, "mailing.update", mailing, f"Edited mailing {mailing.id}")
+    return mailing
+
+
+def _apply(mailing, kind, subject, body, case_id, update_id, lists, segments, case_audience,
+           everyone=False):  # fmt: skip
+    if kind not in KINDS:
+        raise ValidationError("Choose what kind of mailing this is.", "kind")
+    subject = (subject or "").strip()
+    if not subject:
+        raise ValidationError("Write a subject.", "subject")
+    if len(subject) > 300:
+        raise ValidationError("Keep the subject under 300 characters.", "subject")
+    try:
+        compose.clean_header(subject, "subject")
+    except compose.HeaderInjection as error:
+        raise ValidationError(str(error), "subject") from error
+    case = _case(case_id) if case_id else None
+    if kind in CASE_KINDS and case is None:
+        raise ValidationError("Choose the UA this mailing is about.", "case_id")
+    update_row = None
+    if update_id:
+        update_row = db.session.get(CaseUpdate, int(update_id))
+        if update_row is None or case is None or update_row.case_id != case.id:
+            raise ValidationError("Choose an update of this UA.", "update_id")
+    if kind == "update" and update_row is None:
+        raise ValidationError("Choose which update to send.", "update_id")
+    if kind == "free" and not (body or "").strip():
+        raise ValidationError("Write the text of the mailing.", "body")
+    lists, segments = _ids(lists), _ids(segments)
+    if case_audience and case is None:
+        raise ValidationError("The case audience needs a UA.", "case_audience")
+    if not (lists or segments or case_audience or everyone):
+        raise ValidationError("Choose who receives it: lists, segments or the case audience.",
+                              "list_ids")  # fmt: skip
+    mailing.kind, mailing.subject, mailing.body = kind, subject, (body or "").strip()
+    mailing.case_id = case.id if case else None
+    mailing.update_id = update_row.id if update_row else None
+    mailing.audience = {
+        "lists": lists,
+        "segments": segments,
+        "case": bool(case_audience),
+        "all": bool(everyone),
+    }
+
+
+def _ids(values) -> list[int]:
+    try:
+        return sorted({int(v) for v in values or ()})
+    except (TypeError, ValueError) as error:
+        raise ValidationError("Choose from the list.", "list_ids") from error
+
+
+def _case(case_id) -> Case:
+    case = db.session.get(Case, int(case_id))
+    if case is None:
+        raise ValidationError("That UA does not exist.", "case_id")
+    return case
+
+
+def get_mailing(mailing_id: int) -> Mailing:
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None:
+        raise NotFound("There is no such mailing.")
+    return mailing
+
+
+def list_mailings(limit: int = 100) -> list[Mailing]:
+    return list(db.session.scalars(select(Mailing).order_by(Mailing.id.desc()).limit(limit)))
+
+
+# -- the audience ---------------------------------------------------------------
+
+
+def audience_select(mailing: Mailing):
+    """A Select of the supporter ids the mailing goes to (subscribed, deduplicated)."""
+    audience = mailing.audience or {}
+    parts = []
+    if audience.get("lists") or audience.get("segments"):
+        parts.append(_list_audience(audience.get("lists", ()), audience.get("segments", ())))
+    if audience.get("all"):
+        parts.append(select(Supporter.id).where(Supporter.state == "subscribed"))
+    if audience.get("case") and mailing.case_id:
+        parts.append(case_audience_select(mailing.case_id, exclude_mailing_id=mailing.id))
+    if not parts:
+        return select(Supporter.id).where(literal(False))
+    ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
+    ids = ids.subquery()
+    query = select(Supporter.id).where(
+        Supporter.id.in_(select(ids.c[0])), Supporter.state == "subscribed"
+    )
+    acted = audience.get("acted")
+    if acted is not None and mailing.case_id:
+        # Narrowed to those who reported an action for the case, or to the others.
+        from campaign.letters.models import Action
+
+        actors = select(Action.supporter_id).where(
+            Action.case_id == mailing.case_id, Action.supporter_id.is_not(None)
+        )
+        query = query.where(Supporter.id.in_(actors) if acted else Supporter.id.not_in(actors))
+    return query
+
+
+def _list_audience(list_ids, segment_ids):
+    try:
+        from campaign.supporters.services import audience_select as supporters_audience
+    except ImportError:  # the supporters issue has not landed its lists yet
+        supporters_audience = None
+    if supporters_audience is None:
+        return select(Supporter.id).where(literal(False))
+    return supporters_audience(list_ids=tuple(list_ids), segment_ids=tuple(segment_ids))
+
+
+def case_audience_select(case_id: int, exclude_mailing_id: int | None = None):
+    """Everyone sent an earlier mailing of the case (DESIGN.md §2 rule 3), still subscribed."""
+    earlier = select(Mailing.id).where(Mailing.case_id == case_id)
+    if exclude_mailing_id:
+        earlier = earlier.where(Mailing.id != exclude_mailing_id)
+    return (
+        select(Delivery.supporter_id)
+        .join(Supporter, Supporter.id == Delivery.supporter_id)
+        .where(
+            Delivery.mailing_id.in_(earlier),
+            Delivery.state == "sent",
+            Supporter.state == "subscribed",
+        )
+        .distinct()
+    )
+
+
+def audience_size(mailing: Mailing) -> int:
+    if mailing.state not in ("draft", "scheduled"):
+        return mailing.total
+    return db.session.scalar(select(func.count()).select_from(audience_select(mailing).subquery()))
+
+
+# -- approval and sending ------------------------------------------------------------
+
+
+def approve(actor, mailing: Mailing) -> Mailing:
+    if mailing.state != "draft":
+        raise Conflict("Only a draft can be approved.")
+    mailing.approved_at, mailing.approved_by_id = utcnow(), getattr(actor, "id", None)
+    db.session.flush()
+    record(actor, "mailing.approve", mailing, f"Approved mailing {mailing.id}: {mailing.subject}")
+    return mailing
+
+
+def send(actor, mailing: Mailing, *, at: datetime | None = None, expected: int | None = None):
+    """Send now, or schedule for ``at``; ``expected`` is the count staff confirmed."""
+    if mailing.state not in ("draft", "scheduled"):
+        raise Conflict("This mailing has already been sent or cancelled.")
+    if mailing.approved_at is None:
+        raise Conflict("A coordinator must approve the mailing first.")
+    size = audience_size(mailing)
+    if size == 0:
+        raise ValidationError("Nobody is in the audience.", "confirm")
+    if expected is not None and expected != size:
+        raise ValidationError(
+            f"The audience is now {size} people, not {expected}. Confirm again.", "confirm"
+        )
+    if at is not None and at > utcnow():
+        mailing.state, mailing.scheduled_at = "scheduled", at
+        db.session.flush()
+        record(actor, "mailing.schedule", mailing, f"Scheduled mailing {mailing.id} for {at}")
+        return mailing
+    start(actor, mailing)
+    return mailing
+
+
+def start(actor, mailing: Mailing) -> int:
+    """Materialise the outbox with one set-based INSERT ... SELECT and wake the workers."""
+    now = utcnow()
+    ids = audience_select(mailing).subquery()
+    rows = select(
+        literal(mailing.id),
+        ids.c[0],
+        literal("queued"),
+        literal(0),
+        literal(""),
+        literal(now, type_=Delivery.__table__.c.updated_at.type),
+    ).where(
+        ~exists().where(and_(Delivery.mailing_id == mailing.id, Delivery.supporter_id == ids.c[0]))
+    )
+    table = Delivery.__table__
+    statement = insert(table).from_select(
+        ["mailing_id", "supporter_id", "state", "attempts", "last_error", "updated_at"], rows
+    )
+    db.session.execute(statement)
+    mailing.total = db.session.scalar(select(func.count()).where(Delivery.mailing_id == mailing.id))
+    mailing.state, mailing.started_at, mailing.scheduled_at = "sending", now, None
+    mailing.consecutive_failures, mailing.pause_reason = 0, ""
+    db.session.flush()
+    record(actor, "mailing.send", mailing, f"Started mailing {mailing.id} to {mailing.total}")
+    mailing_id = mailing.id
+    on_commit(lambda: wake(mailing_id))
+    return mailing.total
+
+
+def pause(actor, mailing: Mailing, reason: str = "Paused by staff.") -> Mailing:
+    if mailing.state not in ("sending", "scheduled"):
+        raise Conflict("Only a mailing that is sending or scheduled can be paused.")
+    mailing.state, mailing.pause_reason = "paused", reason[:500]
+    db.session.flush()
+    record(actor, "mailing.pause", mailing, f"Paused mailing {mailing.id}")
+    return mailing
+
+
+def resume(actor, mailing: Mailing) -> Mailing:
+    """Carry on with the deliveries still queued; never re-send the ones sent (listmonk's bug)."""
+    if mailing.state != "paused":
+        raise Conflict("Only a paused mailing can be resumed.")
+    if mailing.started_at is None:
+        mailing.state = "scheduled" if mailing.scheduled_at else "draft"
+    else:
+        mailing.state = "sending"
+    mailing.pause_reason, mailing.consecutive_failures = "", 0
+    db.session.flush()
+    record(actor, "mailing.resume", mailing, f"Resumed mailing {mailing.id}")
+    if mailing.state == "sending":
+        mailing_id = mailing.id
+        on_commit(lambda: wake(mailing_id))
+    return mailing
+
+
+def cancel(actor, mailing: Mailing) -> Mailing:
+    if mailing.state in ("sent", "cancelled"):
+        raise Conflict("This mailing has already ended.")
+    mailing.state, mailing.finished_at = "cancelled", utcnow()
+    db.session.flush()
+    record(actor, "mailing.cancel", mailing, f"Cancelled mailing {mailing.id}")
+    return mailing
+
+
+def wake(mailing_id: int, tasks: int | None = None) -> bool:
+    """Enqueue batch tasks; False when Redis is unreachable (the sweeper tries again)."""
+    from campaign.mailings.tasks import send_batch
+
+    count = tasks or current_app.config["MAILING_PARALLEL_TASKS"]
+    try:
+        for _ in range(count):
+            send_batch.apply_async((mailing_id,), retry=False)
+    except Exception:  # noqa: BLE001 - any broker trouble: the database still holds the work
+        log.warning("could not enqueue mailing %s; the sweeper will retry", mailing_id)
+        return False
+    return True
+
+
+# -- progress --------------------------------------------------------------------
+
+
+def counts(mailing_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Delivery.state, func.count())
+        .where(Delivery.mailing_id == mailing_id)
+        .group_by(Delivery.state)
+    )
+    result = dict.fromkeys(DELIVERY_STATES, 0)
+    result.update({row[0]: row[1] for row in rows})
+    return result
+
+
+def progress(mailing: Mailing) -> dict:
+    """Counts per state (one query, so they add up), rate and estimated time left."""
+    by_state = counts(mailing.id)
+    done = sum(by_state[s] for s in ("sent", "failed", "bounced", "suppressed"))
+    total = sum(by_state.values())
+    rate = None
+    eta = None
+    if mailing.started_at and done:
+        end = mailing.finished_at or utcnow()
+        seconds = max((end - mailing.started_at).total_seconds(), 0.001)
+        rate = done / seconds
+        left = total - done
+        if left and mailing.state == "sending":
+            eta = timedelta(seconds=round(left / rate))
+    return {
+        "counts": by_state,
+        "total": total,
+        "done": done,
+        "percent": round(100 * done / total, 1) if total else 0.0,
+        "rate": round(rate, 1) if rate is not None else None,
+        "eta": eta,
+    }
+
+
+# -- previews and test sends -------------------------------------------------------
+
+
+def content(mailing: Mailing) -> compose.Content:
+    case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
+    update_row = db.session.get(CaseUpdate, mailing.update_id) if mailing.update_id else None
+    return compose.Content(
+        kind=mailing.kind,
+        subject=mailing.subject,
+        context={
+            "case": case,
+            "update": update_row,
+            "body": mailing.body,
+            "subject": mailing.subject,
+        },
+    )
+
+
+def sample_recipient(language: str, supporter: Supporter | None = None) -> compose.Recipient:
+    if supporter is None:
+        supporter = SimpleNamespace(
+            id=0, email="supporter@example.org", first_name="Alex", last_name="Sample",
+            city="", country=None,
+        )  # fmt: skip
+    return compose.Recipient(
+        delivery_id=0,
+        supporter_id=supporter.id,
+        email=supporter.email,
+        first_name=supporter.first_name,
+        last_name=supporter.last_name,
+        language=language,
+        city=getattr(supporter, "city", ""),
+        country=getattr(supporter, "country", None),
+    )
+
+
+def preview(mailing: Mailing, language: str, supporter: Supporter | None = None) -> dict:
+    """The HTML and text a supporter in ``language`` would get, and the headers."""
+    import email
+    from email import policy
+
+    composer = composer_for(mailing, language)
+    _sender, _to, raw = composer.build(sample_recipient(language, supporter))
+    message = email.message_from_bytes(raw, policy=policy.default)
+    parts = {p.get_content_type(): p.get_content() for p in message.iter_parts()}
+    return {
+        "subject": str(message["Subject"]),
+        "headers": [(k, str(v)) for k, v in message.items()],
+        "html": parts.get("text/html", ""),
+        "text": parts.get("text/plain", ""),
+    }
+
+
+def composer_for(mailing: Mailing, language: str, country: str | None = None) -> compose.Composer:
+    case_id = mailing.case_id
+    return compose.Composer(mailing.id, content(mailing), language, links_for(case_id), country)
+
+
+def composers_for(mailing: Mailing, recipients) -> dict:
+    """One composer per language (and country, for appeals) found among ``recipients``."""
+    by_country = compose.needs_country(content(mailing))
+    keys = {composer_key(r, by_country) for r in recipients}
+    composers = {key: composer_for(mailing, *key) for key in keys}
+    composers["by_country"] = by_country
+    return composers
+
+
+def composer_key(recipient, by_country: bool) -> tuple:
+    return (recipient.language, recipient.country if by_country else None)
+
+
+def links_for(case_id: int | None):
+    """recipient → its personal links (built without a request; BASE_URL decides)."""
+    unsubscribe = _unsubscribe_url_function()
+    action = _action_url_function()
+    row = db.session.get(Case, case_id) if case_id else None
+    # A plain snapshot: sender threads must never touch the ORM session's objects.
+    case = SimpleNamespace(id=row.id, label=row.label) if row is not None else None
+
+    def links(recipient) -> dict:
+        result = {"unsubscribe_url": unsubscribe(recipient)}
+        result["action_url"] = action(case, recipient) if case is not None else ""
+        return result
+
+    return links
+
+
+def _unsubscribe_url_function():
+    from campaign.core.tokens import make_token
+
+    def fallback(supporter) -> str:
+        token = make_token("supporter-unsubscribe", [supporter.id])
+        return f"{current_app.config['BASE_URL']}/unsubscribe/{token}"
+
+    for module in ("campaign.supporters.services", "campaign.supporters.tokens"):
+        found = getattr(importlib.import_module(module), "unsubscribe_url", None)
+        if found is not None:
+            return _or_fallback(found, fallback)
+    return fallback
+
+
+def _action_url_function():
+    from campaign.core.tokens import make_token
+
+    def fallback(case, supporter) -> str:
+        token = make_token("action", [case.id, supporter.id])
+        return f"{current_app.config['BASE_URL']}/act/{token}"
+
+    try:
+        from campaign.letters.services import action_url
+    except ImportError:
+        return fallback
+    return _or_fallback(action_url, fallback)
+
+
+def _or_fallback(function, fallback):
+    """Their link builder while its route exists (it may land later than this code)."""
+    from werkzeug.routing import BuildError
+
+    def build(*args):
+        try:
+            return function(*args)
+        except BuildError:
+            return fallback(*args)
+
+    return build
+
+
+def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:
+    """Send one copy, "[TEST]" in the subject, to a staff address (not via the outbox)."""
+    from campaign.mailings import smtp
+
+    address = (address or "").strip()
+    if not address or "@" not in address or len(address) > 320:
+        raise ValidationError("Enter an email address.", "address")
+    try:
+        compose.clean_header(address, "address")
+    except compose.HeaderInjection as error:
+        raise ValidationError(str(error), "address") from error
+    test = compose.Content(**{**content(mailing).__dict__, "subject": f"[TEST] {mailing.subject}"})
+    composer = compose.Composer(mailing.id, test, language, links_for(mailing.case_id))
+    recipient = sample_recipient(language)
+    recipient.email = address
+    sender, to, raw = composer.build(recipient)
+    relay = smtp.Relay.from_url(current_app.config["SMTP_URL"], current_app.config["SMTP_TIMEOUT"])
+    connection = smtp.Connection(relay, 1)
+    outcome = connection.send(current_app.config["MAIL_FROM"] and sender, to, raw)
+    connection.close()
+    if not outcome.ok:
+        raise ValidationError(f"The mail server refused the test: {outcome.detail}", "address")
+    record(actor, "mailing.test", mailing, f"Sent a test of mailing {mailing.id} to {address}")

@@ -1,0 +1,146 @@
+"""SMTP connections for the outbox: reuse, recycling, and what each answer means.
+
+A connection sends many messages (recycled after a configured number, and at
+once after a 421); every failure is classified into what the outbox does next:
+``temporary`` (4xx, a dropped connection: retry later with backoff),
+``permanent`` (5xx to the recipient or its message: the delivery fails and the
+address is bounced) or ``rejected`` (5xx to our own sender: the delivery fails,
+the supporter is not to blame).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+SENT, TEMPORARY, PERMANENT, REJECTED = "sent", "temporary", "permanent", "rejected"
+
+
+@dataclass(frozen=True)
+class Relay:
+    host: str
+    port: int
+    security: str = ""  # "", "starttls" or "tls"
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+
+    @classmethod
+    def from_url(cls, url: str, timeout: float = 30.0) -> Relay:
+        """smtp://host:port, smtp+starttls://user:pass@host:587, smtps://host:465."""
+        parts = urlsplit(url)
+        security = {"smtps": "tls", "smtp+starttls": "starttls"}.get(parts.scheme, "")
+        default_port = {"tls": 465, "starttls": 587}.get(security, 25)
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or default_port,
+            security=security,
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            timeout=timeout,
+        )
+
+
+@dataclass
+class Outcome:
+    status: str  # SENT, TEMPORARY, PERMANENT or REJECTED
+    code: int = 0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SENT
+
+
+def _text(reply) -> str:
+    if isinstance(reply, bytes):
+        return reply.decode("utf-8", "replace")
+    return str(reply)
+
+
+def classify(error: BaseException) -> tuple[Outcome, bool]:
+    """(what happened, whether the connection must be dropped)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(error.recipients.values()))
+        return _by_code(code, _text(reply), recipient=True), code == 421
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return _by_code(error.smtp_code, _text(error.smtp_error), recipient=False), True
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _by_code(error.smtp_code, _text(error.smtp_error), recipient=True), True
+    if isinstance(error, smtplib.SMTPServerDisconnected | OSError | smtplib.SMTPException):
+        return Outcome(TEMPORARY, 0, f"connection lost: {error}"[:300]), True
+    raise error
+
+
+def _by_code(code: int, text: str, recipient: bool) -> Outcome:
+    detail = f"{code} {text}"[:300]
+    if 400 <= code < 500 or code < 200:
+        return Outcome(TEMPORARY, code, detail)
+    return Outcome(PERMANENT if recipient else REJECTED, code, detail)
+
+
+class Connection:
+    """One reused SMTP session; ``send`` never raises for SMTP or network trouble."""
+
+    def __init__(self, relay: Relay, max_messages: int):
+        self.relay = relay
+        self.max_messages = max_messages
+        self.smtp: smtplib.SMTP | None = None
+        self.sent_on_this = 0
+
+    def _open(self) -> smtplib.SMTP:
+        relay = self.relay
+        if relay.security == "tls":
+            smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout)
+        else:
+            smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
+        smtp.ehlo_or_helo_if_needed()
+        if relay.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if relay.username:
+            smtp.login(relay.username, relay.password)
+        self.sent_on_this = 0
+        return smtp
+
+    def send(self, sender: str, recipient: str, message: bytes) -> Outcome:
+        try:
+            if self.smtp is None:
+                self.smtp = self._open()
+            refused = self.smtp.sendmail(sender, [recipient], message)
+        except smtplib.SMTPRecipientsRefused as error:
+            outcome, drop = classify(error)
+            # The session is still good after a refused RCPT, unless told to go.
+            self._reset(drop)
+            return outcome
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            outcome, _drop = classify(error)
+            self.close()
+            return outcome
+        if refused:  # only possible with several recipients; kept for safety
+            code, reply = next(iter(refused.values()))
+            return _by_code(code, _text(reply), recipient=True)
+        self.sent_on_this += 1
+        if self.sent_on_this >= self.max_messages:
+            self.close()
+        return Outcome(SENT)
+
+    def _reset(self, drop: bool) -> None:
+        if drop:
+            self.close()
+            return
+        try:
+            self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()

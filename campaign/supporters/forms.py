@@ -1,0 +1,121 @@
+"""Forms of the supporter pages, public and staff."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from campaign.core.forms import choices
+from campaign.supporters import vocabulary as vocab
+from campaign.supporters.importer import ENCODINGS, FIELDS
+from campaign.supporters.models import MERGE_POLICIES, STATES
+from campaign.supporters.texts import NATIVE_NAMES
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _interests_field(label: str = "Interests") -> CheckboxesField:
+    return CheckboxesField(label, choices=choices(vocab.interest_choices()), validate_choice=True)
+
+
+class SignupForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
+    first_name = StringField("First name", validators=[Length(max=100)])
+    last_name = StringField("Last name", validators=[Length(max=100)])
+    language = SelectField("Language", choices=choices(NATIVE_NAMES.items()))
+    country = SelectField("Country", validate_choice=False)
+    city = StringField("City", validators=[Length(max=100)])
+    interests = _interests_field()
+    consent = BooleanField("Consent", validators=[DataRequired()])
+
+
+class ConfirmSignupForm(FlaskForm):
+    """Only a button: scanners that open links must not confirm anything."""
+
+
+class PreferencesForm(FlaskForm):
+    language = SelectField("Language", choices=choices(NATIVE_NAMES.items()))
+    interests = _interests_field()
+
+
+class SupporterForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
+    first_name = StringField("First name", validators=[Length(max=100)])
+    last_name = StringField("Last name", validators=[Length(max=100)])
+    language = StringField("Language", validators=[Length(max=8)], description="ISO code: en, fr…")
+    country = SelectField("Country", validate_choice=False)
+    city = StringField("City", validators=[Length(max=100)])
+    timezone = StringField(
+        "Time zone", validators=[Length(max=64)], description="Empty: from country"
+    )
+    interests = _interests_field()
+
+
+class ListForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    description = StringField("Description", validators=[Length(max=500)])
+
+
+class AddToListForm(FlaskForm):
+    list_id = SelectField("List", coerce=int, validate_choice=False)
+
+
+class SegmentForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    description = StringField("Description", validators=[Length(max=500)])
+    languages = StringField("Languages", description="ISO codes, separated by commas: en, fr")
+    countries = StringField("Countries", description="ISO codes, separated by commas: GB, IE")
+    interests = _interests_field("Interested in any of")
+    states = CheckboxesField("Subscription state", choices=choices((s, s) for s in STATES))
+    state_since = StringField("In that state since", description="YYYY-MM-DD")
+    state_before = StringField("In that state before", description="YYYY-MM-DD")
+    acted_on_case = SelectField("Acted on UA", validate_choice=False)
+    no_action_months = IntegerField(
+        "No action in the last N months", validators=[Optional(), NumberRange(1, 600)]
+    )
+    received_mailing = IntegerField("Received mailing (id)", validators=[Optional()])
+
+
+class UploadForm(FlaskForm):
+    file = FileField("Supporter file (CSV)", validators=[FileRequired()])
+    encoding = SelectField(
+        "Encoding",
+        choices=choices(ENCODINGS.items()),
+        description="Leave on Detect unless names look wrong in the preview.",
+    )
+
+
+class MappingForm(FlaskForm):
+    consent_source = StringField(
+        "Where did these people consent?",
+        validators=[DataRequired(), Length(max=200)],
+        description="Recorded in each new supporter's consent log, e.g. “petition, June 2025”.",
+    )
+    list_id = SelectField("Also put them on list", coerce=int, validate_choice=False)
+    policy = SelectField("Duplicates", choices=choices(MERGE_POLICIES.items()))
+
+    @classmethod
+    def with_columns(cls, headers: list[str]):
+        """A form class with one select per supporter field, offering the file's columns."""
+
+        class Form(cls):
+            pass
+
+        options = choices([("", "— not in the file —"), *((h, h) for h in headers)])
+        for name, label in FIELDS.items():
+            field = SelectField(label, choices=options, default="", validate_choice=True)
+            setattr(Form, f"map_{name}", field)
+        return Form

@@ -1,0 +1,157 @@
+"""Import jobs: receiving a file, choosing options, running, reporting.
+
+The streaming and merging itself is importer.py; this module owns the job's
+life: new (file checked, columns to map) → queued → running → done | failed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+
+from campaign.audit.services import record
+from campaign.core.errors import Conflict, ValidationError
+from campaign.core.types import utcnow
+from campaign.extensions import db
+from campaign.supporters import importer
+from campaign.supporters.models import MERGE_POLICIES, ImportJob
+from campaign.supporters.services import clean_text, get_list
+
+
+def receive(actor, stream, filename: str, encoding: str | None = None) -> ImportJob:
+    """Keep an uploaded file and check it whole; FileRefused (nothing kept) when bad."""
+    name = clean_text(Path(filename or "upload.csv").name, 200) or "upload.csv"
+    path = importer.imports_folder() / f"{uuid.uuid4().hex}.csv"
+    with open(path, "wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
+    return _job_for(actor, path, name, encoding, remove_on_error=True)
+
+
+def from_path(actor, path: str | Path, encoding: str | None = None) -> ImportJob:
+    """A job for a file on disk (the command line); the file stays where it is."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ValidationError(f"No such file: {path}", "file")
+    return _job_for(actor, path, path.name, encoding, remove_on_error=False)
+
+
+def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -> ImportJob:
+    try:
+        found = importer.inspect(path, encoding)
+    except ValidationError:
+        if remove_on_error:
+            path.unlink(missing_ok=True)
+        raise
+    job = ImportJob(
+        filename=name,
+        path=str(path),
+        size=found.size,
+        encoding=encoding or None,
+        delimiter=found.delimiter,
+        mapping=importer.guess_mapping(found.headers, last_mapping()),
+        consent_source=f"import of {name}",
+        warnings=found.warnings,
+        state="new",
+        created_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def headers(job: ImportJob) -> list[str]:
+    return importer.inspect(job.path, job.encoding).headers
+
+
+def last_mapping() -> dict:
+    """The mapping staff chose last time, so the form remembers it."""
+    mapping = db.session.scalar(
+        select(ImportJob.mapping)
+        .where(ImportJob.state != "new")
+        .order_by(ImportJob.id.desc())
+        .limit(1)
+    )
+    return mapping or {}
+
+
+def configure(
+    actor,
+    job: ImportJob,
+    *,
+    mapping: dict,
+    consent_source: str,
+    list_id: int | None = None,
+    policy: str = "keep",
+    dry_run: bool = True,
+) -> ImportJob:
+    """Set a job's options and queue it; the caller enqueues the task after commit."""
+    if job.state in ("queued", "running"):
+        raise Conflict("This import is already running.", "state")
+    source = clean_text(consent_source, 200)
+    if not source:
+        raise ValidationError(
+            "Say where these people gave their consent (e.g. “petition at the Pride stall,"
+            " June 2025”).",
+            "consent_source",
+        )
+    if policy not in MERGE_POLICIES:
+        raise ValidationError("Choose how to merge duplicates.", "policy")
+    job.mapping = importer.check_mapping(mapping, headers(job))
+    job.consent_source = source
+    job.list_id = get_list(list_id).id if list_id else None
+    job.policy, job.dry_run, job.state = policy, dry_run, "queued"
+    job.bytes_done = job.rows = 0
+    db.session.flush()
+    if not dry_run:
+        record(actor, "supporters.import", job, f"Started import of {job.filename}")
+    return job
+
+
+def execute(job: ImportJob, progress=None) -> importer.Counts | None:
+    """Run a queued job to the end, recording failure on the job (never half-silent)."""
+    try:
+        counts = importer.run(job, progress)
+    except ValidationError as error:
+        _fail(job, error.message)
+        return None
+    except Exception as error:
+        _fail(job, f"The import stopped: {type(error).__name__}. Run it again to continue.")
+        raise
+    if not job.dry_run:
+        importer.remove_upload(job)
+    return counts
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    db.session.rollback()
+    job = db.session.get(ImportJob, job.id)
+    job.state, job.error, job.finished_at = "failed", message[:500], utcnow()
+    db.session.commit()
+
+
+def recent_jobs(limit: int = 20) -> list[ImportJob]:
+    return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
+
+
+def run_again(actor, job: ImportJob) -> ImportJob:
+    """A finished dry run, for real; or a failed run, again (it continues safely)."""
+    if job.state == "failed":
+        dry_run = job.dry_run
+    elif job.dry_run and job.state == "done":
+        dry_run = False
+    else:
+        raise Conflict("Only a finished dry run or a failed import can be run again.", "state")
+    if not Path(job.path).exists():
+        raise Conflict("The uploaded file is gone: upload it again.", "state")
+    return configure(
+        actor,
+        job,
+        mapping=job.mapping,
+        consent_source=job.consent_source,
+        list_id=job.list_id,
+        policy=job.policy,
+        dry_run=dry_run,
+    )

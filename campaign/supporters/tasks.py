@@ -1,0 +1,67 @@
+"""Celery tasks of the supporters domain: confirmation emails, imports, purge."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from celery import shared_task
+from flask import current_app, render_template
+
+from campaign.core.mail import send_email
+from campaign.core.tasks import periodic
+from campaign.extensions import db
+from campaign.supporters import texts
+from campaign.supporters.models import ImportJob, Supporter
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="supporters.send_confirmation",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    max_retries=5,
+)
+def send_confirmation(supporter_id: int) -> bool:
+    """Email the double opt-in link to a supporter whose confirmation is open."""
+    from campaign.supporters.tokens import confirm_url, preferences_url
+
+    supporter = db.session.get(Supporter, supporter_id)
+    if supporter is None or supporter.confirm_nonce is None:
+        return False  # confirmed, unsubscribed or purged meanwhile
+    t = texts.for_language(supporter.language)
+    context = {
+        "t": t,
+        "supporter": supporter,
+        "confirm_url": confirm_url(supporter),
+        "preferences_url": preferences_url(supporter),
+        "days": current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7),
+        "lang": t.code,
+    }
+    send_email(
+        supporter.email,
+        t["confirm_subject"],
+        render_template("emails/supporters/confirm.txt", **context),
+        render_template("emails/supporters/confirm.html", **context),
+    )
+    return True
+
+
+@shared_task(name="supporters.run_import")
+def run_import(job_id: int) -> None:
+    from campaign.supporters import imports
+
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.state in ("done", "new"):
+        return
+    imports.execute(job)
+
+
+@periodic
+def purge_unconfirmed() -> None:
+    from campaign.supporters.services import purge_unconfirmed as purge
+
+    removed = purge()
+    if removed:
+        log.info("purged %d unconfirmed sign-ups", removed)

@@ -1,0 +1,80 @@
+"""Signed links for supporters: confirm a sign-up, manage preferences, unsubscribe.
+
+Each token carries the supporter's id and a short keyed digest of their
+address, signed for one purpose (campaign.core.tokens). A token for one
+supporter cannot name another, and a token survives neither an erasure nor a
+reused id, because the digest would no longer match. URLs are built from
+BASE_URL, not from a request, because Celery workers build them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+from campaign.core.tokens import TokenRefused, make_token, read_token
+from campaign.extensions import db
+from campaign.supporters.models import Supporter
+
+CONFIRM = "supporter-confirm"
+PREFERENCES = "supporter-preferences"
+UNSUBSCRIBE = "supporter-unsubscribe"
+
+
+def address_digest(email: str, length: int = 64) -> str:
+    """A keyed hash of a normalised address (HMAC-SHA256 with the secret key).
+
+    Lower-cased whole: mail systems treat local parts case-insensitively in
+    practice, and an erased address must not come back as "Ann@" for "ann@".
+    """
+    key = (current_app.config.get("SUPPRESSION_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, email.lower().encode(), hashlib.sha256).hexdigest()[:length]
+
+
+def _payload(supporter: Supporter, *extra) -> list:
+    return [supporter.id, address_digest(supporter.email, 12), *extra]
+
+
+def confirm_token(supporter: Supporter) -> str:
+    return make_token(CONFIRM, _payload(supporter, supporter.confirm_nonce))
+
+
+def preferences_token(supporter: Supporter) -> str:
+    return make_token(PREFERENCES, _payload(supporter))
+
+
+def unsubscribe_token(supporter: Supporter) -> str:
+    return make_token(UNSUBSCRIBE, _payload(supporter))
+
+
+def _absolute(endpoint: str, **values) -> str:
+    # Built without a request (in workers): BASE_URL decides host and scheme.
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def confirm_url(supporter: Supporter) -> str:
+    return _absolute("supporters.confirm", token=confirm_token(supporter))
+
+
+def preferences_url(supporter: Supporter) -> str:
+    return _absolute("supporters.preferences", token=preferences_token(supporter))
+
+
+def unsubscribe_url(supporter: Supporter) -> str:
+    return _absolute("supporters.unsubscribe", token=unsubscribe_token(supporter))
+
+
+def supporter_for(purpose: str, token: str, max_age: int | None = None) -> tuple[Supporter, list]:
+    """The supporter a token speaks for, and any extra payload; TokenRefused otherwise."""
+    payload = read_token(purpose, token, max_age=max_age)
+    if not isinstance(payload, list) or len(payload) < 2 or not isinstance(payload[0], int):
+        raise TokenRefused("This link is not valid. Check that it was copied whole.")
+    supporter = db.session.get(Supporter, payload[0])
+    if supporter is None or not hmac.compare_digest(
+        address_digest(supporter.email, 12), str(payload[1])
+    ):
+        raise TokenRefused("This link is no longer valid: the subscription it was for is gone.")
+    return supporter, payload[2:]

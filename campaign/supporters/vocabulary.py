@@ -1,0 +1,147 @@
+"""The fixed vocabularies supporters are described with: interests, languages,
+countries and the time zone a country defaults to.
+
+Lookups are precomputed sets and dicts because the import checks every row.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pycountry
+
+REGIONS = {
+    "africa": "Africa",
+    "americas": "Americas",
+    "asia-pacific": "Asia and the Pacific",
+    "europe": "Europe and Central Asia",
+    "middle-east": "Middle East and North Africa",
+}
+THEMES = {
+    "death-penalty": "Death penalty",
+    "torture": "Torture and ill-treatment",
+    "defenders": "Human rights defenders",
+    "prisoners": "Prisoners of conscience",
+    "expression": "Freedom of expression",
+    "refugees": "Refugees and migrants",
+    "women": "Women's rights",
+}
+INTERESTS = {**REGIONS, **THEMES}
+
+# Languages the public pages speak; supporters may have any ISO 639-1 language.
+PUBLIC_LANGUAGES = ("en", "fr", "es", "ru", "uk", "ar")
+
+# Countries spanning several zones: the zone most of their people live in.
+_MAIN_ZONE = {
+    "AR": "America/Argentina/Buenos_Aires",
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "CD": "Africa/Kinshasa",
+    "CL": "America/Santiago",
+    "CN": "Asia/Shanghai",
+    "DE": "Europe/Berlin",
+    "EC": "America/Guayaquil",
+    "ES": "Europe/Madrid",
+    "ID": "Asia/Jakarta",
+    "KZ": "Asia/Almaty",
+    "MX": "America/Mexico_City",
+    "MN": "Asia/Ulaanbaatar",
+    "MY": "Asia/Kuala_Lumpur",
+    "NZ": "Pacific/Auckland",
+    "PT": "Europe/Lisbon",
+    "RU": "Europe/Moscow",
+    "UA": "Europe/Kyiv",
+    "US": "America/New_York",
+    "UZ": "Asia/Tashkent",
+}
+_SPLIT = re.compile(r"[;,|]")
+
+
+@cache
+def country_codes() -> dict[str, str]:
+    """Lower-cased alpha-2, alpha-3 and names → alpha-2."""
+    table = {}
+    for c in pycountry.countries:
+        for name in (c.alpha_2, c.alpha_3, c.name, getattr(c, "common_name", None)):
+            if name:
+                table[name.lower()] = c.alpha_2
+    return table
+
+
+@cache
+def language_codes() -> dict[str, str]:
+    """Lower-cased ISO 639-1 and -3 codes and English names → ISO 639-1."""
+    table = {}
+    for lang in pycountry.languages:
+        code = getattr(lang, "alpha_2", None)
+        if code:
+            for name in (code, lang.alpha_3, lang.name):
+                table[name.lower()] = code
+    return table
+
+
+@cache
+def _interest_keys() -> dict[str, str]:
+    table = {key: key for key in INTERESTS}
+    table.update({label.lower(): key for key, label in INTERESTS.items()})
+    return table
+
+
+def country(value: str | None) -> str | None:
+    """An alpha-2 code, None for empty, KeyError for something unknown."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    return country_codes()[value.lower()]
+
+
+def language(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    return language_codes()[value.lower().split("-")[0].split("_")[0]]
+
+
+def interests(value) -> list[str]:
+    """Keys of the interests named (keys or labels); KeyError names an unknown one."""
+    items = _SPLIT.split(value) if isinstance(value, str) else list(value or [])
+    table, result = _interest_keys(), []
+    for item in items:
+        item = (item or "").strip().lower()
+        if not item:
+            continue
+        key = table.get(item)
+        if key is None:
+            raise KeyError(item)
+        if key not in result:
+            result.append(key)
+    return result
+
+
+@cache
+def _zone_table() -> dict[str, str]:
+    zones = {}
+    for name in ("zone.tab", "zone1970.tab"):
+        path = Path("/usr/share/zoneinfo") / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.split("\t")
+            for code in parts[0].split(","):
+                zones.setdefault(code, parts[2])
+    return zones
+
+
+def timezone_for(country_code: str | None) -> str:
+    if not country_code:
+        return "UTC"
+    return _MAIN_ZONE.get(country_code) or _zone_table().get(country_code, "UTC")
+
+
+def interest_choices() -> list[tuple[str, str]]:
+    return list(INTERESTS.items())

@@ -1,0 +1,141 @@
+"""Fixtures for mailings: a real SMTP server on loopback whose answers the test controls."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import insert
+
+from tests.services import free_port
+
+
+@dataclass
+class Received:
+    sender: str
+    recipient: str
+    data: bytes
+    at: float
+
+
+@dataclass
+class SinkHandler:
+    """Records each message; ``rules`` (address → reply or "drop") decide refusals."""
+
+    messages: list[Received] = field(default_factory=list)
+    rcpt_rules: dict = field(default_factory=dict)
+    data_rules: dict = field(default_factory=dict)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        rule = self._rule(self.rcpt_rules, address)
+        if rule:
+            return rule
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        recipient = envelope.rcpt_tos[0]
+        rule = self._rule(self.data_rules, recipient)
+        if rule == "drop":
+            server.transport.close()
+            return "421 4.4.2 gone"  # never reaches the client: the socket is closed
+        if rule:
+            return rule
+        with self.lock:
+            self.messages.append(
+                Received(envelope.mail_from, recipient, envelope.content, time.time())
+            )
+        return "250 OK"
+
+    def _rule(self, rules: dict, address: str):
+        rule = rules.get(address)
+        if isinstance(rule, list):  # a sequence of answers, one per attempt
+            return rule.pop(0) if rule else None
+        return rule
+
+    def count(self, address: str) -> int:
+        with self.lock:
+            return sum(1 for m in self.messages if m.recipient == address)
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [m.recipient for m in self.messages]
+
+
+@pytest.fixture
+def sink():
+    handler = SinkHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.url = f"smtp://127.0.0.1:{port}"
+    handler.port = port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def mail_config(app_config, sink, redis_server):
+    """Settings for a quick pipeline: small batches and windows, fast retries."""
+    app_config["CELERY"] = {**app_config.get("CELERY", {}), "broker_url": redis_server.url}
+    app_config.update(
+        REDIS_URL=redis_server.url,
+        SMTP_URL=sink.url,
+        MAILING_BATCH_SIZE=50,
+        MAILING_RECORD_WINDOW=10,
+        MAILING_CONNECTIONS=2,
+        MAILING_RETRY_SECONDS=0.0,
+        MAILING_LEASE_SECONDS=30,
+        MAILING_WAKE_SECONDS=1,
+        MAIL_FROM="Urgent Action Network <ua@example.org>",
+        VERP_DOMAIN="bounces.example.org",
+        BASE_URL="http://ua.example.org",
+    )
+    return app_config
+
+
+@pytest.fixture
+def make_supporters(db):
+    from campaign.supporters.models import Supporter
+
+    def make(n: int, state: str = "subscribed", start: int = 0, **fields) -> list[int]:
+        rows = [
+            {
+                "email": f"s{i}@example.net",
+                "first_name": f"First{i}",
+                "last_name": "Supporter",
+                "language": fields.get("language", "en"),
+                "state": state,
+            }
+            for i in range(start, start + n)
+        ]
+        db.session.execute(insert(Supporter), rows)
+        db.session.commit()
+        return list(range(start, start + n))
+
+    return make
+
+
+@pytest.fixture
+def approved_mailing(db, make_user):
+    from campaign.mailings import services
+
+    def make(**kwargs):
+        user = make_user("coordinator", "coord@example.org")
+        values = {"kind": "free", "subject": "Act now", "body": "Please act.", "everyone": True}
+        values.update(kwargs)
+        mailing = services.create_mailing(user, **values)
+        services.approve(user, mailing)
+        db.session.commit()
+        return mailing
+
+    return make

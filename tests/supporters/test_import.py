@@ -1,0 +1,311 @@
+"""Importing files: bad files write nothing; rows are reported; re-runs are no-ops."""
+
+import codecs
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.core.errors import Conflict, ValidationError
+from campaign.supporters import importer, imports, services
+from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
+
+HEADER = "Email,First name,Last name,Language,Country,City,Interests\n"
+
+
+def write(tmp_path, text: str | bytes, name="people.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+    return path
+
+
+def run(db, path, *, dry_run=False, policy="keep", list_id=None, encoding=None, source="test form"):
+    job = imports.from_path(None, path, encoding)
+    imports.configure(
+        None, job, mapping=job.mapping, consent_source=source, list_id=list_id,
+        policy=policy, dry_run=dry_run,
+    )  # fmt: skip
+    db.session.commit()
+    counts = imports.execute(job)
+    db.session.commit()
+    return job, counts
+
+
+def count(db, model=Supporter):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def rejections(job) -> list[dict]:
+    with open(importer.rejections_path(job), encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "empty"),
+        (b"Name,City\nAna,Sevilla\n", "no email column"),
+        (b"Email,Name,email\na@example.org,A,b@example.org\n", "appears twice"),
+        (HEADER.encode() + b"a@example.org,Ana\x00\x01\x02,,,,,\n", "binary"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 10, "binary"),
+        (HEADER.encode() + b"a@example.org," + b"x" * (10 * 1024 * 1024) + b"\n", "longer than"),
+    ],
+    ids=["empty", "blank", "no-email", "dup-header", "nul", "zip", "10mb-line"],
+)
+def test_bad_files_are_refused_clearly_and_write_nothing(app, db, tmp_path, content, message):
+    path = write(tmp_path, content)
+    with pytest.raises(ValidationError, match=message) as caught:
+        run(db, path)
+    assert caught.value.field in ("file", "mapping")
+    db.session.rollback()
+    assert count(db) == 0 and count(db, ImportJob) == 0
+
+
+def test_a_broken_declared_encoding_is_refused(app, db, tmp_path):
+    path = write(tmp_path, HEADER + "a@example.org,José,,,,,\n", encoding="cp1252")
+    with pytest.raises(ValidationError, match="not valid UTF-8"):
+        run(db, path, encoding="utf-8")
+    db.session.rollback()
+    assert count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("utf-16", b""), ("cp1252", b"")],
+)
+def test_encodings_are_detected(app, db, tmp_path, encoding, bom):
+    text = HEADER.replace(",", ";") + "jose@example.org;José;Muñoz;es;ES;Sevilla;Europe\n"
+    if encoding == "cp1252":
+        text = text.replace("Sevilla", "Sevilla “centro”")
+    path = write(tmp_path, bom + text.encode(encoding))
+    job, counts = run(db, path)
+    assert counts.created == 1, job.error
+    supporter = db.session.scalar(select(Supporter))
+    assert (supporter.first_name, supporter.last_name, supporter.interests) == (
+        "José",
+        "Muñoz",
+        ["europe"],
+    )
+    assert supporter.city.startswith("Sevilla")
+    assert bool(job.warnings) == (encoding == "cp1252")
+
+
+def test_rows_are_validated_and_every_rejection_is_reported(app, db, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "ok@example.org,Ok,,en,GB,,\n"
+        + "broken.example.org,No,,en,GB,,\n"
+        + ",Empty,,,,,\n"
+        + "lang@example.org,Lang,,klingon,GB,,\n"
+        + "land@example.org,Land,,en,Atlantis,,\n"
+        + "cats@example.org,Cats,,en,GB,,cats\n"
+        + "=cmd|' /C calc'!A0@example.org,Formula,,,,,\n"
+        + "short@example.org\n",
+    )
+    job, counts = run(db, path)
+    assert (counts.rows, counts.created, counts.rejected) == (8, 2, 6)
+    report = rejections(job)
+    assert [(r["row"], r["column"]) for r in report] == [
+        ("3", "Email"), ("4", "Email"), ("5", "Language"), ("6", "Country"), ("7", "Interests"),
+        ("8", "Email"),
+    ]  # fmt: skip
+    assert "klingon" in report[2]["reason"] and "Atlantis" in report[3]["reason"]
+    assert report[5]["value"].startswith("'=")  # spreadsheet-safe report
+    assert set(db.session.scalars(select(Supporter.email))) == {
+        "ok@example.org",
+        "short@example.org",
+    }
+    short = db.session.scalar(select(Supporter).where(Supporter.email == "short@example.org"))
+    assert (short.language, short.state) == ("en", "subscribed")
+
+
+def test_new_supporters_get_a_consent_event_naming_the_source(app, db, tmp_path):
+    job, _ = run(
+        db, write(tmp_path, HEADER + "a@example.org,A,,,GB,,\n"), source="Pride stall 2025"
+    )
+    event = db.session.scalar(select(ConsentEvent))
+    assert (event.old_state, event.new_state, event.source) == (
+        None,
+        "subscribed",
+        "Pride stall 2025",
+    )
+    assert str(job.id) in event.detail
+    assert db.session.scalar(select(Supporter)).timezone == "Europe/London"
+
+
+def test_the_consent_source_is_required(app, db, tmp_path):
+    job = imports.from_path(None, write(tmp_path, HEADER + "a@example.org,,,,,,\n"))
+    with pytest.raises(ValidationError) as caught:
+        imports.configure(None, job, mapping=job.mapping, consent_source="  ")
+    assert caught.value.field == "consent_source"
+
+
+def test_a_dry_run_counts_and_previews_but_writes_nothing(app, db, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER + "a@example.org,A,,,,,\nb@example.org,B,,,,,\na@EXAMPLE.org,A2,,,,,\nbad,,,,,,\n",
+    )
+    job, counts = run(db, path, dry_run=True)
+    assert (counts.created, counts.duplicates, counts.rejected) == (2, 1, 1)
+    assert [row["email"] for row in job.preview] == [
+        "a@example.org",
+        "b@example.org",
+        "a@example.org",
+    ]
+    assert count(db) == 0 and count(db, ConsentEvent) == 0
+
+
+@pytest.mark.parametrize("policy", ["keep", "update"])
+def test_rerunning_the_same_file_changes_nothing(app, db, tmp_path, policy):
+    people = importer.BATCH + 1000
+    rows = [f"p{i}@example.org,P{i},,fr,FR,,europe\n" for i in range(people)]
+    rows.insert(importer.BATCH + 500, "p1@example.org,Changed,,es,ES,,\n")  # in a later batch
+    path = write(tmp_path, HEADER + "".join(rows))
+    lst = services.save_list(None, None, "Petition")
+    db.session.commit()
+    _, first = run(db, path, policy=policy, list_id=lst.id)
+    assert (first.created, first.duplicates + first.updated) == (people, 1)
+    before = {
+        s.email: (s.first_name, s.language, s.updated_at)
+        for s in db.session.scalars(select(Supporter))
+    }
+    events = count(db, ConsentEvent)
+    _, second = run(db, path, policy=policy, list_id=lst.id)
+    assert (second.created, second.updated) == (0, 0)
+    assert second.unchanged + second.duplicates == people + 1
+    after = {
+        s.email: (s.first_name, s.language, s.updated_at)
+        for s in db.session.scalars(select(Supporter))
+    }
+    assert after == before and count(db, ConsentEvent) == events and count(db, ListMember) == people
+    expected = ("Changed", "es") if policy == "update" else ("P1", "fr")
+    assert after["p1@example.org"][:2] == expected
+
+
+def test_update_policy_updates_existing_fields_but_never_blanks_them(
+    app, db, tmp_path, make_supporter
+):
+    make_supporter(email="a@example.org", first_name="Ann", city="Leeds", language="en")
+    path = write(tmp_path, HEADER + "a@example.org,Anne,,fr,,,\n")
+    _, keep = run(db, path, policy="keep")
+    assert (keep.updated, keep.unchanged) == (0, 1)
+    _, update = run(db, path, policy="update")
+    assert update.updated == 1
+    supporter = db.session.scalar(select(Supporter))
+    db.session.refresh(supporter)
+    assert (supporter.first_name, supporter.language, supporter.city) == ("Anne", "fr", "Leeds")
+
+
+@pytest.mark.parametrize("state", ["unsubscribed", "bounced", "complained", "blocked", "pending"])
+def test_an_import_never_changes_a_state(app, db, tmp_path, make_supporter, state):
+    person = make_supporter(state=state, email="gone@example.org")
+    run(db, write(tmp_path, HEADER + "gone@example.org,G,,,,,\n"), policy="update")
+    db.session.refresh(person)
+    assert person.state == state and len(person.consent_events) == 1
+
+
+def test_an_erased_address_is_not_brought_back(app, db, tmp_path, make_supporter):
+    services.erase(None, make_supporter(email="erased@example.org"))
+    db.session.commit()
+    job, counts = run(
+        db, write(tmp_path, HEADER + "Erased@EXAMPLE.ORG,E,,,,,\nnew@example.org,,,,,,\n")
+    )
+    assert (counts.created, counts.rejected) == (1, 1)
+    assert "erased" in rejections(job)[0]["reason"]
+    assert services.find_by_email("erased@example.org") is None
+
+
+def test_an_interrupted_import_can_be_run_again(app, db, tmp_path, monkeypatch):
+    total = 2 * importer.BATCH + 500
+    path = write(tmp_path, HEADER + "".join(f"p{i}@example.org,,,,,,\n" for i in range(total)))
+    original = importer._Writer.write
+    calls = []
+
+    def failing(self, batch, counts):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk gone")
+        return original(self, batch, counts)
+
+    monkeypatch.setattr(importer._Writer, "write", failing)
+    with pytest.raises(OSError):
+        run(db, path)
+    failed = db.session.scalar(select(ImportJob))
+    assert failed.state == "failed" and "Run it again" in failed.error
+    assert count(db) == importer.BATCH  # the first batch was committed
+    monkeypatch.setattr(importer._Writer, "write", original)
+    _, counts = run(db, path)
+    assert (counts.created, counts.unchanged) == (total - importer.BATCH, importer.BATCH)
+    assert count(db) == total and count(db, ConsentEvent) == total
+
+
+def test_the_command_line_prints_a_summary(app, db, tmp_path):
+    path = write(tmp_path, HEADER + "a@example.org,,,,,,\nbad,,,,,,\n")
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["supporters", "import", str(path), "--list", "Stall", "--consent-source", "stall"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "2 rows: 1 created, 0 updated, 0 unchanged, 0 duplicates merged, 1 rejected."
+        in result.output
+    )
+    assert services.list_by_name("Stall") is not None
+    again = runner.invoke(args=["supporters", "import", str(path), "--dry-run"])
+    assert "0 would be created" in again.output and "1 unchanged" in again.output
+    empty = runner.invoke(args=["supporters", "import", str(write(tmp_path, b"", "e.csv"))])
+    assert empty.exit_code == 1 and "empty" in empty.output
+
+
+def test_staff_import_through_the_ui(app, db, login, eager):
+    client = login("campaigner")
+    data = {
+        "file": (io.BytesIO((HEADER + "ui@example.org,Ui,,,,,\n").encode()), "ui.csv"),
+        "encoding": "",
+    }
+    upload = client.post("/supporters/imports", data=data, content_type="multipart/form-data")
+    assert upload.status_code == 302
+    job_url = upload.headers["Location"]
+    page = client.get(job_url).get_data(as_text=True)
+    assert '<option selected value="Email">' in page  # the columns were mapped by name
+    form = {f"map_{k}": v for k, v in {"email": "Email", "first_name": "First name"}.items()}
+    dry = client.post(
+        job_url,
+        data={**form, "consent_source": "web form", "policy": "keep", "list_id": 0, "mode": "dry"},
+    )
+    assert dry.status_code == 302
+    shown = client.get(job_url).get_data(as_text=True)
+    assert "Would create" in shown and "ui@example.org" in shown and count(db) == 0
+    real = client.post(job_url + "/run")
+    assert real.status_code == 302
+    assert services.find_by_email("ui@example.org").first_name == "Ui"
+    bad = client.post(
+        "/supporters/imports",
+        data={"file": (io.BytesIO(b""), "empty.csv"), "encoding": ""},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "The file is empty" in bad.get_data(as_text=True)
+    # The next upload remembers the mapping chosen last time.
+    assert imports.last_mapping()["first_name"] == "First name"
+
+
+def test_a_failed_job_can_be_run_again_and_a_dry_run_for_real(app, db, tmp_path, monkeypatch):
+    path = write(tmp_path, HEADER + "a@example.org,,,,,,\n")
+    monkeypatch.setattr(importer._Writer, "write", lambda *a: (_ for _ in ()).throw(OSError("x")))
+    with pytest.raises(OSError):
+        run(db, path, dry_run=True)
+    monkeypatch.undo()
+    job = db.session.scalar(select(ImportJob))
+    with pytest.raises(Conflict):  # only a failed import or a finished dry run
+        imports.run_again(None, ImportJob(state="running", path=str(path), dry_run=False))
+    imports.run_again(None, job)
+    db.session.commit()
+    imports.execute(job)
+    assert (job.state, job.dry_run, job.created, count(db)) == ("done", True, 1, 0)
+    imports.run_again(None, job)
+    db.session.commit()
+    imports.execute(job)
+    assert (job.state, job.dry_run, count(db)) == ("done", False, 1)
