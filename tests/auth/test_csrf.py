@@ -5,7 +5,6 @@ import pytest
 from tests.auth.test_route_matrix import concrete, routes
 from tests.conftest import PASSWORD, csrf
 
-
 # RFC 8058: mail clients POST the one-click unsubscribe without cookies or a
 # token; its signed URL is its protection (tests/supporters cover it).
 CSRF_EXEMPT = {"supporters.unsubscribe"}
