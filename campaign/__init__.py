@@ -19,6 +19,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    from campaign.core.urls import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     app.config.update(settings.from_environment())
     app.config.update(overrides or {})
     app.instance_path = app.config["INSTANCE_PATH"]

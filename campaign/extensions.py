@@ -9,8 +9,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
+from flask_smorest.error_handler import ErrorSchema
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from marshmallow import fields
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -34,8 +36,16 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+class ApiErrorSchema(ErrorSchema):
+    """The documented error body: flask-smorest's, plus the field at fault."""
+
+    field = fields.String(metadata={"description": "The input field at fault"})
+
+
 class CampaignApi(Api):
     """flask-smorest, with errors that always carry a message and the field."""
+
+    ERROR_SCHEMA = ApiErrorSchema
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)

@@ -96,7 +96,7 @@ def require_2fa():
     if not user.is_authenticated or user.has_2fa or not twofactor.required_for(user):
         return None
     view = current_app.view_functions.get(request.endpoint)
-    if request.endpoint in ("auth.setup_2fa", "auth.logout") or (
+    if request.endpoint in ("auth.setup_2fa", "auth.logout", "static") or (
         view is not None and getattr(view, "required_role", "x") is None
     ):
         return None

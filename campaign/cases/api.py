@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from campaign.auth.roles import api_requires
 from campaign.cases import services
 from campaign.cases.models import CASE_STATUSES, PERSON_STATUSES, UPDATE_KINDS
+from campaign.core.db import MAX_ID, MAX_PAGE
 from campaign.core.errors import NotFound
 from campaign.extensions import db
 
@@ -144,12 +145,12 @@ class CaseQuerySchema(Schema):
     country = fields.String(validate=validate.Length(equal=2))
     year = fields.Integer(validate=validate.Range(1961, 2100))
     q = fields.String(validate=validate.Length(max=200))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class LinkSchema(Schema):
-    person_id = fields.Integer(required=True)
+    person_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID))
 
 
 class PeopleQuerySchema(Schema):

@@ -232,7 +232,11 @@ def list_cases(
     if status in CASE_STATUSES:
         query = query.where(Case.status == status)
     if country:
-        query = query.where(Case.country_code == country.upper()[:2])
+        code = country.upper()[:2]
+        # A code is two letters; anything else (NUL, which PostgreSQL refuses) matches none.
+        query = query.where(
+            Case.country_code == code if code.isascii() and code.isalpha() else false()
+        )
     if year:
         # A year no column can hold matches nothing (and must not overflow the driver).
         query = query.where(Case.year == year if 0 < year < 10_000 else false())
@@ -473,6 +477,8 @@ def save_person(actor, person: Person | None, data: dict) -> Person:
     name = " ".join((data.get("name") or "").split())
     if not name:
         raise ValidationError("Give the person's name.", "name")
+    if "\x00" in name:  # PostgreSQL refuses NUL in text: a clear refusal, not a 500
+        raise ValidationError("The name holds a character that cannot be stored.", "name")
     if len(name) > 200:
         raise ValidationError("Keep the name under 200 characters.", "name")
     aliases = _clean_aliases(name, data.get("aliases", person.spellings[1:] if person else []))

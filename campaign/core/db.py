@@ -36,6 +36,8 @@ def _sqlite_begin(conn):
 
 # Paged lists clamp the page they are asked for: a huge one overflows SQLite's integers.
 MAX_PAGE = 100_000
+# The largest id a row can have (ids are 32-bit INTEGER columns): a bigger one names nothing.
+MAX_ID = 2**31 - 1
 
 
 def dialect_name() -> str:

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from campaign.auth.roles import api_requires
 from campaign.cases.services import get_case
+from campaign.core.db import MAX_ID, MAX_PAGE
 from campaign.core.errors import NotFound
 from campaign.extensions import db
 from campaign.letters import services
@@ -49,8 +50,10 @@ class StatsSchema(Schema):
 
 class ActionSchema(Schema):
     id = fields.Integer(dump_only=True)
-    case_id = fields.Integer(required=True)
-    supporter_id = fields.Integer(allow_none=True, load_default=None)
+    case_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID))
+    supporter_id = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(1, MAX_ID)
+    )
     channel = fields.String(required=True, validate=validate.OneOf(list(CHANNELS)))
     country = fields.String(allow_none=True, load_default=None, validate=validate.Length(equal=2))
     source = fields.String(dump_only=True)
@@ -65,8 +68,8 @@ class ActionListSchema(Schema):
 
 
 class ActionQuerySchema(Schema):
-    case_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    case_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from campaign.auth.roles import api_requires
+from campaign.core.db import MAX_ID
 from campaign.mailings import services
 from campaign.mailings.models import KINDS, STATES
 
@@ -15,6 +16,9 @@ mailings_bp = Blueprint(
     "api_mailings", __name__, url_prefix="/api/v1/mailings", description="Mailings"
 )
 blueprints = (mailings_bp,)
+
+# An id no row can have is refused as input (it would overflow the database driver).
+ID = validate.Range(1, MAX_ID)
 
 
 class ProgressSchema(Schema):
@@ -31,10 +35,10 @@ class MailingSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(list(KINDS)))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(load_default="", validate=validate.Length(max=20000))
-    case_id = fields.Integer(load_default=None, allow_none=True)
-    update_id = fields.Integer(load_default=None, allow_none=True)
-    list_ids = fields.List(fields.Integer(), load_default=list, load_only=True)
-    segment_ids = fields.List(fields.Integer(), load_default=list, load_only=True)
+    case_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
+    update_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
+    list_ids = fields.List(fields.Integer(validate=ID), load_default=list, load_only=True)
+    segment_ids = fields.List(fields.Integer(validate=ID), load_default=list, load_only=True)
     case_audience = fields.Boolean(load_default=False, load_only=True)
     everyone = fields.Boolean(load_default=False, load_only=True)
     audience = fields.Dict(dump_only=True)

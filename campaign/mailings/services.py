@@ -133,6 +133,8 @@ def _case(case_id) -> Case:
 
 
 def get_mailing(mailing_id: int) -> Mailing:
+    if not 0 < mailing_id < 2**31:  # beyond the id column: the database would refuse it
+        raise NotFound("There is no such mailing.")
     mailing = db.session.get(Mailing, mailing_id)
     if mailing is None:
         raise NotFound("There is no such mailing.")

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from campaign.auth.roles import api_requires
-from campaign.core.db import on_commit
+from campaign.core.db import MAX_PAGE, on_commit
 from campaign.extensions import db
 from campaign.supporters import services, tasks
 from campaign.supporters.models import STATES, SUPPRESSIONS
@@ -55,7 +55,7 @@ class SupporterQuerySchema(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
     state = fields.String(validate=validate.OneOf(STATES))
     list_id = fields.Integer()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 
