@@ -10,11 +10,18 @@ import contextvars
 import os
 import re
 
+import hypothesis
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from tests.services import Postgres, Redis, unavailable
+from tests.services import Postgres, Redis, in_ci, unavailable
+
+# Property-based tests explore new random examples on developers' machines and
+# replay a fixed set in CI, so that a CI run's verdict does not depend on luck.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if in_ci():
+    hypothesis.settings.load_profile("ci")
 
 PASSWORD = "correct horse battery staple"
 

@@ -36,7 +36,9 @@ def update_label(sequence: int) -> str:
     return f"{ordinal(sequence)} update"
 
 
-_LABEL = re.compile(r"^\s*(?:UA\s*:?\s*)?(\d{1,4})\s*/\s*(\d{2}|\d{4})\s*$", re.IGNORECASE)
+_LABEL = re.compile(
+    r"^\s*(?:UA\s*:?\s*)?(\d{1,4})\s*/\s*(\d{2}|\d{4})\s*$", re.IGNORECASE | re.ASCII
+)
 
 
 def parse_label(text: str, *, pivot: int | None = None) -> tuple[int, int] | None:

@@ -256,7 +256,7 @@ def _case_search(q: str):
     label = parse_label(q)
     if label:
         conditions.append((Case.number == label[0]) & (Case.year == label[1]))
-    elif q.isdigit():
+    elif q.isascii() and q.isdigit() and len(q) <= 4:  # "²" is a digit to isdigit()
         conditions.append(Case.number == int(q))
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     conditions.append(Case.title.ilike(pattern, escape="\\"))

@@ -218,3 +218,8 @@ def test_a_stop_notice_does_not_reopen_a_closed_case(app):
     services.close_case(None, case)
     services.add_update(None, case, kind="no_further_action", body="Exiled to Kyiv.")
     assert case.status == "closed"
+
+
+@pytest.mark.parametrize("q", ["²", "٢٠٥", "99999999999999999999", "²/¹⁶"])
+def test_case_search_survives_odd_digits(app, q):
+    assert list(services.db.session.scalars(services.list_cases(q=q))) == []
