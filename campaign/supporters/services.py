@@ -22,6 +22,7 @@ from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaign.audit.services import diff, record
+from campaign.core.csvexport import csv_safe
 from campaign.core.db import insert_ignore
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.types import utcnow
@@ -457,13 +458,6 @@ EXPORT_COLUMNS = (
     "state_changed_at",
     "created_at",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def record_export(actor, label: str) -> None:
