@@ -26,6 +26,8 @@ from urllib.parse import quote
 import css_inline
 from flask import current_app, render_template
 
+from campaign.mailings.wording import words
+
 PERSONAL = ("first_name", "last_name", "name", "email", "city", "country", "language")
 LINKS = ("unsubscribe_url", "action_url")
 _MARKER = re.compile(r"\[\[ua:(\w+)\]\]")
@@ -37,57 +39,9 @@ APPEAL_KINDS = ("appeal", "update", "reminder")
 _SPACES = re.compile(r"\s+")
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
-# The few words of the email around staff-written text, per supporter language.
-WORDS = {
-    "en": {
-        "dear": "Dear {name},",
-        "friend": "Dear friend,",
-        "act": "I sent my appeal",
-        "targets": "Please write to",
-        "actions": "What to do",
-        "deadline": "Please act before {date}.",
-        "why": "You receive this because you joined the Urgent Action network.",
-        "unsubscribe": "Unsubscribe",
-    },
-    "fr": {
-        "dear": "Bonjour {name},",
-        "friend": "Bonjour,",
-        "act": "J'ai envoyé mon appel",
-        "targets": "Écrivez à",
-        "actions": "Ce que vous pouvez faire",
-        "deadline": "Merci d'agir avant le {date}.",
-        "why": "Vous recevez ce message parce que vous avez rejoint le réseau Actions urgentes.",
-        "unsubscribe": "Se désabonner",
-    },
-    "es": {
-        "dear": "Hola, {name}:",
-        "friend": "Hola:",
-        "act": "He enviado mi llamamiento",
-        "targets": "Escriba a",
-        "actions": "Qué hacer",
-        "deadline": "Actúe antes del {date}.",
-        "why": "Recibe este mensaje porque se unió a la red de Acciones Urgentes.",
-        "unsubscribe": "Darse de baja",
-    },
-    "de": {
-        "dear": "Liebe/r {name},",
-        "friend": "Liebe Unterstützerin, lieber Unterstützer,",
-        "act": "Ich habe meinen Appell geschickt",
-        "targets": "Bitte schreiben Sie an",
-        "actions": "Was Sie tun können",
-        "deadline": "Bitte handeln Sie vor dem {date}.",
-        "why": "Sie erhalten diese E-Mail, weil Sie dem Urgent-Action-Netzwerk beigetreten sind.",
-        "unsubscribe": "Abmelden",
-    },
-}
-
 
 class HeaderInjection(ValueError):
     """A header value carried a line break."""
-
-
-def words(language: str) -> dict:
-    return WORDS.get((language or "en")[:2], WORDS["en"])
 
 
 def clean_header(value: str, what: str = "header") -> str:
