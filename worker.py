@@ -2,6 +2,10 @@
 
 Celery looks for ``app`` and then ``celery`` in this module, so the Flask app
 must not be called ``app`` here.
+
+Logging: create_app configures it (campaign/core/logs.py, ``LOG_FORMAT``) and
+answers Celery's ``setup_logging`` signal, so worker and beat keep the same
+JSON lines as the web, with the task name and id on each line of a task.
 """
 
 from campaign import create_app

@@ -38,9 +38,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.login_message = "Log in to see this page."
     login_manager.session_protection = "basic"
     celery_init_app(app)
+    from campaign import i18n
+
+    i18n.init_app(app)
     _register_models()
     _register_blueprints(app)
     _register_errors(app)
+    from campaign.core import logs, metrics, requestguard
+
+    requestguard.register(app)  # NUL and other unstorable characters: 400 before any view
+    logs.init_app(app)  # JSON lines with a request id (LOG_FORMAT)
+    metrics.init_app(app)  # Prometheus: /metrics and the request histogram
     app.after_request(core_db.commit_or_rollback)
     app.after_request(_security_headers)
 

@@ -51,6 +51,24 @@ def create_user(email: str, role: str, name: str) -> None:
     click.echo(f"Created {user.email} ({user.role}).")
 
 
+@users.command("password")
+@click.argument("email")
+def set_password(email: str) -> None:
+    """Reset a staff password (CAMPAIGN_PASSWORD or a prompt); other sessions end."""
+    user = auth.user_by_email(email)
+    if user is None:
+        _fail(f"no staff account {email}")
+    password = os.environ.get("CAMPAIGN_PASSWORD") or click.prompt(
+        "New password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        auth.set_password(None, user, password)
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Password changed for {user.email}.")
+
+
 @users.command("list")
 def list_users() -> None:
     """List staff accounts."""
@@ -94,7 +112,10 @@ def bootstrap(email: str, with_demo: bool) -> None:
 
     if auth.count_users() == 0:
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        auth.create_user(None, email, "admin", password, "Administrator")
+        try:
+            auth.create_user(None, email, "admin", password, "Administrator")
+        except ServiceError as error:
+            _fail(f"ADMIN_PASSWORD: {error.message}")
         db.session.commit()
         click.echo(f"Created admin {email} with password: {password}")
         click.echo("(shown once; change it under Account after logging in)")

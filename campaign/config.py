@@ -86,6 +86,15 @@ def from_environment() -> dict:
         # Login throttling: lock an account after this many failures in a row.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
+        # Staff passwords (campaign/auth/passwords.py): minimum length, and the
+        # minimum zxcvbn strength score (0-4) beyond the breached-password check.
+        "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),
+        "PASSWORD_MIN_SCORE": _int("PASSWORD_MIN_SCORE", 3),
+        # Logs (campaign/core/logs.py): "json" lines (production) or "text".
+        "LOG_FORMAT": _env("LOG_FORMAT", "json"),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # Prometheus: /metrics takes an admin's API token, or this bearer token.
+        "METRICS_TOKEN": _env("METRICS_TOKEN", ""),
         # Deadline reminders go this many days before the appeal deadline.
         "REMINDER_DAYS_BEFORE": _int("REMINDER_DAYS_BEFORE", 3),
         # Roles that must log in with a second factor (TOTP).
@@ -93,6 +102,9 @@ def from_environment() -> dict:
             r for r in _env("TOTP_REQUIRED_ROLES", "admin,coordinator").split(",") if r
         ),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
+        # Redis down must not lock staff out or fail public forms: limits then count
+        # in each process's memory until Redis is back (tests/faults).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Celery: the database is the truth, Redis only carries wake-ups.
@@ -136,6 +148,8 @@ def from_environment() -> dict:
         "MAILING_MAX_ATTEMPTS": _int("MAILING_MAX_ATTEMPTS", 6),
         "MAILING_RETRY_SECONDS": float(_env("MAILING_RETRY_SECONDS", "60")),
         "MAILING_PAUSE_AFTER_FAILURES": _int("MAILING_PAUSE_AFTER_FAILURES", 50),
+        # From this audience size on, sending needs the count typed, not just a tick.
+        "MAILING_TYPED_CONFIRM_THRESHOLD": _int("MAILING_TYPED_CONFIRM_THRESHOLD", 1000),
         # Messages per second for all workers together (shared through Redis); 0: no limit.
         "MAILING_RATE_LIMIT": _int("MAILING_RATE_LIMIT", 0),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),

@@ -1,4 +1,5 @@
-"""One measured import in a process of its own, so its peak memory is its own.
+"""One measured import in a process of its own, so its peak memory is its own
+(with that of the reading process it starts for a large file).
 
 Prints one JSON line: seconds, rows, counts and peak resident memory (MB).
 """
@@ -20,9 +21,10 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("database_url")
-    parser.add_argument("path")
+    parser.add_argument("path", nargs="?")
     parser.add_argument("--fresh", action="store_true", help="create the schema first")
     parser.add_argument("--policy", default="keep")
+    parser.add_argument("--schema-only", action="store_true", help="create the schema, no import")
     args = parser.parse_args()
 
     from campaign import create_app
@@ -34,9 +36,11 @@ def main() -> None:
         {"SQLALCHEMY_DATABASE_URI": args.database_url, "INSTANCE_PATH": instance, "SECRET_KEY": "b"}
     )
     with app.app_context():
-        if args.fresh:
+        if args.fresh or args.schema_only:
             db.drop_all()
             db.create_all()
+        if args.schema_only:
+            return
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         job = imports.from_path(None, args.path)
@@ -47,7 +51,11 @@ def main() -> None:
         db.session.commit()
         counts = imports.execute(job)
         seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # A large file is read in a child process: count its peak too (the
+        # sum of both peaks, an upper bound of what ran at once).
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        reader = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peak = own + reader
         print(
             json.dumps(
                 {
@@ -55,6 +63,8 @@ def main() -> None:
                     "counts": counts.as_dict(),
                     "peak_mb": round(peak, 1),
                     "app_mb": round(before, 1),
+                    "writer_mb": round(own, 1),
+                    "reader_mb": round(reader, 1),
                 }
             )
         )

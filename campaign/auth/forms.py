@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=12, max=1000)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=1000)])
     confirm = PasswordField(
         "New password again", validators=[EqualTo("password", message="The two do not match.")]
     )
@@ -31,9 +31,7 @@ class UserCreateForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False)])
     name = StringField("Name", validators=[Length(max=200)])
     role = SelectField("Role", choices=choices(ROLE_LABELS.items()))
-    password = PasswordField(
-        "Initial password", validators=[DataRequired(), Length(min=12, max=1000)]
-    )
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1000)])
 
 
 class UserEditForm(FlaskForm):

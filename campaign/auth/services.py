@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from campaign.audit.services import record
+from campaign.auth import passwords
 from campaign.auth.models import ApiToken, User
 from campaign.auth.roles import ROLES
 from campaign.core.errors import Conflict, ServiceError, ValidationError
@@ -19,7 +20,6 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 12
 # A dummy hash to verify against when the account does not exist, so that a
 # login for an unknown address costs as long as one for a known address.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -33,16 +33,9 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def check_password_policy(password: str, email: str = "") -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password"
-        )
-    if len(set(password)) < 4:
-        raise ValidationError("The password is too repetitive.", "password")
-    local = normalise_email(email).partition("@")[0]
-    if local and len(local) >= 4 and local in password.lower():
-        raise ValidationError("The password must not contain your email address.", "password")
+def check_password_policy(password: str, email: str = "", name: str = "") -> None:
+    """Refuse short, breached, guessable and personal passwords (auth/passwords.py)."""
+    passwords.check(password, email, name)
 
 
 def get_user(user_id: int) -> User | None:
@@ -69,7 +62,7 @@ def create_user(actor, email: str, role: str, password: str, name: str = "") -> 
         raise ValidationError(f"Role must be one of: {', '.join(ROLES)}.", "role")
     if user_by_email(email):
         raise Conflict("A staff account with this email already exists.", "email")
-    check_password_policy(password, email)
+    check_password_policy(password, email, name)
     user = User(email=email, role=role, name=name.strip(), password_hash=_hasher.hash(password))
     db.session.add(user)
     db.session.flush()
@@ -97,7 +90,7 @@ def update_user(actor, user: User, *, role: str, name: str, active: bool) -> Use
 
 
 def set_password(actor, user: User, password: str) -> None:
-    check_password_policy(password, user.email)
+    check_password_policy(password, user.email, user.name)
     user.password_hash = _hasher.hash(password)
     user.session_epoch += 1  # every other session of this account ends
     user.failed_logins = 0

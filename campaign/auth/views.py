@@ -31,7 +31,7 @@ from campaign.auth.forms import (
 from campaign.auth.models import ApiToken
 from campaign.auth.roles import public, requires
 from campaign.core.errors import ServiceError
-from campaign.core.forms import ConfirmForm, attach_error
+from campaign.core.forms import ConfirmForm, attach_error, confirmed
 from campaign.core.urls import safe_next
 from campaign.extensions import db, limiter
 
@@ -188,7 +188,7 @@ def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         abort(404)
-    if ConfirmForm().validate_on_submit():
+    if confirmed("The token was not revoked"):
         services.revoke_token(current_user, token)
         flash(f"Token “{token.name}” revoked.", "success")
     return redirect(url_for("auth.account"))
@@ -261,7 +261,7 @@ def edit_user(user_id: int):
 @requires("admin")
 def reset_2fa(user_id: int):
     user = services.get_user(user_id) or abort(404)
-    if ConfirmForm().validate_on_submit():
+    if confirmed("Two-factor authentication was not reset"):
         twofactor.reset(current_user, user)
         flash(f"Two-factor authentication reset for {user.email}: they enrol again.", "success")
     return redirect(url_for("auth.edit_user", user_id=user.id))

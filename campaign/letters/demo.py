@@ -18,7 +18,7 @@ them, and to end the persecution of the Crimean Tatar community and the Mejlis.
 
 Yours sincerely,
 {{ supporter_name }}
-{{ city }}, {{ country }}
+{% if city %}{{ city }}, {% endif %}{{ country }}
 {{ date }}"""
 
 RUSSIAN = """{{ salutation }}!
@@ -31,7 +31,7 @@ RUSSIAN = """{{ salutation }}!
 
 С уважением,
 {{ supporter_name }}
-{{ city }}, {{ country }}
+{% if city %}{{ city }}, {% endif %}{{ country }}
 {{ date }}"""
 
 

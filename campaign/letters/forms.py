@@ -26,7 +26,7 @@ I am writing to you about {{ people }} ({{ case_label }}).
 Yours sincerely,
 
 {{ supporter_name }}
-{{ city }}, {{ country }}"""
+{% if city %}{{ city }}, {% endif %}{{ country }}"""
 
 
 def _strip(value):

@@ -124,6 +124,18 @@ FR = {
     "signature": "Signature",
     "name": "Nom",
     "city": "Ville",
+    "salutation": "Formule d’appel",
+    "email_shortened": (
+        "La lettre a été raccourcie pour tenir dans le lien : copiez le texte complet ci-dessus."
+    ),
+    "closed": (
+        "Aucune action complémentaire n’est requise. "
+        "Merci à toutes celles et ceux qui ont envoyé des appels."
+    ),
+    "outcome": "Issue",
+    "channel.email": "E-mail",
+    "channel.fax": "Fax",
+    "channel.social": "Réseaux sociaux",
 }
 
 ES = {
@@ -144,6 +156,18 @@ ES = {
     "signature": "Firma",
     "name": "Nombre",
     "city": "Ciudad",
+    "salutation": "Saludo",
+    "email_shortened": (
+        "La carta se ha acortado para caber en el enlace: copia el texto completo de arriba."
+    ),
+    "closed": (
+        "No se solicitan más acciones. "
+        "Muchas gracias a todas las personas que enviaron llamamientos."
+    ),
+    "outcome": "Resultado",
+    "channel.email": "Correo electrónico",
+    "channel.fax": "Fax",
+    "channel.social": "Redes sociales",
 }
 
 STRINGS = {"en": EN, "ru": RU, "fr": FR, "es": ES}

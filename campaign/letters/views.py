@@ -19,8 +19,10 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date, gettext
 from flask_login import current_user
 
+from campaign import i18n
 from campaign.auth.roles import public, requires
 from campaign.cases import services as cases
 from campaign.cases.models import Case
@@ -39,6 +41,7 @@ from campaign.letters.forms import (
     PrintForm,
 )
 from campaign.letters.models import CHANNELS
+from campaign.supporters.vocabulary import N_
 
 bp = Blueprint("letters", __name__)
 log = logging.getLogger(__name__)
@@ -235,12 +238,66 @@ def _pdf(html: str, name: str) -> Response:
 # --- the public case page -------------------------------------------------------
 
 
+# The public pages speak the language Flask-Babel selected (campaign.i18n); the
+# appeal block speaks the language of the letter closest to it.
+CHANNEL_LABELS = {
+    "letter": N_("Letter"),
+    "email": N_("Email"),
+    "fax": N_("Fax"),
+    "social": N_("Social media"),
+    "phone": N_("Phone call"),
+}
+# Outcome labels shown to the public (the outcomes domain's keys).
+OUTCOME_LABELS = {
+    "released": N_("Released"),
+    "released_on_bail": N_("Released on bail"),
+    "charges_dropped": N_("Charges dropped"),
+    "acquitted": N_("Acquitted"),
+    "sentence_reduced": N_("Sentence reduced"),
+    "conviction_upheld": N_("Conviction upheld"),
+    "death_sentence_commuted": N_("Death sentence commuted"),
+    "executed": N_("Executed"),
+    "died_in_custody": N_("Died in custody"),
+    "transferred": N_("Transferred"),
+    "other": N_("Other"),
+}
+
+
+def _channel_choices():
+    return choices(
+        (key, gettext(CHANNEL_LABELS.get(key, label))) for key, label in CHANNELS.items()
+    )
+
+
 def _language(case: Case) -> str | None:
     available = _languages(case)
-    asked = request.args.get("lang", "")
-    if asked in available:
-        return asked
+    for asked in (request.args.get("lang", ""), i18n.current_language()):
+        if asked in available:
+            return asked
     return request.accept_languages.best_match(available) if available else None
+
+
+def _person_outcomes(case: Case) -> list[dict]:
+    """Each named person's outcome from the latest closing, labels and dates in the
+    page's language (people who did not consent to be named are left out)."""
+    if case.status != "closed":
+        return []
+    from campaign.outcomes.services import latest_closing
+
+    closing = latest_closing(case)
+    if closing is None:
+        return []
+    return [
+        {
+            "name": item.person.name,
+            "outcome": item.outcome,
+            "label": gettext(OUTCOME_LABELS.get(item.outcome, OUTCOME_LABELS["other"])),
+            "on": format_date(item.on, format="long") if item.on else "",
+            "note": item.note,
+        }
+        for item in closing.outcomes
+        if item.person is not None and item.person.consent_to_name
+    ]
 
 
 def _languages(case: Case) -> list[str]:
@@ -249,10 +306,14 @@ def _languages(case: Case) -> list[str]:
 
 
 @bp.get("/ua/<int:case_id>")
+@i18n.supporter_page
 @public
 def public_page(case_id: int):
     case = _public_or_404(case_id)
     return _render_public(case, ActionForm(formdata=None))
+
+
+CLOSED = N_("No further action is requested. Many thanks to all who sent appeals.")
 
 
 def _public_or_404(case_id: int) -> Case:
@@ -264,20 +325,19 @@ def _public_or_404(case_id: int) -> Case:
 
 def _render_public(case: Case, form: ActionForm, status: int = 200):
     block = appeal_block(case, language=_language(case))
-    t = block.t
-    form.channel.choices = choices((key, t[f"channel.{key}"]) for key in CHANNELS)
+    page = i18n.current_language()
+    form.channel.choices = _channel_choices()
     form.country.choices = choices(
-        [("", "—"), *sorted(texts.locale(block.language).territories.items(), key=_by_name)]
+        [("", "—"), *sorted(texts.locale(page).territories.items(), key=_by_name)]
     )
     return render_template(
         "public/case.html",
         case=case,
         block=block,
         form=form,
-        t=t,
-        lang=block.language,
         languages=[x for x in _languages(case) if x != block.language],
         people=[p for p in case.people if p.consent_to_name],
+        outcomes=_person_outcomes(case),
     ), status
 
 
@@ -286,6 +346,7 @@ def _by_name(pair):
 
 
 @bp.post("/ua/<int:case_id>/actions")
+@i18n.supporter_page
 @public
 @limiter.limit(_public_limit, methods=["POST"])
 def took_action(case_id: int):
@@ -293,7 +354,7 @@ def took_action(case_id: int):
     form = ActionForm()
     lang = request.args.get("lang") or None
     if case.status == "closed":
-        flash(texts.text("closed", lang), "info")
+        flash(gettext(CLOSED), "info")
         return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
     if not form.validate_on_submit():
         return _render_public(case, form, 422)
@@ -304,9 +365,9 @@ def took_action(case_id: int):
         except ServiceError as error:
             attach_error(form, error)
             return _render_public(case, form, 422)
-    flash(texts.text("thanks", lang), "success")
+    flash(gettext("Thank you! Your action has been counted."), "success")
     if form.sign_up.data:
-        flash(texts.text("thanks_sign_up", lang), "info")
+        flash(gettext("If you asked for Urgent Actions, check your inbox to confirm."), "info")
     return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
 
 
@@ -330,7 +391,7 @@ def _sign_up(case: Case, form: ActionForm) -> None:
         "email": form.email.data,
         "first_name": form.first_name.data,
         "last_name": form.last_name.data,
-        "language": request.args.get("lang") or "en",
+        "language": i18n.current_language(),
     }
     if form.country.data:
         data["country"] = form.country.data
@@ -362,39 +423,40 @@ def _read_link(token: str):
         abort(Response(render_template("public/link_refused.html", message=error.message), 400))
 
 
+def _act_page(token: str):
+    case, supporter, channel = _read_link(token)
+    i18n.use_supporter_language(getattr(supporter, "language", None))
+    return case, supporter, channel, appeal_block(case, supporter)
+
+
 @bp.get("/act/<token>")
+@i18n.supporter_page
 @public
 def act(token: str):
-    case, supporter, channel = _read_link(token)
-    block = appeal_block(case, supporter)
+    case, _supporter, channel, block = _act_page(token)
     form = ConfirmActionForm(formdata=None, channel=channel or "letter")
-    form.channel.choices = choices((key, block.t[f"channel.{key}"]) for key in CHANNELS)
-    return render_template(
-        "public/act.html", case=case, block=block, form=form, t=block.t, lang=block.language
-    )
+    form.channel.choices = _channel_choices()
+    return render_template("public/act.html", case=case, block=block, form=form)
 
 
 @bp.post("/act/<token>")
+@i18n.supporter_page
 @public
 @limiter.limit(_public_limit, methods=["POST"])
 def act_record(token: str):
-    case, supporter, _channel = _read_link(token)
-    block = appeal_block(case, supporter)
+    case, supporter, _channel, block = _act_page(token)
     form = ConfirmActionForm()
-    form.channel.choices = choices((key, block.t[f"channel.{key}"]) for key in CHANNELS)
+    form.channel.choices = _channel_choices()
     if not form.validate_on_submit():
-        return render_template(
-            "public/act.html", case=case, block=block, form=form, t=block.t, lang=block.language
-        ), 422
+        return render_template("public/act.html", case=case, block=block, form=form), 422
     services.record_action(
         case, supporter=supporter, channel=form.channel.data, source="email link"
     )
-    return render_template(
-        "public/act_done.html", case=case, block=block, t=block.t, lang=block.language
-    )
+    return render_template("public/act_done.html", case=case, block=block)
 
 
 @bp.get("/act/<token>/letters.pdf")
+@i18n.supporter_page
 @public
 def supporter_pack(token: str):
     case, supporter, _channel = _read_link(token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from campaign.auth.roles import requires
-from campaign.core.forms import ConfirmForm
+from campaign.core.forms import ConfirmForm, confirmed
 from campaign.mailbox import services
 
 bp = Blueprint("mailbox", __name__, url_prefix="/mailbox")
@@ -70,7 +70,7 @@ def raw(key: str):
 @bp.post("/clear")
 @requires("coordinator")
 def clear():
-    if ConfirmForm().validate_on_submit():
+    if confirmed("The mailbox was not emptied"):
         count = services.clear()
         flash(f"Deleted {count} messages from the local mailbox.", "success")
     return redirect(url_for("mailbox.index"))

@@ -45,10 +45,10 @@ class MailingSchema(Schema):
     state = fields.String(dump_only=True, validate=validate.OneOf(STATES))
     total = fields.Integer(dump_only=True)
     pause_reason = fields.String(dump_only=True)
-    scheduled_at = fields.DateTime(dump_only=True)
-    started_at = fields.DateTime(dump_only=True)
-    finished_at = fields.DateTime(dump_only=True)
-    approved_at = fields.DateTime(dump_only=True)
+    scheduled_at = fields.DateTime(dump_only=True, allow_none=True)
+    started_at = fields.DateTime(dump_only=True, allow_none=True)
+    finished_at = fields.DateTime(dump_only=True, allow_none=True)
+    approved_at = fields.DateTime(dump_only=True, allow_none=True)
     progress = fields.Nested(ProgressSchema, dump_only=True)
 
 

@@ -34,6 +34,10 @@ _MARKER = re.compile(r"\[\[ua:(\w+)\]\]")
 # A marker inside a mailto: link of the appeal block arrives percent-encoded.
 _QUOTED_MARKER = re.compile(r"%5B%5Bua%3A(\w+)%5D%5D")
 _QUOTED_START = "%5B%5Bua%3A"
+# Either kind, for splitting a template once into literal text and the markers between.
+_ANY_MARKER = re.compile(r"\[\[ua:(\w+)\]\]|%5B%5Bua%3A(\w+)%5D%5D")
+# RFC 5322 allows 998 characters a line; a part with longer lines is quoted-printable.
+MAX_LINE = 998
 # Kinds whose email carries the letters domain's appeal block (DESIGN.md: one appeal).
 APPEAL_KINDS = ("appeal", "update", "reminder")
 _SPACES = re.compile(r"\s+")
@@ -60,15 +64,15 @@ def _domain() -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
-def _verp_signature(delivery_id: int) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"verp:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:10]
+def _verp_signature(delivery_id: int, key: bytes | None = None) -> str:
+    key = key or current_app.config["SECRET_KEY"].encode()
+    return hmac.digest(key, f"verp:{delivery_id}".encode(), hashlib.sha256).hex()[:10]
 
 
-def verp_address(delivery_id: int) -> str:
+def verp_address(delivery_id: int, key: bytes | None = None, domain: str | None = None) -> str:
     """The envelope sender of one delivery: a bounce to it names the delivery."""
-    domain = current_app.config["VERP_DOMAIN"]
-    return f"bounces+{delivery_id}-{_verp_signature(delivery_id)}@{domain}"
+    domain = domain or current_app.config["VERP_DOMAIN"]
+    return f"bounces+{delivery_id}-{_verp_signature(delivery_id, key)}@{domain}"
 
 
 _VERP = re.compile(r"^bounces\+(\d+)-([0-9a-f]{10})@", re.IGNORECASE)
@@ -184,8 +188,11 @@ class Composer:
         self.words = words(language)
         page, text = _render_parts(content, language, country)
         self.html, self.text = _crlf(page), _crlf(text)
-        self.quoted_markers = _QUOTED_START in self.html
+        self.text_template = _Template(self.text, html_part=False)
+        self.html_template = _Template(self.html, html_part=True)
         self.boundary = f"=_ua_{uuid.uuid4().hex}"
+        self.verp_key = config["SECRET_KEY"].encode()
+        self.verp_domain = config["VERP_DOMAIN"]
         subject = clean_header(content.subject, "subject")
         fixed = [
             ("From", clean_header(config["MAIL_FROM"], "sender")),
@@ -201,10 +208,15 @@ class Composer:
         if config.get("MAIL_REPLY_TO"):
             fixed.insert(1, ("Reply-To", clean_header(config["MAIL_REPLY_TO"], "Reply-To")))
         self.fixed_headers = "".join(f"{k}: {v}\r\n" for k, v in fixed)
-        self.part_head = (
-            f"--{self.boundary}\r\nContent-Type: text/%s; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-        )
+        self.part_heads = {
+            (subtype, encoding): (
+                f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
+                f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+            ).encode()
+            for subtype in ("plain", "html")
+            for encoding in ("7bit", "8bit", "quoted-printable")
+        }
+        self.closing = f"\r\n--{self.boundary}--\r\n".encode()
 
     def values(self, recipient: Recipient) -> dict:
         links = self.links(recipient)
@@ -222,8 +234,14 @@ class Composer:
             **links,
         }
 
-    def build(self, recipient: Recipient) -> tuple[str, str, bytes]:
-        """(envelope sender, recipient address, message bytes) for one delivery."""
+    def build(self, recipient: Recipient, eight_bit: bool = False) -> tuple[str, str, bytes]:
+        """(envelope sender, recipient address, message bytes) for one delivery.
+
+        A part that is all ASCII with lines of at most 998 characters goes as it is
+        (7bit); one with other characters goes as UTF-8 (8bit) when ``eight_bit``
+        (the relay announced 8BITMIME), else, like any part with a longer line,
+        quoted-printable.
+        """
         values = self.values(recipient)
         address = clean_header(recipient.email, "email address")
         if not address or "@" not in address or any(c in address for c in ' <>,"'):
@@ -234,23 +252,101 @@ class Composer:
             f"Message-ID: {message_id(self.mailing_id, recipient.delivery_id, self.domain)}\r\n"
             f"List-Unsubscribe: <{unsubscribe}>\r\n"
         )
-        escaped = {k: html.escape(v) for k, v in values.items()}
-        text = _MARKER.sub(lambda m: values.get(m.group(1), ""), self.text)
-        page = _MARKER.sub(lambda m: escaped.get(m.group(1), ""), self.html)
-        if self.quoted_markers:  # percent-encoded: safe in an href as it is
-            page = _QUOTED_MARKER.sub(lambda m: quote(values.get(m.group(1), ""), safe=""), page)
+        text, text_plain = self.text_template.fill(values)
+        page, page_plain = self.html_template.fill(values)
+        text_encoding, text = _transfer_encode(text.encode("utf-8"), text_plain, eight_bit)
+        page_encoding, page = _transfer_encode(page.encode("utf-8"), page_plain, eight_bit)
         body = b"".join(
             (
                 (self.fixed_headers + headers + "\r\n").encode("utf-8"),
-                (self.part_head % "plain").encode(),
-                binascii.b2a_qp(text.encode("utf-8"), istext=True),
+                self.part_heads["plain", text_encoding],
+                text,
                 b"\r\n",
-                (self.part_head % "html").encode(),
-                binascii.b2a_qp(page.encode("utf-8"), istext=True),
-                f"\r\n--{self.boundary}--\r\n".encode(),
+                self.part_heads["html", page_encoding],
+                page,
+                self.closing,
             )
         )
-        return verp_address(recipient.delivery_id), address, body
+        sender = verp_address(recipient.delivery_id, self.verp_key, self.verp_domain)
+        return sender, address, body
+
+
+RAW, ESCAPED, QUOTED = 0, 1, 2
+
+
+class _Template:
+    """A rendered part split once into literal text and the markers between (stage two).
+
+    In the HTML part a marker is replaced by the HTML-escaped value, and a
+    percent-encoded marker (inside a mailto: link) by the percent-encoded value;
+    in the text part by the value as it is. What makes a part safe to send as it
+    is (no bare CR or LF, no NUL, no line over 998 octets) is checked here once
+    for the literal text, and per message only for the values put in.
+    """
+
+    def __init__(self, source: str, html_part: bool):
+        pattern = _ANY_MARKER if html_part else _MARKER
+        pieces = pattern.split(source)
+        step = 3 if html_part else 2
+        self.literals = pieces[0::step]
+        self.markers = []
+        for i in range(1, len(pieces), step):
+            if not html_part:
+                self.markers.append((pieces[i], RAW))
+            elif pieces[i] is not None:
+                self.markers.append((pieces[i], ESCAPED))
+            else:
+                self.markers.append((pieces[i + 1], QUOTED))
+        self.escaped = {name for name, how in self.markers if how == ESCAPED}
+        self.quoted = {name for name, how in self.markers if how == QUOTED}
+        data = source.encode("utf-8")
+        self.ascii = data.isascii()
+        crlf = data.count(b"\r\n")
+        self.clean = data.count(b"\n") == data.count(b"\r") == crlf and b"\0" not in data
+        # Each line with markers: its literal octets and which markers it holds.
+        self.static_max, self.marker_lines, index = 0, [], 0
+        for line in source.split("\r\n"):
+            found = len(pattern.findall(line))
+            literal = len(pattern.sub("", line).encode("utf-8"))
+            if found:
+                self.marker_lines.append((literal, range(index, index + found)))
+            else:
+                self.static_max = max(self.static_max, literal)
+            index += found
+
+    def fill(self, values: dict) -> tuple[str, bool]:
+        """(the part for these values, whether it may go without quoted-printable)."""
+        ways = (
+            values,
+            {k: html.escape(values.get(k, "")) for k in self.escaped},
+            {k: quote(values.get(k, ""), safe="") for k in self.quoted},
+        )
+        used = [ways[how].get(name, "") for name, how in self.markers]
+        out = [self.literals[0]]
+        for value, literal in zip(used, self.literals[1:], strict=True):
+            out.append(value)
+            out.append(literal)
+        joined = "".join(used)
+        plain = self.clean and not ("\r" in joined or "\n" in joined or "\0" in joined)
+        if plain and self.static_max <= MAX_LINE:
+            octets = [len(v) if v.isascii() else len(v.encode("utf-8")) for v in used]
+            for literal, held in self.marker_lines:
+                if literal + sum(octets[i] for i in held) > MAX_LINE:
+                    plain = False
+                    break
+        else:
+            plain = False
+        return "".join(out), plain
+
+
+def _transfer_encode(data: bytes, plain: bool, eight_bit: bool) -> tuple[str, bytes]:
+    """(Content-Transfer-Encoding, body) of one part: as it is when that is safe."""
+    if plain:
+        if data.isascii():
+            return "7bit", data
+        if eight_bit:
+            return "8bit", data
+    return "quoted-printable", binascii.b2a_qp(data, istext=True)
 
 
 def _one_line(value: str) -> str:

@@ -13,6 +13,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.cases.forms import OrgDateTimeField
 from campaign.core.forms import choices
@@ -29,8 +30,15 @@ class MailingForm(FlaskForm):
         description="The whole text of a free-form mailing; an introduction otherwise.",
         validators=[Length(max=20000)],
     )
-    list_ids = SelectMultipleField("Lists", validate_choice=False, coerce=int)
-    segment_ids = SelectMultipleField("Segments", validate_choice=False, coerce=int)
+    # Tick boxes, not a multiple select: no Ctrl-click to learn, and they work on phones.
+    list_ids = SelectMultipleField(
+        "Lists", validate_choice=False, coerce=int, widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )  # fmt: skip
+    segment_ids = SelectMultipleField(
+        "Segments", validate_choice=False, coerce=int, widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )  # fmt: skip
     case_audience = BooleanField("Everyone who received an earlier mailing of this UA")
     everyone = BooleanField("Every subscribed supporter")
 
@@ -43,4 +51,7 @@ class TestSendForm(FlaskForm):
 class SendForm(FlaskForm):
     send_at = OrgDateTimeField("Send at (empty: now)", validators=[Optional()])
     expected = HiddenField()
-    confirm = BooleanField("Yes, send it", validators=[DataRequired("Tick to confirm.")])
+    # Below the typed-confirmation threshold the tick is enough; from it on, the
+    # count must be typed. The service decides which one applies to this audience.
+    confirm = BooleanField("Yes, send it")
+    typed = StringField("Type the number of people to send", validators=[Length(max=40)])

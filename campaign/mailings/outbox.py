@@ -1,19 +1,22 @@
-"""The outbox engine: claim a batch with a lease, send it, record results in a window.
+"""The outbox engine: claim deliveries with a lease, send them, record results in a window.
 
-One call of ``run_batch`` handles at most MAILING_BATCH_SIZE deliveries of one
-mailing (DESIGN.md §3):
+One call of ``run_batch`` (one Celery task) sends deliveries of one mailing
+(DESIGN.md §3):
 
-1. claim, in one short transaction: the due queued rows become ``sending`` with
-   a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's BEGIN IMMEDIATE
-   serialises claimers), and rows whose supporter is no longer subscribed
-   become ``suppressed`` at once;
+1. claim, in one short transaction, MAILING_BATCH_SIZE due queued rows: they
+   become ``sending`` with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+   SQLite's BEGIN IMMEDIATE serialises claimers), and rows whose supporter is
+   no longer subscribed become ``suppressed`` at once;
 2. send over MAILING_CONNECTIONS reused SMTP connections in threads; just
    before each message the supporter's state is read again, so an unsubscribe
    committed before that moment stops the message;
 3. record results in short transactions. A semaphore of MAILING_RECORD_WINDOW
    permits is taken before each send and given back only once its result is
    committed, so at any moment at most that many sent messages are not yet
-   recorded: the most a crash of this process can ever repeat.
+   recorded: the most a crash of this process can ever repeat;
+4. while the senders work, the recorder claims the next MAILING_BATCH_SIZE
+   rows once fewer than half a batch is left, for up to TASK_SECONDS, so the
+   connections never wait for a claim or a new task.
 
 No transaction is held open across SMTP I/O.
 """
@@ -184,6 +187,13 @@ class RateLimit:
 
 @dataclass
 class Batch:
+    """The deliveries a task sends: claimed in chunks, refilled while the senders run.
+
+    The recorder thread appends newly claimed recipients (``extend``) before the
+    senders run dry, so the SMTP connections never wait for a claim; ``close``
+    says that no more will come and lets the senders finish.
+    """
+
     mailing_id: int
     recipients: list[compose.Recipient]
     composers: dict  # (language, country or None) → Composer, and "by_country"
@@ -191,15 +201,35 @@ class Batch:
     results: queue.Queue = field(default_factory=queue.Queue)
     stop: threading.Event = field(default_factory=threading.Event)
     next_index: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    open: bool = False  # more recipients may still be appended
+    ready: threading.Condition = field(default_factory=threading.Condition)
 
     def take(self) -> compose.Recipient | None:
-        with self.lock:
-            if self.stop.is_set() or self.next_index >= len(self.recipients):
-                return None
-            recipient = self.recipients[self.next_index]
-            self.next_index += 1
-            return recipient
+        with self.ready:
+            while True:
+                if self.stop.is_set():
+                    return None
+                if self.next_index < len(self.recipients):
+                    recipient = self.recipients[self.next_index]
+                    self.next_index += 1
+                    return recipient
+                if not self.open:
+                    return None
+                self.ready.wait(0.05)
+
+    def left(self) -> int:
+        """Claimed recipients no sender has taken yet."""
+        return len(self.recipients) - self.next_index
+
+    def extend(self, recipients: list[compose.Recipient]) -> None:
+        with self.ready:
+            self.recipients.extend(recipients)
+            self.ready.notify_all()
+
+    def close(self) -> None:
+        with self.ready:
+            self.open = False
+            self.ready.notify_all()
 
 
 def _connection(relay: smtp.Relay, per_connection: int) -> smtp.Connection:
@@ -252,7 +282,7 @@ def _send_one(batch, recipient, connection, check: StateCheck, rate: RateLimit) 
     country = recipient.country if composers["by_country"] else None
     composer = composers[(recipient.language, country)]
     try:
-        sender, address, message = composer.build(recipient)
+        sender, address, message = composer.build(recipient, eight_bit=connection.eight_bit)
     except compose.HeaderInjection as error:
         return Result(recipient, smtp.REJECTED, f"refused to build the message: {error}")
     rate.take()
@@ -264,20 +294,26 @@ def _send_one(batch, recipient, connection, check: StateCheck, rate: RateLimit) 
 
 
 def run_batch(mailing_id: int) -> int:
-    """Claim, send and record one batch; returns how many deliveries it claimed."""
-    from campaign.mailings import recording, services
+    """Claim, send and record deliveries of a mailing; returns how many it claimed.
+
+    The first claim takes MAILING_BATCH_SIZE deliveries; while they are sent the
+    recorder claims the next ones before the senders run dry, for at most
+    TASK_SECONDS, so a long mailing is sent by a few long-running tasks without
+    a pause between batches (and Jinja renders each language once per task).
+    """
+    from campaign.mailings import recording
 
     config = current_app.config
-    recipients = claim(mailing_id, config["MAILING_BATCH_SIZE"], config["MAILING_LEASE_SECONDS"])
+    size, lease = config["MAILING_BATCH_SIZE"], config["MAILING_LEASE_SECONDS"]
+    recipients = claim(mailing_id, size, lease)
     if not recipients:
         recording.finish_if_done(mailing_id)
         db.session.commit()
         return 0
-    mailing = db.session.get(Mailing, mailing_id)
-    composers = services.composers_for(mailing, recipients)
+    composers = add_composers(mailing_id, {}, recipients)
     db.session.commit()  # end the read transaction: SMTP I/O follows
     window = max(config["MAILING_RECORD_WINDOW"], 1)
-    batch = Batch(mailing_id, recipients, composers, threading.Semaphore(window))
+    batch = Batch(mailing_id, recipients, composers, threading.Semaphore(window), open=True)
     relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"])
     rate = RateLimit(config["MAILING_RATE_LIMIT"], config["REDIS_URL"])
     app = current_app._get_current_object()
@@ -291,9 +327,61 @@ def run_batch(mailing_id: int) -> int:
     ]
     for thread in threads:
         thread.start()
-    recorder = recording.Recorder(mailing_id, batch, window)
+    refill = Refill(mailing_id, batch, size, lease, time.monotonic() + TASK_SECONDS)
+    recorder = recording.Recorder(mailing_id, batch, window, refill)
     recorder.run(threads)
-    return len(recipients)
+    return len(batch.recipients)
+
+
+# How long one task keeps claiming more deliveries of its mailing (far below any
+# broker visibility timeout and the lease; other mailings get their turn after).
+TASK_SECONDS = 20
+
+
+def add_composers(mailing_id: int, composers: dict, recipients) -> dict:
+    """Composers for the (language, country) keys of ``recipients`` not yet in ``composers``."""
+    from campaign.mailings import services
+
+    mailing = db.session.get(Mailing, mailing_id)
+    if "by_country" not in composers:
+        composers["by_country"] = compose.needs_country(services.content(mailing))
+    by_country = composers["by_country"]
+    for key in {services.composer_key(r, by_country) for r in recipients} - composers.keys():
+        # Added before the recipients that need it: sender threads only read the dict.
+        composers[key] = services.composer_for(mailing, *key)
+    return composers
+
+
+class Refill:
+    """Claims the next deliveries for a running batch (called by the recorder thread)."""
+
+    def __init__(self, mailing_id: int, batch: Batch, size: int, lease: int, until: float):
+        self.mailing_id, self.batch, self.size, self.lease = mailing_id, batch, size, lease
+        self.until = until
+        self.low_water = max(size // 2, 1)
+
+    def __call__(self) -> None:
+        batch = self.batch
+        if not batch.open or batch.left() >= self.low_water:
+            return
+        if batch.stop.is_set() or time.monotonic() >= self.until:
+            batch.close()
+            return
+        try:
+            recipients = claim(self.mailing_id, self.size, self.lease)
+            if recipients:
+                add_composers(self.mailing_id, batch.composers, recipients)
+                db.session.commit()
+        except Exception:
+            # The batch in hand is still sent and recorded; rows this claim may have
+            # leased are re-queued by the sweeper when the lease runs out.
+            db.session.rollback()
+            log.exception("claiming more deliveries of mailing %s failed", self.mailing_id)
+            recipients = []
+        if recipients:
+            batch.extend(recipients)
+        else:
+            batch.close()
 
 
 def remaining(mailing_id: int) -> bool:

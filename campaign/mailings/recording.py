@@ -13,9 +13,9 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, text, update
 
-from campaign.core.types import utcnow
+from campaign.core.types import UTCDateTime, utcnow
 from campaign.extensions import db
 from campaign.mailings import smtp
 from campaign.mailings.models import Bounce, Delivery, Mailing
@@ -23,12 +23,30 @@ from campaign.mailings.models import Bounce, Delivery, Mailing
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.2
 
+# The statements of every flush, as plain SQL compiled once: the ORM's update()
+# cost several times the database's own work per flush (measured: ~0.2 ms a result).
+_FINAL = text(
+    "UPDATE deliveries SET state = :state, sent_at = :sent_at, lease_until = NULL, "
+    "updated_at = :now WHERE state = 'sending' AND id IN :ids"
+).bindparams(
+    bindparam("sent_at", type_=UTCDateTime),
+    bindparam("now", type_=UTCDateTime),
+    bindparam("ids", expanding=True),
+)
+_NO_FAILURES = text(
+    "UPDATE mailings SET consecutive_failures = 0 WHERE id = :id AND consecutive_failures <> 0"
+)
+_STATE = text("SELECT state FROM mailings WHERE id = :id")
+
 
 class Recorder:
-    def __init__(self, mailing_id: int, batch, window: int):
+    def __init__(self, mailing_id: int, batch, window: int, refill=None):
         self.mailing_id = mailing_id
         self.batch = batch
-        self.flush_at = max(1, window // 2)
+        self.refill = refill or batch.close  # claims more before the senders run dry
+        # A quarter of the window: senders keep going while a flush commits.
+        self.flush_at = max(1, window // 4)
+        self.state_checked = 0.0  # when the mailing's state (paused?) was last read
         self.recorded: set[int] = set()
         self.started = time.monotonic()
         config = current_app.config
@@ -36,9 +54,17 @@ class Recorder:
         self.lease_renewed = time.monotonic()
 
     def run(self, threads) -> None:
+        try:
+            self._run(threads)
+        finally:
+            self.batch.close()
+        self.release_unsent()
+
+    def _run(self, threads) -> None:
         pending: list = []
         last = time.monotonic()
         while True:
+            self.refill()
             alive = any(t.is_alive() for t in threads)
             try:
                 pending.append(self.batch.results.get(timeout=0.05))
@@ -55,24 +81,27 @@ class Recorder:
                 last = time.monotonic()
             if not alive and self.batch.results.empty() and not pending:
                 break
-        self.release_unsent()
 
     def flush(self, results: list) -> None:
         try:
             record_results(self.mailing_id, results)
             self._renew_lease()
-            state = db.session.scalar(select(Mailing.state).where(Mailing.id == self.mailing_id))
+            state = "sending"
+            if time.monotonic() >= self.state_checked + FLUSH_SECONDS:
+                state = db.session.scalar(_STATE, {"id": self.mailing_id})
+                self.state_checked = time.monotonic()
             db.session.commit()
         except Exception:
             db.session.rollback()
-            # Without a record the window cannot move: stop sending, keep the
-            # permits taken. The leases expire and the sweeper re-queues.
+            # Without a record the window cannot move: stop sending. The leases
+            # expire and the sweeper re-queues. Senders waiting for a permit are
+            # let through to see the stop and end (they hold DB and SMTP connections).
             self.batch.stop.set()
+            self.batch.window.release(len(self.batch.recipients))
             log.exception("recording results of mailing %s failed", self.mailing_id)
             raise
         self.recorded.update(r.recipient.delivery_id for r in results)
-        for _ in results:
-            self.batch.window.release()
+        self.batch.window.release(len(results))
         if state != "sending":
             self.batch.stop.set()  # paused or cancelled: send no more of this batch
 
@@ -119,18 +148,13 @@ def record_results(mailing_id: int, results: list) -> None:
     by_status: dict[str, list] = {}
     for result in results:
         by_status.setdefault(result.status, []).append(result)
-    sent = [r.recipient.delivery_id for r in by_status.get(smtp.SENT, [])]
-    if sent:
-        _chunked_update(
-            sent, {"state": "sent", "sent_at": now, "lease_until": None, "updated_at": now},
-            state="sending",
-        )  # fmt: skip
-    suppressed = [r.recipient.delivery_id for r in by_status.get("suppressed", [])]
-    if suppressed:
-        _chunked_update(
-            suppressed, {"state": "suppressed", "lease_until": None, "updated_at": now},
-            state="sending",
-        )  # fmt: skip
+    for status, sent_at in ((smtp.SENT, now), ("suppressed", None)):
+        ids = [r.recipient.delivery_id for r in by_status.get(status, [])]
+        for start in range(0, len(ids), 500):
+            db.session.execute(
+                _FINAL,
+                {"state": status, "sent_at": sent_at, "now": now, "ids": ids[start : start + 500]},
+            )
     for result in by_status.get(smtp.TEMPORARY, []):
         _retry_or_fail(result, now)
     for result in by_status.get(smtp.PERMANENT, []) + by_status.get(smtp.REJECTED, []):
@@ -188,12 +212,7 @@ def _count_failures(mailing_id: int, results: list) -> None:
         return
     if any_success and trailing == 0:
         # The common case: a conditional update that touches (and locks) nothing.
-        db.session.execute(
-            update(Mailing)
-            .where(Mailing.id == mailing_id, Mailing.consecutive_failures != 0)
-            .values(consecutive_failures=0)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_NO_FAILURES, {"id": mailing_id})
         return
     mailing = db.session.get(Mailing, mailing_id, with_for_update=True)
     before = 0 if any_success else mailing.consecutive_failures

@@ -6,8 +6,8 @@ caller's request or task commits. Tasks are enqueued after that commit.
 
 from __future__ import annotations
 
-import importlib
 import logging
+import re
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
@@ -22,7 +22,7 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings import compose
 from campaign.mailings.models import DELIVERY_STATES, KINDS, Delivery, Mailing
-from campaign.supporters.models import Supporter
+from campaign.supporters.models import Segment, Supporter, SupporterList
 
 log = logging.getLogger(__name__)
 EDITABLE = ("draft",)
@@ -102,6 +102,8 @@ def _apply(mailing, kind, subject, body, case_id, update_id, lists, segments, ca
     if kind == "free" and not (body or "").strip():
         raise ValidationError("Write the text of the mailing.", "body")
     lists, segments = _ids(lists), _ids(segments)
+    _must_exist(SupporterList, lists, "list_ids", "list")
+    _must_exist(Segment, segments, "segment_ids", "segment")
     if case_audience and case is None:
         raise ValidationError("The case audience needs a UA.", "case_audience")
     if not (lists or segments or case_audience or everyone):
@@ -123,6 +125,16 @@ def _ids(values) -> list[int]:
         return sorted({int(v) for v in values or ()})
     except (TypeError, ValueError) as error:
         raise ValidationError("Choose from the list.", "list_ids") from error
+
+
+def _must_exist(model, ids: list[int], field: str, noun: str) -> None:
+    """An audience names only lists and segments that exist (no silent empty send)."""
+    if not ids:
+        return
+    found = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise ValidationError(f"No such {noun}: {', '.join(missing[:5])}.", field)
 
 
 def _case(case_id) -> Case:
@@ -222,8 +234,32 @@ def approve(actor, mailing: Mailing) -> Mailing:
     return mailing
 
 
-def send(actor, mailing: Mailing, *, at: datetime | None = None, expected: int | None = None):
-    """Send now, or schedule for ``at``; ``expected`` is the count staff confirmed."""
+def typed_confirmation_needed(size: int) -> bool:
+    """A mass send (at or above MAILING_TYPED_CONFIRM_THRESHOLD) needs its count typed."""
+    return size >= current_app.config["MAILING_TYPED_CONFIRM_THRESHOLD"]
+
+
+def _typed_number(text: str) -> str:
+    # "100,000", "100 000" and "100.000" all mean the number staff read on the page.
+    return re.sub(r"[\s,.'’_]", "", text or "")
+
+
+def send(
+    actor,
+    mailing: Mailing,
+    *,
+    at: datetime | None = None,
+    expected: int | None = None,
+    typed: str | None = None,
+    ticked: bool | None = None,
+):
+    """Send now, or schedule for ``at``; ``expected`` is the count staff confirmed.
+
+    The web form passes what the person did to confirm: ``typed`` (the count,
+    typed, required for a mass send) and ``ticked`` (the box, enough below the
+    threshold). None means the caller confirmed otherwise (the API states
+    ``expected``; the CLI and tests call the service directly).
+    """
     if mailing.state not in ("draft", "scheduled"):
         raise Conflict("This mailing has already been sent or cancelled.")
     if mailing.approved_at is None:
@@ -233,8 +269,15 @@ def send(actor, mailing: Mailing, *, at: datetime | None = None, expected: int |
         raise ValidationError("Nobody is in the audience.", "confirm")
     if expected is not None and expected != size:
         raise ValidationError(
-            f"The audience is now {size} people, not {expected}. Confirm again.", "confirm"
+            f"The audience is now {size:,} people, not {expected:,}. Confirm again.", "confirm"
         )
+    if typed_confirmation_needed(size):
+        if typed is not None and _typed_number(typed) != str(size):
+            raise ValidationError(
+                f"This sends to {size:,} people: type {size} to confirm.", "typed"
+            )
+    elif ticked is False:
+        raise ValidationError("Tick to confirm.", "confirm")
     if at is not None and at > utcnow():
         mailing.state, mailing.scheduled_at = "scheduled", at
         db.session.flush()
@@ -418,74 +461,30 @@ def composer_for(mailing: Mailing, language: str, country: str | None = None) ->
     return compose.Composer(mailing.id, content(mailing), language, links_for(case_id), country)
 
 
-def composers_for(mailing: Mailing, recipients) -> dict:
-    """One composer per language (and country, for appeals) found among ``recipients``."""
-    by_country = compose.needs_country(content(mailing))
-    keys = {composer_key(r, by_country) for r in recipients}
-    composers = {key: composer_for(mailing, *key) for key in keys}
-    composers["by_country"] = by_country
-    return composers
-
-
 def composer_key(recipient, by_country: bool) -> tuple:
     return (recipient.language, recipient.country if by_country else None)
 
 
 def links_for(case_id: int | None):
-    """recipient → its personal links (built without a request; BASE_URL decides)."""
-    unsubscribe = _unsubscribe_url_function()
-    action = _action_url_function()
+    """recipient → its personal links (built without a request; BASE_URL decides).
+
+    Keys and URL prefixes are prepared here, once per composer; per recipient
+    only the two tokens are signed (campaign.mailings.links).
+    """
+    from campaign.mailings.links import action_links
+    from campaign.supporters.tokens import unsubscribe_urls
+
+    unsubscribe = unsubscribe_urls()
     row = db.session.get(Case, case_id) if case_id else None
-    # A plain snapshot: sender threads must never touch the ORM session's objects.
-    case = SimpleNamespace(id=row.id, label=row.label) if row is not None else None
+    action = action_links(row.id) if row is not None else None
 
     def links(recipient) -> dict:
-        result = {"unsubscribe_url": unsubscribe(recipient)}
-        result["action_url"] = action(case, recipient) if case is not None else ""
-        return result
+        return {
+            "unsubscribe_url": unsubscribe(recipient),
+            "action_url": action(recipient) if action is not None else "",
+        }
 
     return links
-
-
-def _unsubscribe_url_function():
-    from campaign.core.tokens import make_token
-
-    def fallback(supporter) -> str:
-        token = make_token("supporter-unsubscribe", [supporter.id])
-        return f"{current_app.config['BASE_URL']}/unsubscribe/{token}"
-
-    for module in ("campaign.supporters.services", "campaign.supporters.tokens"):
-        found = getattr(importlib.import_module(module), "unsubscribe_url", None)
-        if found is not None:
-            return _or_fallback(found, fallback)
-    return fallback
-
-
-def _action_url_function():
-    from campaign.core.tokens import make_token
-
-    def fallback(case, supporter) -> str:
-        token = make_token("action", [case.id, supporter.id])
-        return f"{current_app.config['BASE_URL']}/act/{token}"
-
-    try:
-        from campaign.letters.services import action_url
-    except ImportError:
-        return fallback
-    return _or_fallback(action_url, fallback)
-
-
-def _or_fallback(function, fallback):
-    """Their link builder while its route exists (it may land later than this code)."""
-    from werkzeug.routing import BuildError
-
-    def build(*args):
-        try:
-            return function(*args)
-        except BuildError:
-            return fallback(*args)
-
-    return build
 
 
 def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:

@@ -21,13 +21,14 @@ from sqlalchemy import select
 from campaign.auth.roles import requires
 from campaign.cases.models import Case, CaseUpdate
 from campaign.core.errors import NotFound, ServiceError
-from campaign.core.forms import ConfirmForm, attach_error, choices
+from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.extensions import db
+from campaign.i18n import catalogue_languages
 from campaign.mailings import bounces, services
 from campaign.mailings.forms import MailingForm, SendForm, TestSendForm
 
 bp = Blueprint("mailings", __name__)
-LANGUAGES = ("en", "fr", "es", "de")
+LANGUAGES = catalogue_languages()  # English and every message catalogue
 # The email's own styles are inline (that is how mail clients need them), so the
 # preview frame gets a policy of its own: inline styles, nothing else.
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
@@ -143,6 +144,8 @@ def _show(mailing, test_form=None, send_form=None, status=200):
     send_form = send_form or SendForm()
     # Always the count shown now: after a refusal for a stale count, staff confirm this one.
     send_form.expected.data = str(size)
+    send_form.typed.data = ""  # a mistyped or stale count is typed again, never kept
+    send_form.typed.label.text = f"Type {size} to send"
     test_form = test_form or TestSendForm()
     test_form.language.choices = choices((lang, lang) for lang in LANGUAGES)
     refresh = mailing.state == "sending"
@@ -154,6 +157,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
         bounces=bounces.recent(50, mailing.id),
         test_form=test_form,
         send_form=send_form,
+        typed_needed=services.typed_confirmation_needed(size),
         confirm=ConfirmForm(),
         languages=LANGUAGES,
         refresh=refresh,
@@ -212,7 +216,14 @@ def send(mailing_id: int):
             at = at.replace(tzinfo=ZoneInfo(current_app.config["ORG_TIMEZONE"]))
         try:
             expected = int(form.expected.data) if form.expected.data else None
-            services.send(current_user, mailing, at=at, expected=expected)
+            services.send(
+                current_user,
+                mailing,
+                at=at,
+                expected=expected,
+                typed=form.typed.data or "",
+                ticked=bool(form.confirm.data),
+            )
             flash("Scheduled." if mailing.state == "scheduled" else "Sending.", "success")
             return redirect(url_for("mailings.show", mailing_id=mailing.id))
         except ServiceError as error:
@@ -241,12 +252,15 @@ def resume(mailing_id: int):
 @bp.post("/mailings/<int:mailing_id>/cancel")
 @requires("coordinator")
 def cancel(mailing_id: int):
-    return _act(mailing_id, services.cancel, "Cancelled.")
-
-
-def _act(mailing_id: int, action, message: str):
     mailing = _mailing_or_404(mailing_id)
-    if not ConfirmForm().validate_on_submit():
+    if not confirmed("The mailing was not cancelled"):
+        return redirect(url_for("mailings.show", mailing_id=mailing.id))
+    return _act(mailing_id, services.cancel, "Cancelled.", checked=True)
+
+
+def _act(mailing_id: int, action, message: str, checked: bool = False):
+    mailing = _mailing_or_404(mailing_id)
+    if not checked and not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         action(current_user, mailing)

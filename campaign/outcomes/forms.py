@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     FieldList,
@@ -55,6 +56,12 @@ class NoticeTimingMixin:
 
 class CloseWithNoticeForm(NoticeTimingMixin, CloseForm):
     """Closing, with when the notice goes to the case audience."""
+
+    # Closing tells everyone who received the UA: a mass action, so it is confirmed.
+    confirm = BooleanField(
+        "Record these outcomes and schedule the notice",
+        validators=[DataRequired("Tick to confirm: the notice goes to everyone who received it.")],
+    )
 
 
 class NoticeForm(NoticeTimingMixin, FlaskForm):

@@ -22,7 +22,7 @@ from campaign.auth.roles import requires
 from campaign.cases import services as cases
 from campaign.core.csvexport import to_csv
 from campaign.core.errors import NotFound, ServiceError
-from campaign.core.forms import ConfirmForm, attach_error
+from campaign.core.forms import ConfirmForm, attach_error, confirmed
 from campaign.extensions import db
 from campaign.outcomes import lifecycle, services
 from campaign.outcomes import reports as reports_module
@@ -199,8 +199,8 @@ def notice(notice_id: int):
 @requires("coordinator")
 def cancel_notice(notice_id: int):
     item = _notice_or_404(notice_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    if not confirmed("The notice was not cancelled"):
+        return redirect(url_for("outcomes.notice", notice_id=item.id))
     try:
         lifecycle.cancel_notice(current_user, item)
     except ServiceError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -19,7 +20,6 @@ from campaign.core.forms import choices
 from campaign.supporters import vocabulary as vocab
 from campaign.supporters.importer import ENCODINGS, FIELDS
 from campaign.supporters.models import MERGE_POLICIES, STATES
-from campaign.supporters.texts import NATIVE_NAMES
 
 
 class CheckboxesField(SelectMultipleField):
@@ -27,19 +27,24 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _interests_field(label: str = "Interests") -> CheckboxesField:
+def _interests_field(label="Interests") -> CheckboxesField:
     return CheckboxesField(label, choices=choices(vocab.interest_choices()), validate_choice=True)
 
 
 class SignupForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
-    first_name = StringField("First name", validators=[Length(max=100)])
-    last_name = StringField("Last name", validators=[Length(max=100)])
-    language = SelectField("Language", choices=choices(NATIVE_NAMES.items()))
-    country = SelectField("Country", validate_choice=False)
-    city = StringField("City", validators=[Length(max=100)])
-    interests = _interests_field()
-    consent = BooleanField("Consent", validators=[DataRequired()])
+    """The public sign-up: labels in the page's language; interests' choices set by the view."""
+
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
+    first_name = StringField(_l("First name"), validators=[Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[Length(max=100)])
+    language = SelectField(_l("Language"), choices=choices(vocab.NATIVE_NAMES.items()))
+    country = SelectField(_l("Country"), validate_choice=False)
+    city = StringField(_l("City"), validators=[Length(max=100)])
+    interests = _interests_field(_l("What you care about most (optional)"))
+    consent = BooleanField(
+        _l("I want to receive Urgent Action emails. I can unsubscribe at any time."),
+        validators=[DataRequired()],
+    )
 
 
 class ConfirmSignupForm(FlaskForm):
@@ -47,8 +52,8 @@ class ConfirmSignupForm(FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
-    language = SelectField("Language", choices=choices(NATIVE_NAMES.items()))
-    interests = _interests_field()
+    language = SelectField(_l("Language"), choices=choices(vocab.NATIVE_NAMES.items()))
+    interests = _interests_field(_l("What you care about most (optional)"))
 
 
 class SupporterForm(FlaskForm):

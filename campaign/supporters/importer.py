@@ -23,10 +23,13 @@ import hashlib
 import hmac
 import io
 import json
+import marshal
 import operator
 import os
 import queue
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,7 +76,7 @@ ENCODINGS = {
     "latin-1": "Latin-1 (ISO 8859-1)",
 }
 CHUNK = 1 << 20
-BATCH = 5000
+BATCH = 10000
 SQLITE_IMPORT_CACHE_KB = 32 * 1024
 CHUNK_ROWS = 500  # rows per statement; 500 × 12 parameters fit SQLite's limit
 PREVIEW_ROWS = 10
@@ -324,21 +327,26 @@ class RowReader:
         names = list(FIELDS)
         self.columns = [headers.index(mapping[n]) if n in mapping else None for n in names]
         self.width = len(headers)
-        present = [i for i in self.columns if i is not None]
-        self.take = operator.itemgetter(*present)
-        self.slots = [present.index(i) if i is not None else None for i in self.columns]
+        # One itemgetter call takes all eight cells; an unmapped field reads
+        # the empty cell appended to every row (index ``width``).
+        self.take = operator.itemgetter(*(i if i is not None else self.width for i in self.columns))
+        self.padding = [""] * (self.width + 1)
         self.header_of = {
             n: headers[i] for n, i in zip(names, self.columns, strict=True) if i is not None
         }
-        self.cache: dict[tuple[str, str], object] = {}
+        # Caches keyed by the raw cell: parsed codes (or the reason they are
+        # refused) and cleaned texts; bounded, for hostile files.
+        self.codes: dict[str, dict[str, object]] = {
+            name: {} for name in ("language", "country", "interests", "timezone")
+        }
+        self.texts: dict[str, str] = {}
 
-    def cells(self, row: list[str]) -> list[str]:
+    def cells(self, row: list[str]) -> tuple:
         if len(row) < self.width:
-            row = row + [""] * (self.width - len(row))
-        got = self.take(row)
-        if not isinstance(got, tuple):
-            got = (got,)
-        return [got[s] if s is not None else "" for s in self.slots]
+            row = row + self.padding[len(row) :]
+        else:
+            row.append("")
+        return self.take(row)
 
     def read(self, row: list[str]) -> tuple:
         email, first, last, language, country, city, interests, zone = self.cells(row)
@@ -347,25 +355,28 @@ class RowReader:
         except ValidationError as error:
             message = error.message if email.strip() else "no email address"
             raise RowRejected(self.header_of["email"], message, email) from None
+        texts = self.texts
+        if len(texts) > 100_000:
+            texts.clear()
         return (
             email,
-            _clean(first) if first else "",
-            _clean(last) if last else "",
+            (texts.get(first) or texts.setdefault(first, _clean(first))) if first else "",
+            (texts.get(last) or texts.setdefault(last, _clean(last))) if last else "",
             self._lookup("language", language) if language else None,
             self._lookup("country", country) if country else None,
-            _clean(city) if city else "",
+            (texts.get(city) or texts.setdefault(city, _clean(city))) if city else "",
             self._lookup("timezone", zone) if zone else None,
             self._lookup("interests", interests) if interests else "[]",
         )
 
     def _lookup(self, name: str, raw: str):
-        key = (name, raw)
-        value = self.cache.get(key)
+        cache = self.codes[name]
+        value = cache.get(raw)
         if value is None:
-            if len(self.cache) > 50_000:  # bounded memory on hostile files
-                self.cache.clear()
-            value = self.cache[key] = _parse(name, raw.strip())
-        if isinstance(value, str):
+            if len(cache) > 20_000:  # bounded memory on hostile files
+                cache.clear()
+            value = cache[raw] = _parse(name, raw.strip())
+        if value.__class__ is str:
             return value or None
         raise RowRejected(self.header_of[name], value.args[0], raw)
 
@@ -420,9 +431,14 @@ def imports_folder() -> Path:
 def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts:
     """Import (or dry-run) a job's file; commits batch by batch.
 
-    This thread parses and validates; a writer thread does the database work
-    of the previous batch meanwhile (the drivers release the GIL while the
-    database works), through a bounded queue, so memory stays constant.
+    Reading and validating runs alongside the database work of the previous
+    batch: in this thread, with a writer thread (the drivers release the GIL
+    while the database works); or, for files of at least IMPORT_PROCESS_BYTES
+    (off by default), in a process of its own with batches coming through a
+    pipe. That uses a second core without sharing the GIL, but costs about
+    90 MB for the second interpreter, and the database, not Python, is the
+    limit (docs/PERFORMANCE.md). Either way at most a few batches are in
+    flight, so memory stays constant.
     """
     path = Path(job.path)
     found = inspect(path, job.encoding)
@@ -436,44 +452,21 @@ def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts
     # Commit, and touch the session no more until the writer is done: on
     # SQLite any new transaction here would take the lock the writer needs.
     db.session.commit()
-    reader = RowReader(found.headers, mapping)
-    counts = Counts()
-    preview: list[dict] = []
-    with (
-        open(path, "rb") as fh,
-        _text(fh, found.encoding) as text,
-        open(report, "w", newline="", encoding="utf-8") as rejects_file,
-    ):
-        rejects = csv.writer(rejects_file)
-        rejects.writerow(["row", "column", "reason", "value"])
-        rows = csv.reader(text, delimiter=found.delimiter)
-        next(rows, None)
-        batch: list[tuple] = []
-        writer.start()
-        try:
-            for number, row in enumerate(rows, 2):
-                if not any(row):  # blank line
-                    continue
-                counts.rows += 1
-                try:
-                    values = reader.read(row)
-                except RowRejected as error:
-                    counts.rejected += 1
-                    reason = [number, error.column, error.reason, csv_safe(error.value[:200])]
-                    rejects.writerow(reason)
-                    continue
-                if len(preview) < PREVIEW_ROWS:
-                    preview.append(_preview(values))
-                batch.append((*values, number))
-                if len(batch) >= BATCH:
-                    writer.put(batch, counts, fh.tell())
-                    batch = []
-                    if progress:
-                        progress(fh.tell())
-            writer.put(batch, counts, found.size)
-        finally:
-            writer.finish()
-        rejects.writerows(writer.erased_rows)
+    source = _Source(
+        str(path), found.encoding, found.delimiter, found.headers, mapping, str(report),
+        _max_line(), found.size,
+    )  # fmt: skip
+    threshold = current_app.config.get("IMPORT_PROCESS_BYTES")
+    read = None
+    if threshold is not None and found.size >= threshold:
+        read = _read_in_process(source, writer, progress)
+    if read is None:
+        read = _read_in_thread(source, writer, progress)
+    counts = Counts(rows=read[0], rejected=read[1])
+    preview = read[2]
+    if writer.erased_rows:
+        with open(report, "a", newline="", encoding="utf-8") as rejects_file:
+            csv.writer(rejects_file).writerows(writer.erased_rows)
     counts.rejected += len(writer.erased_rows)
     for name in ("created", "updated", "unchanged", "duplicates"):
         setattr(counts, name, getattr(writer.counts, name))
@@ -487,6 +480,166 @@ def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts
     if progress:
         progress(found.size)
     return counts
+
+
+@dataclass
+class _Source:
+    """What reading a file needs, picklable for a reading process."""
+
+    path: str
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    mapping: dict[str, str]
+    report: str
+    max_line: int
+    size: int
+
+
+def _read(source: _Source, emit: Callable[[list, int, int, int], None]) -> tuple:
+    """Stream, validate and hand on the file's rows in batches; write the
+    rejected ones to the report. Returns (rows, rejected, preview)."""
+    csv.field_size_limit(source.max_line)
+    reader = RowReader(source.headers, source.mapping)
+    rows = rejected = 0
+    preview: list[dict] = []
+    with (
+        open(source.path, "rb") as fh,
+        _text(fh, source.encoding) as text,
+        open(source.report, "w", newline="", encoding="utf-8") as rejects_file,
+    ):
+        rejects = csv.writer(rejects_file)
+        rejects.writerow(["row", "column", "reason", "value"])
+        lines = csv.reader(text, delimiter=source.delimiter)
+        next(lines, None)
+        batch: list[tuple] = []
+        read = reader.read
+        zones: dict[str | None, str] = {}
+        for number, row in enumerate(lines, 2):
+            if not any(row):  # blank line
+                continue
+            rows += 1
+            try:
+                values = read(row)
+            except RowRejected as error:
+                rejected += 1
+                reason = [number, error.column, error.reason, csv_safe(error.value[:200])]
+                rejects.writerow(reason)
+                continue
+            if len(preview) < PREVIEW_ROWS:
+                preview.append(_preview(values))
+            # The row as read, its number, then the language and time zone to
+            # store for a new supporter (defaults filled in).
+            country = values[4]
+            zone = (
+                values[6]
+                or zones.get(country)
+                or zones.setdefault(country, vocab.timezone_for(country))
+            )
+            batch.append((*values, number, values[3] or "en", zone))
+            if len(batch) >= BATCH:
+                emit(batch, rows, rejected, fh.tell())
+                batch = []
+        if batch:
+            emit(batch, rows, rejected, source.size)
+    return rows, rejected, preview
+
+
+def _read_in_thread(source: _Source, writer: _Writer, progress) -> tuple:
+    def emit(batch: list, rows: int, rejected: int, position: int) -> None:
+        writer.put(batch, rows, rejected, position)
+        if progress:
+            progress(position)
+
+    writer.start()
+    try:
+        return _read(source, emit)
+    finally:
+        writer.finish()
+
+
+def _read_in_process(source: _Source, writer: _Writer, progress) -> tuple | None:
+    """Read in a child process and write here; None when no process can be
+    started: then the file is read in a thread instead.
+
+    The child is this module run with ``python -m`` (so nothing of the
+    caller's main module is re-run); batches come back through its stdout as
+    ``marshal`` records (plain tuples and strings), one batch ahead at most.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, path] if path else [root])}
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "campaign.supporters.importer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=root,
+        )
+    except OSError:
+        return None
+    result: list = []
+
+    def batches():
+        while True:
+            try:
+                message = _receive(child.stdout)
+            except (EOFError, ValueError):
+                raise RuntimeError("the reading process ended unexpectedly") from None
+            if message[0] == "batch":
+                yield message[1:]
+                if progress:
+                    progress(message[4])
+            elif message[0] == "done":
+                result.extend(message[1:])
+                return
+            else:
+                raise RuntimeError(f"reading the file failed: {message[1]}")
+
+    try:
+        marshal.dump(dict(source.__dict__), child.stdin)
+        child.stdin.close()
+        writer.consume(batches())
+    finally:
+        child.stdout.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return tuple(result)
+
+
+def _receive(stream) -> tuple:
+    """One length-prefixed marshal record from the reading process."""
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError
+    data = stream.read(int.from_bytes(head, "big"))
+    return marshal.loads(data)  # noqa: S302 - written by our own child process
+
+
+def _read_child() -> None:
+    """The reading process: a _Source on stdin, marshal records on stdout."""
+    out = sys.stdout.buffer
+
+    def send(message: tuple) -> None:
+        data = marshal.dumps(message)
+        out.write(len(data).to_bytes(8, "big"))
+        out.write(data)
+        out.flush()
+
+    def emit(batch: list, rows: int, rejected: int, position: int) -> None:
+        send(("batch", batch, rows, rejected, position))
+
+    try:
+        source = _Source(**marshal.load(sys.stdin.buffer))  # noqa: S302 - from our parent
+        send(("done", *_read(source, emit)))
+    except (BrokenPipeError, EOFError):  # the writer stopped: nothing to tell
+        pass
+    except Exception as error:  # noqa: BLE001 - reported to the writing process
+        send(("error", f"{type(error).__name__}: {error}"))
 
 
 def _preview(values: tuple) -> dict:
@@ -529,11 +682,11 @@ class _Writer:
     def start(self) -> None:
         self.thread.start()
 
-    def put(self, batch: list[tuple], counts: Counts, position: int) -> None:
+    def put(self, batch: list[tuple], rows: int, rejected: int, position: int) -> None:
         if self.error is not None:
             raise self.error
         if batch:
-            self.queue.put((batch, counts.rows, counts.rejected, position))
+            self.queue.put((batch, rows, rejected, position))
 
     def finish(self) -> None:
         self.queue.put(None)
@@ -541,29 +694,37 @@ class _Writer:
         if self.error is not None:
             raise self.error
 
+    def consume(self, items) -> None:
+        """Write (batch, rows, rejected, position) items, each batch in its own
+        transaction together with the job's progress."""
+        with self.engine.connect() as conn:
+            self.conn = conn
+            self._cache(SQLITE_IMPORT_CACHE_KB, 10_000)
+            try:
+                for batch, rows, rejected, position in items:
+                    with conn.begin():
+                        self.write(batch, self.counts)
+                        self._progress(rows, rejected, position)
+            finally:
+                self._cache(2000, 1000)  # SQLite's defaults, before the connection goes back
+
     def _loop(self) -> None:
         try:
-            with self.engine.connect() as conn:
-                self.conn = conn
-                self._cache(SQLITE_IMPORT_CACHE_KB)
-                try:
-                    while (item := self.queue.get()) is not None:
-                        batch, rows, rejected, position = item
-                        with conn.begin():
-                            self.write(batch, self.counts)
-                            self._progress(rows, rejected, position)
-                finally:
-                    self._cache(2000)  # SQLite's default, before the connection goes back
+            self.consume(iter(self.queue.get, None))
         except BaseException as error:  # noqa: BLE001 - handed to the producer thread
             self.error = error
             while self.queue.get() is not None:  # let the producer finish
                 pass
 
-    def _cache(self, kilobytes: int) -> None:
+    def _cache(self, kilobytes: int, checkpoint_pages: int) -> None:
         # Inserting into the email index touches pages all over it: a larger
-        # page cache for this one connection saves most of the reads.
+        # page cache for this one connection saves most of the reads, and
+        # checkpointing the write-ahead log less often writes each of those
+        # pages back once for several batches instead of once for each.
         if not self.postgres:
-            self.conn.connection.dbapi_connection.execute(f"PRAGMA cache_size=-{int(kilobytes)}")
+            raw = self.conn.connection.dbapi_connection
+            raw.execute(f"PRAGMA cache_size=-{int(kilobytes)}")
+            raw.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
 
     def _cursor(self):
         # The writer's own connection and transaction, without SQLAlchemy's
@@ -604,23 +765,33 @@ class _Writer:
         # up first while most exist (a re-run), as a doomed insert costs more.
         if self.lookup_first:
             existing = self._existing(list(rows))
-            created = self._insert([row for email, row in rows.items() if email not in existing])
+            new = [row for email, row in rows.items() if email not in existing]
+            created, _ = self._insert(new)
         else:
-            created = self._insert(list(rows.values()))
-            existing = self._existing([email for email in rows if email not in created])
-        self.lookup_first = len(existing) > len(created)
-        counts.created += len(created)
+            created, skipped = self._insert(list(rows.values()))
+            existing = self._existing(list(skipped)) if skipped else {}
+        self.lookup_first = len(existing) > created
+        counts.created += created
         changed = []
         for email, old in existing.items():
             self._compare(rows[email], old, changed, counts)
-        counts.unchanged += len(rows) - len(created) - len(existing)  # gone meanwhile
+        counts.unchanged += len(rows) - created - len(existing)  # gone meanwhile
         self._update(changed)
         counts.updated += len(changed)
-        if self.list_id:
-            self._add_to_list([*created.values(), *(old[1] for old in existing.values())])
+        if self.list_id and existing:
+            self._add_to_list([old[1] for old in existing.values()])
 
     def _dedupe(self, batch, counts) -> dict[str, tuple]:
-        rows: dict[str, tuple] = {}
+        if self.seen is None:
+            # The common case in C: the first occurrence of an address wins
+            # (reversed, so that later ones are overwritten by earlier ones).
+            rows = {row[0]: row for row in reversed(batch)}
+            if len(rows) == len(batch):
+                return rows
+            if self.policy == "keep":
+                counts.duplicates += len(batch) - len(rows)
+                return rows
+        rows = {}
         for row in batch:
             email = row[0]
             if self.seen is not None:
@@ -673,7 +844,7 @@ class _Writer:
         return found
 
     def _compare(self, row: tuple, old: tuple, changed: list, counts: Counts) -> None:
-        number = row[-1]
+        number = row[8]
         ref_file, _, ref_row = (old[9] or "").partition(":")
         if ref_file == self.file and ref_row.isdigit():
             if int(ref_row) > number:  # a later row of this file already applied
@@ -691,90 +862,102 @@ class _Writer:
             return
         changed.append((old[1], merged))
 
-    def _insert(self, rows: list[tuple]) -> dict[str, int]:
+    def _insert(self, rows: list[tuple]) -> tuple[int, set[str] | None]:
+        """Insert the rows whose address is new, each with its consent-log row
+        (and list membership), in a few set-based statements.
+
+        Returns how many were created and the addresses that were skipped
+        because they exist, or None when every row was created (the common
+        case: nothing to look up then).
+        """
         if not rows:
-            return {}
-        now = self._now()
-        values = self._values(rows, now)
-        created = (
-            self._insert_postgres(values, now) if self.postgres else self._insert_sqlite(values)
-        )
-        if created:
-            self._log_consent(list(created.values()), now)
-        return created
+            return 0, None
+        # Sorted by address: the unique index is then filled in order. The
+        # rows carry their number, language and zone at 8, 9 and 10.
+        rows = sorted(rows)
+        if self.postgres:
+            return self._insert_postgres(rows)
+        return self._insert_sqlite(rows)
 
-    def _values(self, rows: list[tuple], now) -> list[tuple]:
-        zones: dict = {}
-        values = []
-        for row in rows:
-            country = row[4]
-            zone = (
-                row[6]
-                or zones.get(country)
-                or zones.setdefault(country, vocab.timezone_for(country))
-            )
-            values.append(
-                (row[0], row[1], row[2], row[3] or "en", country, row[5], zone, row[7],
-                 f"{self.file}:{row[8]}")
-            )  # fmt: skip
-        return values
-
-    def _insert_sqlite(self, values: list[tuple]) -> dict[str, int]:
-        one = "(?,?,?,?,?,?,?,?,'subscribed',?,?,?,?)"
-        sql = (
-            "INSERT INTO supporters (email, first_name, last_name, language, country, city, "  # noqa: S608 - only placeholders are formatted in
+    def _insert_sqlite(self, rows: list[tuple]) -> tuple[int, set[str] | None]:
+        # The writer holds SQLite's write lock for the whole transaction (BEGIN
+        # IMMEDIATE, campaign.core.db), and
+        # rowids are max(rowid) + 1: the rows created here are exactly those
+        # above the largest id before the insert.
+        now, cursor = _literal(self._now()), self._cursor()
+        before = cursor.execute("SELECT coalesce(max(id), 0) FROM supporters").fetchone()[0]
+        cursor.executemany(
+            "INSERT INTO supporters (email, first_name, last_name, language, country, city, "  # noqa: S608 - only our own digest and timestamp are formatted in
             "timezone, interests, state, import_ref, state_changed_at, created_at, updated_at) "
-            f"VALUES {','.join([one] * CHUNK_ROWS)} "
-            "ON CONFLICT (email) DO NOTHING RETURNING id, email"
+            f"VALUES (?1,?2,?3,?10,?5,?6,?11,?8,'subscribed','{self.file}:' || ?9,"
+            f"{now},{now},{now}) ON CONFLICT (email) DO NOTHING",
+            rows,
         )
-        now = self._now()
-        cursor, created = self._cursor(), {}
-        for chunk in _padded(values):
-            params: list = []
-            for value in chunk:
-                params.extend(value)
-                params.extend((now, now, now))
-            cursor.execute(sql, params)
-            created.update((email, id_) for id_, email in cursor.fetchall())
-        return created
+        created = cursor.rowcount
+        if created:
+            cursor.execute(
+                "INSERT INTO consent_events (supporter_id, at, new_state, source, detail, "  # noqa: S608
+                f"staff_id) SELECT id, {now}, 'subscribed', ?, ?, ? FROM supporters WHERE id > ?",
+                (self.source, f"import job {self.job_id}", self.staff_id, before),
+            )
+        if created and self.list_id:
+            cursor.execute(
+                "INSERT INTO list_members (list_id, supporter_id, added_at) "  # noqa: S608
+                f"SELECT ?, id, {now} FROM supporters WHERE id > ? ON CONFLICT DO NOTHING",
+                (self.list_id, before),
+            )
+        if created == len(rows):
+            return created, None
+        cursor.execute(
+            "SELECT value FROM json_each(?) WHERE value NOT IN "
+            "(SELECT email FROM supporters WHERE id > ?)",
+            (json.dumps([row[0] for row in rows]), before),
+        )
+        return created, {row[0] for row in cursor.fetchall()}
 
-    def _insert_postgres(self, values: list[tuple], now) -> dict[str, int]:
-        # COPY into a per-connection staging table, then one set-based INSERT.
+    def _insert_postgres(self, rows: list[tuple]) -> tuple[int, set[str] | None]:
+        # COPY into a per-connection staging table, then one statement inserts
+        # the new supporters, their consent-log rows and list memberships.
         cursor = self._cursor()
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS import_batch (email text, first_name text, "
-            "last_name text, language text, country text, city text, timezone text, "
-            "interests text, import_ref text) ON COMMIT DELETE ROWS"
+            "CREATE TEMP TABLE IF NOT EXISTS import_rows (email text, first_name text, "
+            "last_name text, language_given text, country text, city text, zone_given text, "
+            "interests text, row_number int, language text, timezone text) "
+            "ON COMMIT DELETE ROWS"
         )
-        with cursor.copy("COPY import_batch FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
+        with cursor.copy("COPY import_rows FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+        listed = (
+            ", listed AS (INSERT INTO list_members (list_id, supporter_id, added_at) "
+            "SELECT %(list)s, id, %(now)s FROM created ON CONFLICT DO NOTHING)"
+            if self.list_id
+            else ""
+        )
         cursor.execute(
-            "INSERT INTO supporters (email, first_name, last_name, language, country, city, "
-            "timezone, interests, state, import_ref, state_changed_at, created_at, updated_at) "
-            "SELECT email, first_name, last_name, language, country, city, timezone, "
-            "interests::json, 'subscribed', import_ref, %s, %s, %s FROM import_batch "
-            "ON CONFLICT (email) DO NOTHING RETURNING id, email",
-            (now, now, now),
+            "WITH created AS (INSERT INTO supporters (email, first_name, last_name, language, "  # noqa: S608 - only a constant clause is formatted in
+            "country, city, timezone, interests, state, import_ref, state_changed_at, "
+            "created_at, updated_at) SELECT email, first_name, last_name, language, country, "
+            "city, timezone, interests::json, 'subscribed', %(file)s || row_number, %(now)s, "
+            "%(now)s, %(now)s FROM import_rows ORDER BY email "
+            "ON CONFLICT (email) DO NOTHING RETURNING id, email), "
+            "logged AS (INSERT INTO consent_events (supporter_id, at, new_state, source, detail, "
+            "staff_id) SELECT id, %(now)s, 'subscribed', %(source)s, %(detail)s, %(staff)s "
+            f"FROM created){listed} SELECT r.email FROM import_rows r "
+            "WHERE r.email NOT IN (SELECT email FROM created)",
+            {
+                "file": f"{self.file}:",
+                "now": self._now(),
+                "source": self.source,
+                "detail": f"import job {self.job_id}",
+                "staff": self.staff_id,
+                "list": self.list_id,
+            },
         )
-        created = {email: id_ for id_, email in cursor.fetchall()}
-        cursor.execute("TRUNCATE import_batch")
-        return created
-
-    def _log_consent(self, ids: list[int], now) -> None:
-        detail, cursor = f"import job {self.job_id}", self._cursor()
-        if self.postgres:
-            cursor.execute(
-                "INSERT INTO consent_events (supporter_id, at, new_state, source, detail, staff_id)"
-                " SELECT unnest(%s::int[]), %s, 'subscribed', %s, %s, %s",
-                (ids, now, self.source, detail, self.staff_id),
-            )
-            return
-        cursor.executemany(
-            "INSERT INTO consent_events (supporter_id, at, new_state, source, detail, staff_id)"
-            " VALUES (?, ?, 'subscribed', ?, ?, ?)",
-            [(id_, now, self.source, detail, self.staff_id) for id_ in ids],
-        )
+        skipped = {row[0] for row in cursor.fetchall()}  # their address exists
+        cursor.execute("TRUNCATE import_rows")
+        return len(rows) - len(skipped), skipped or None
 
     def _update(self, changed: list[tuple[int, tuple]]) -> None:
         if not changed:
@@ -805,6 +988,13 @@ class _Writer:
             "ON CONFLICT DO NOTHING",
             [(self.list_id, id_, now) for id_ in ids],
         )
+
+
+def _literal(value: str) -> str:
+    """A timestamp we made ourselves, as an SQL literal (digits and separators only)."""
+    if not re.fullmatch(r"[0-9 :.T+-]+", value):
+        raise ValueError(f"not a timestamp: {value!r}")
+    return f"'{value}'"
 
 
 def _padded(items: list):
@@ -838,7 +1028,7 @@ def _merge(old: tuple, new: tuple) -> tuple:
         merged.append(old[i] if value in ("", None, "[]") else value)
     if new[6] is None and new[4] and new[4] != old[4]:
         merged[6] = vocab.timezone_for(new[4])  # moved country: its zone, unless given
-    merged.append(new[8])
+    merged += (new[8], merged[3] or "en", merged[6] or vocab.timezone_for(merged[4]))
     return tuple(merged)
 
 
@@ -858,3 +1048,7 @@ def remove_upload(job: ImportJob) -> None:
 
 def utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
+
+
+if __name__ == "__main__":
+    _read_child()

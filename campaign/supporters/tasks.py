@@ -7,11 +7,12 @@ import smtplib
 
 from celery import shared_task
 from flask import current_app, render_template
+from flask_babel import gettext
 
 from campaign.core.mail import send_email
 from campaign.core.tasks import periodic
 from campaign.extensions import db
-from campaign.supporters import texts
+from campaign.i18n import in_language
 from campaign.supporters.models import ImportJob, Supporter
 
 log = logging.getLogger(__name__)
@@ -30,21 +31,17 @@ def send_confirmation(supporter_id: int) -> bool:
     supporter = db.session.get(Supporter, supporter_id)
     if supporter is None or supporter.confirm_nonce is None:
         return False  # confirmed, unsubscribed or purged meanwhile
-    t = texts.for_language(supporter.language)
     context = {
-        "t": t,
         "supporter": supporter,
         "confirm_url": confirm_url(supporter),
         "preferences_url": preferences_url(supporter),
         "days": current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7),
-        "lang": t.code,
     }
-    send_email(
-        supporter.email,
-        t["confirm_subject"],
-        render_template("emails/supporters/confirm.txt", **context),
-        render_template("emails/supporters/confirm.html", **context),
-    )
+    with in_language(supporter.language):
+        subject = context["subject"] = gettext("Confirm your Urgent Action sign-up")
+        text = render_template("emails/supporters/confirm.txt", **context)
+        page = render_template("emails/supporters/confirm.html", **context)
+    send_email(supporter.email, subject, text, page)
     return True
 
 

@@ -29,8 +29,16 @@ def address_digest(email: str, length: int = 64) -> str:
     Lower-cased whole: mail systems treat local parts case-insensitively in
     practice, and an erased address must not come back as "Ann@" for "ann@".
     """
-    key = (current_app.config.get("SUPPRESSION_KEY") or current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, email.lower().encode(), hashlib.sha256).hexdigest()[:length]
+    return _digest(_digest_key(), email, length)
+
+
+def _digest_key() -> bytes:
+    return (current_app.config.get("SUPPRESSION_KEY") or current_app.config["SECRET_KEY"]).encode()
+
+
+def _digest(key: bytes, email: str, length: int) -> str:
+    # hmac.digest: one call into OpenSSL, several times cheaper than hmac.new().
+    return hmac.digest(key, email.lower().encode(), hashlib.sha256).hex()[:length]
 
 
 def _payload(supporter: Supporter, *extra) -> list:
@@ -65,6 +73,25 @@ def preferences_url(supporter: Supporter) -> str:
 
 def unsubscribe_url(supporter: Supporter) -> str:
     return _absolute("supporters.unsubscribe", token=unsubscribe_token(supporter))
+
+
+def unsubscribe_urls():
+    """supporter → ``unsubscribe_url(supporter)``, fast: for the many links of a mailing.
+
+    The URL prefix is built once and the token signed with a key derived once
+    (campaign.mailings.links.Signer); the links are the same as one by one.
+    """
+    from campaign.mailings.links import Signer
+
+    marker = "TOKEN"
+    prefix = _absolute("supporters.unsubscribe", token=marker).rpartition(marker)[0]
+    signer, key = Signer(UNSUBSCRIBE), _digest_key()
+
+    def unsubscribe_url(supporter) -> str:
+        digest = _digest(key, supporter.email, 12)
+        return prefix + signer.sign_json(f'[{int(supporter.id)},"{digest}"]')
+
+    return unsubscribe_url
 
 
 def supporter_for(purpose: str, token: str, max_age: int | None = None) -> tuple[Supporter, list]:

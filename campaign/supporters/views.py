@@ -18,16 +18,18 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 
+from campaign import i18n
 from campaign.auth.roles import public, requires
 from campaign.cases.services import country_choices
 from campaign.core.db import MAX_PAGE, on_commit
 from campaign.core.errors import NotFound, ServiceError
-from campaign.core.forms import ConfirmForm, attach_error, choices
+from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import csrf, db, limiter
-from campaign.supporters import importer, imports, segments, services, tasks, texts, tokens
+from campaign.supporters import importer, imports, segments, services, tasks, tokens, vocabulary
 from campaign.supporters.forms import (
     AddToListForm,
     ConfirmSignupForm,
@@ -40,6 +42,7 @@ from campaign.supporters.forms import (
     UploadForm,
 )
 from campaign.supporters.models import STATES, ImportJob, ListMember, SupporterList
+from campaign.supporters.vocabulary import N_
 
 bp = Blueprint("supporters", __name__)
 
@@ -56,34 +59,33 @@ def _send_confirmation(supporter_id: int) -> None:
 
 
 # --- public ---------------------------------------------------------------
+# The language: campaign.i18n.select_locale (?lang= or the form's language,
+# then the supporter a signed link names, then Accept-Language).
 
 
-def _texts(language: str | None = None) -> texts.Texts:
-    code = texts.best_language(request.accept_languages, language or request.args.get("lang"))
-    return texts.for_language(code)
-
-
-def _public(template: str, t: texts.Texts, status: int = 200, **context):
-    return render_template(template, t=t, lang=t.code, dir=t.dir, **context), status
+def _public(template: str, status: int = 200, **context):
+    return render_template(template, **context), status
 
 
 def _signup_limit() -> str:
     return current_app.config.get("RATELIMIT_SIGNUP", "10 per hour")
 
 
+def _interest_choices():
+    return choices((key, gettext(label)) for key, label in vocabulary.interest_choices())
+
+
 @bp.route("/join", methods=["GET", "POST"])
+@i18n.supporter_page
 @public
 @limiter.limit(_signup_limit, methods=["POST"])
 def signup():
-    t = _texts(request.form.get("language"))
-    form = SignupForm(language=t.code)
+    form = SignupForm(language=i18n.current_language())
     form.country.choices = choices([("", "—"), *country_choices()])
-    for name in ("email", "first_name", "last_name", "language", "country", "city", "interests"):
-        getattr(form, name).label.text = t[name]
-    form.consent.label.text = t["consent"]
+    form.interests.choices = _interest_choices()
     valid = form.validate_on_submit()
     if form.is_submitted() and not valid:
-        _check_email(form, t)
+        _check_email(form)
     if valid:
         data = {k: getattr(form, k).data for k in services.PROFILE_FIELDS if hasattr(form, k)}
         data["email"] = form.email.data
@@ -91,33 +93,48 @@ def signup():
             supporter = services.sign_up(data, ip=request.remote_addr)
         except ServiceError as error:
             if error.field == "email":
-                error.message = t["email_invalid"]
+                error.message = gettext(EMAIL_INVALID)
             attach_error(form, error)
         else:
             if supporter is not None:
                 _send_confirmation(supporter.id)
             days = current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7)
-            return _public("public/signup_sent.html", t, days=days)
+            return _public("public/signup_sent.html", days=days)
     if form.consent.errors:
-        form.consent.errors = [t["consent_required"]]
+        form.consent.errors = [gettext("Tick the box to agree to receive our emails.")]
     status = 422 if request.method == "POST" else 200
-    return _public("public/signup.html", t, status, form=form)
+    return _public("public/signup.html", status, form=form, native_names=vocabulary.NATIVE_NAMES)
 
 
-def _check_email(form: SignupForm, t: texts.Texts) -> None:
+EMAIL_INVALID = N_("Enter a valid email address, like name@example.org.")
+
+
+def _check_email(form: SignupForm) -> None:
     # Report a bad address even when another field also failed.
     try:
         services.normalise_email(form.email.data)
     except ServiceError:
-        form.email.errors = [t["email_invalid"]]
+        form.email.errors = [gettext(EMAIL_INVALID)]
 
 
-def _token_error(error: TokenRefused, t: texts.Texts | None = None):
-    t = t or _texts()
-    return _public("public/link_invalid.html", t, 400, message=error.message)
+# Why a link is refused (raised by campaign.core.tokens and the services), so
+# that the catalogue translates them; the page shows them through gettext.
+LINK_ERRORS = (
+    N_("This link has expired."),
+    N_("This link is not valid. Check that it was copied whole."),
+    N_("This confirmation link is no longer valid. Sign up again."),
+    N_("This link is no longer valid: the subscription it was for is gone."),
+    N_("This link is no longer valid."),
+    N_("This link has expired: the appeal is over."),
+)
+
+
+def _token_error(error: TokenRefused):
+    return _public("public/link_invalid.html", 400, message=error.message)
 
 
 @bp.route("/join/confirm/<token>", methods=["GET", "POST"])
+@i18n.supporter_page
 @public
 def confirm(token: str):
     max_age = current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7) * 86400
@@ -125,19 +142,19 @@ def confirm(token: str):
         supporter, extra = tokens.supporter_for(tokens.CONFIRM, token, max_age=max_age)
     except TokenRefused as error:
         return _token_error(error)
-    t = texts.for_language(supporter.language)
+    i18n.use_supporter_language(supporter.language)
     form = ConfirmSignupForm()
     if request.method == "GET":
         if supporter.state == "subscribed" and supporter.confirm_nonce is None:
-            return _public("public/confirmed.html", t, already=True)
-        return _public("public/confirm.html", t, form=form, email=supporter.email)
+            return _public("public/confirmed.html", already=True)
+        return _public("public/confirm.html", form=form, email=supporter.email)
     if not form.validate_on_submit():
         abort(400)
     try:
         done = services.confirm(supporter, extra[0] if extra else None, ip=request.remote_addr)
     except TokenRefused as error:
-        return _token_error(error, t)
-    return _public("public/confirmed.html", t, already=not done)
+        return _token_error(error)
+    return _public("public/confirmed.html", already=not done)
 
 
 def _preferences_age() -> int:
@@ -145,15 +162,16 @@ def _preferences_age() -> int:
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
+@i18n.supporter_page
 @public
 def preferences(token: str):
     try:
         supporter, _ = tokens.supporter_for(tokens.PREFERENCES, token, _preferences_age())
     except TokenRefused as error:
         return _token_error(error)
+    i18n.use_supporter_language(supporter.language)
     form = PreferencesForm(obj=supporter)
-    t = texts.for_language(form.language.data if form.is_submitted() else supporter.language)
-    form.language.label.text, form.interests.label.text = t["language"], t["interests"]
+    form.interests.choices = _interest_choices()
     if form.validate_on_submit():
         try:
             services.update_preferences(
@@ -164,12 +182,12 @@ def preferences(token: str):
         except ServiceError as error:
             attach_error(form, error)
         else:
-            flash(t["saved"], "success")
+            i18n.use_supporter_language(supporter.language)
+            flash(gettext("Your preferences are saved."), "success")
             return redirect(url_for("supporters.preferences", token=token))
     status = 422 if request.method == "POST" else 200
     return _public(
         "public/preferences.html",
-        t,
         status,
         form=form,
         supporter=supporter,
@@ -180,26 +198,34 @@ def preferences(token: str):
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@i18n.supporter_page
 @public
 @csrf.exempt
 def unsubscribe(token: str):
     """RFC 8058: a POST (``List-Unsubscribe=One-Click`` from a mail client, or
     the button of the page) unsubscribes at once, answers 200, no redirect,
-    no cookie or CSRF token needed; a GET only asks."""
+    no cookie or CSRF token needed; a GET only asks, and offers the preferences."""
     try:
         supporter, _ = tokens.supporter_for(tokens.UNSUBSCRIBE, token)
     except TokenRefused as error:
         return _token_error(error)
-    t = texts.for_language(supporter.language)
+    i18n.use_supporter_language(supporter.language)
     if request.method == "GET":
-        return _public("public/unsubscribe.html", t, email=supporter.email, done=False)
+        return _public(
+            "public/unsubscribe.html",
+            email=supporter.email,
+            done=False,
+            preferences_url=None
+            if supporter.is_suppressed
+            else url_for("supporters.preferences", token=tokens.preferences_token(supporter)),
+        )
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     services.unsubscribe(
         supporter,
         source="one-click unsubscribe" if one_click else "unsubscribe page",
         ip=request.remote_addr,
     )
-    return _public("public/unsubscribe.html", t, email=supporter.email, done=True)
+    return _public("public/unsubscribe.html", email=supporter.email, done=True)
 
 
 # --- staff: supporters ----------------------------------------------------
@@ -318,7 +344,8 @@ def staff_unsubscribe(supporter_id: int):
 @requires("coordinator")
 def block(supporter_id: int):
     supporter = _or_404(services.get_supporter, supporter_id)
-    _confirmed_post()
+    if not confirmed("Not blocked"):
+        return redirect(url_for("supporters.show", supporter_id=supporter.id))
     services.suppress(supporter, "blocked", source="staff", staff=current_user)
     flash("Blocked: this address is never mailed again.", "success")
     return redirect(url_for("supporters.show", supporter_id=supporter.id))
@@ -365,7 +392,8 @@ def personal_data(supporter_id: int):
 @requires("coordinator")
 def erase(supporter_id: int):
     supporter = _or_404(services.get_supporter, supporter_id)
-    _confirmed_post()
+    if not confirmed("Nothing was erased"):
+        return redirect(url_for("supporters.show", supporter_id=supporter.id))
     services.erase(current_user, supporter)
     flash(
         "Erased. Their address is kept only as a keyed hash, so no import brings it back.",
@@ -412,7 +440,8 @@ def _can(role: str) -> bool:
 @requires("coordinator")
 def delete_list(list_id: int):
     lst = _or_404(services.get_list, list_id)
-    _confirmed_post()
+    if not confirmed("The list was not deleted"):
+        return redirect(url_for("supporters.lists"))
     services.delete_list(current_user, lst)
     flash("List deleted (its supporters are kept).", "success")
     return redirect(url_for("supporters.lists"))
@@ -520,7 +549,8 @@ def segment_count():
 @requires("coordinator")
 def delete_segment(segment_id: int):
     item = _or_404(services.get_segment, segment_id)
-    _confirmed_post()
+    if not confirmed("The segment was not deleted"):
+        return redirect(url_for("supporters.segment_list"))
     services.delete_segment(current_user, item)
     flash("Segment deleted.", "success")
     return redirect(url_for("supporters.segment_list"))

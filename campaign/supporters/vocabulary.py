@@ -12,26 +12,41 @@ from pathlib import Path
 
 import pycountry
 
+
+def N_(message: str) -> str:
+    """Marks a label for the message catalogue; translated where it is shown."""
+    return message
+
+
 REGIONS = {
-    "africa": "Africa",
-    "americas": "Americas",
-    "asia-pacific": "Asia and the Pacific",
-    "europe": "Europe and Central Asia",
-    "middle-east": "Middle East and North Africa",
+    "africa": N_("Africa"),
+    "americas": N_("Americas"),
+    "asia-pacific": N_("Asia and the Pacific"),
+    "europe": N_("Europe and Central Asia"),
+    "middle-east": N_("Middle East and North Africa"),
 }
 THEMES = {
-    "death-penalty": "Death penalty",
-    "torture": "Torture and ill-treatment",
-    "defenders": "Human rights defenders",
-    "prisoners": "Prisoners of conscience",
-    "expression": "Freedom of expression",
-    "refugees": "Refugees and migrants",
-    "women": "Women's rights",
+    "death-penalty": N_("Death penalty"),
+    "torture": N_("Torture and ill-treatment"),
+    "defenders": N_("Human rights defenders"),
+    "prisoners": N_("Prisoners of conscience"),
+    "expression": N_("Freedom of expression"),
+    "refugees": N_("Refugees and migrants"),
+    "women": N_("Women's rights"),
 }
 INTERESTS = {**REGIONS, **THEMES}
 
 # Languages the public pages speak; supporters may have any ISO 639-1 language.
 PUBLIC_LANGUAGES = ("en", "fr", "es", "ru", "uk", "ar")
+# Each public language in its own words, for the language pickers.
+NATIVE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "es": "Español",
+    "ru": "Русский",
+    "uk": "Українська",
+    "ar": "العربية",
+}
 
 # Countries spanning several zones: the zone most of their people live in.
 _MAIN_ZONE = {

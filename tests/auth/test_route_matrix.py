@@ -34,6 +34,13 @@ PUBLIC_ENDPOINTS |= {
     "supporters.unsubscribe",
 }
 
+# Outside /api/ but, like the API, for machines: a bearer token, never a session.
+BEARER_ROUTES = {"/metrics"}
+
+
+def takes_bearer(rule) -> bool:
+    return rule.rule.startswith("/api/") or rule.rule in BEARER_ROUTES
+
 
 def handlers(app, endpoint: str, methods: set[str]):
     view = app.view_functions[endpoint]
@@ -112,9 +119,9 @@ def test_anonymous_users_are_refused_everywhere(app, sample):
     checked = 0
     for rule, method, _role in guarded(app):
         response = client.open(concrete(rule, sample), method=method)
-        if rule.rule.startswith("/api/"):
+        if takes_bearer(rule):
             assert response.status_code == 401, f"{method} {rule.rule}"
-            assert response.is_json
+            assert response.is_json or rule.rule in BEARER_ROUTES
         else:
             assert response.status_code == 302, f"{method} {rule.rule}"
             assert "/login" in response.headers["Location"]
@@ -129,7 +136,7 @@ def test_lower_roles_are_refused_everywhere(app, sample, login, api_client):
     for rule, method, required in guarded(app):
         for role in ROLES[: rank(required)]:
             url = concrete(rule, sample)
-            if rule.rule.startswith("/api/"):
+            if takes_bearer(rule):
                 client, headers = tokens[role]
                 response = client.open(url, method=method, headers=headers, json={})
             else:

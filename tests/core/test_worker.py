@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,10 @@ def celery(args: list[str], env: dict, log: Path) -> subprocess.Popen:
             [sys.executable, "-m", "celery", "-A", "worker", *args, "--loglevel=INFO"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace")
 
 
 @pytest.mark.slow
@@ -50,6 +55,18 @@ def test_beat_ticks_and_a_worker_runs_the_tick(app, db, redis_server, tmp_path):
         logs = (tmp_path / "w.log").read_text()[-3000:] + (tmp_path / "b.log").read_text()[-2000:]
         assert row is not None, f"the worker never ran the tick:\n{logs}"
         assert "worker on" in row.detail
+        # The worker logs JSON lines (LOG_FORMAT defaults to json), tasks with name and id.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and '"campaign.task"' not in _read(tmp_path / "w.log"):
+            time.sleep(0.5)
+        tasks = [
+            json.loads(line)
+            for line in _read(tmp_path / "w.log").splitlines()
+            if line.startswith("{") and '"campaign.task"' in line
+        ]
+        assert tasks, f"no task log line:\n{logs}"
+        assert tasks[0]["task"] == "core.tick" and tasks[0]["task_id"]
+        assert tasks[0]["level"] == "INFO" and "duration_ms" in tasks[0]
     finally:
         for process in (beat, worker):
             process.terminate()

@@ -350,6 +350,7 @@ def test_outcome_notice_thanks_the_supporter_who_acted(
     zone = ZoneInfo(app.config["ORG_TIMEZONE"])
     ahead = (utcnow() + timedelta(minutes=1)).astimezone(zone)
     page.fill("#send_at", ahead.strftime("%Y-%m-%dT%H:%M"))
+    page.check("#confirm")
     checked(visit, "close")
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/notices/\d+$"))

@@ -29,7 +29,14 @@ class SinkHandler:
     rcpt_rules: dict = field(default_factory=dict)
     data_rules: dict = field(default_factory=dict)
     delay: float = 0.0
+    pipelining: bool = False  # announce PIPELINING (RFC 2920) in the EHLO reply
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd leaves to a handler with this hook
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         rule = self._rule(self.rcpt_rules, address)

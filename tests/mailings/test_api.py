@@ -88,6 +88,8 @@ def test_viewer_reads_but_cannot_act(db, api_client):
         ({**FREE, "kind": "appeal"}, "case_id"),
         ({**FREE, "everyone": False}, "list_ids"),
         ({**FREE, "list_ids": ["many"]}, "list_ids"),
+        ({**FREE, "everyone": False, "list_ids": [2225]}, "list_ids"),
+        ({**FREE, "everyone": False, "segment_ids": [40902]}, "segment_ids"),
     ],
 )
 def test_validation_errors_name_the_field(db, api_client, payload, field):

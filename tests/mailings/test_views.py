@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from email import policy
 
 import pytest
@@ -162,8 +163,17 @@ def test_pause_resume_cancel(db, login, make_supporters):
     client.post(f"/mailings/{mailing.id}/approve")
     client.post(f"/mailings/{mailing.id}/send", data={"expected": "2", "confirm": "y"})
     states = []
+    # Cancelling needs its tick: without it, nothing changes and the page says why.
+    response = client.post(f"/mailings/{mailing.id}/cancel")
+    response = client.get(response.headers["Location"])
+    assert "The mailing was not cancelled: tick the box to confirm." in response.get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).state == "sending"
     for action in ("pause", "resume", "pause", "cancel"):
-        assert client.post(f"/mailings/{mailing.id}/{action}").status_code == 302
+        data = {"confirm": "y"} if action == "cancel" else {}
+        assert client.post(f"/mailings/{mailing.id}/{action}", data=data).status_code == 302
         db.session.expire_all()
         states.append(db.session.get(Mailing, mailing.id).state)
     assert states == ["paused", "sending", "paused", "cancelled"]
@@ -189,3 +199,72 @@ def test_campaigner_cannot_pause(db, login, make_supporters):
     assert campaigner.post(f"/mailings/{mailing.id}/pause").status_code == 403
     db.session.expire_all()
     assert db.session.get(Mailing, mailing.id).state == "sending"
+
+
+@pytest.fixture
+def typed_from_4(app):
+    app.config["MAILING_TYPED_CONFIRM_THRESHOLD"] = 4
+
+
+def test_a_mass_send_needs_the_count_typed(db, login, make_supporters, typed_from_4):
+    make_supporters(4)
+    client = login("coordinator")
+    mailing = draft(client)
+    client.post(f"/mailings/{mailing.id}/approve")
+    page = client.get(f"/mailings/{mailing.id}").get_data(as_text=True)
+    assert '<label for="typed">Type 4 to send</label>' in page
+    assert 'name="confirm"' not in page.split('action="/mailings/')[-1]  # no tick box to send
+    for typed in ("", "40", "3", "four"):  # the tick alone, or a wrong number, sends nothing
+        response = client.post(
+            f"/mailings/{mailing.id}/send", data={"expected": "4", "confirm": "y", "typed": typed}
+        )
+        assert response.status_code == 422
+        assert "This sends to 4 people: type 4 to confirm." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).state == "draft"
+    assert db.session.scalar(select(Delivery.id)) is None
+    response = client.post(f"/mailings/{mailing.id}/send", data={"expected": "4", "typed": " 4 "})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).state == "sending"
+    assert len(db.session.scalars(select(Delivery.id)).all()) == 4
+
+
+def test_a_typed_count_that_went_stale_is_refused(db, login, make_supporters, typed_from_4):
+    make_supporters(1200)
+    client = login("coordinator")
+    mailing = draft(client)
+    client.post(f"/mailings/{mailing.id}/approve")
+    assert "This mailing goes to <strong>1,200</strong> people." in client.get(
+        f"/mailings/{mailing.id}"
+    ).get_data(as_text=True)
+    make_supporters(3, start=5000)  # three more joined while the page was open
+    response = client.post(
+        f"/mailings/{mailing.id}/send", data={"expected": "1200", "typed": "1,200"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The audience is now 1,203 people, not 1,200. Confirm again." in page
+    assert '<label for="typed">Type 1203 to send</label>' in page
+    assert re.search(r'<input [^>]*name="typed" [^>]*value=""', page)
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).state == "draft"
+    # Scheduling is a send too: the new count, typed with separators, is accepted.
+    response = client.post(
+        f"/mailings/{mailing.id}/send",
+        data={"expected": "1203", "typed": "1,203", "send_at": "2099-01-01T09:00"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).state == "scheduled"
+
+
+def test_below_the_threshold_the_tick_is_enough(db, login, make_supporters, typed_from_4):
+    make_supporters(3)
+    client = login("coordinator")
+    mailing = draft(client)
+    client.post(f"/mailings/{mailing.id}/approve")
+    page = client.get(f"/mailings/{mailing.id}").get_data(as_text=True)
+    assert 'name="typed"' not in page and "This sends to 3 people." in page
+    response = client.post(f"/mailings/{mailing.id}/send", data={"expected": "3", "confirm": "y"})
+    assert response.status_code == 302

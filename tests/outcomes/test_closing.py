@@ -117,13 +117,17 @@ def test_close_form_records_outcomes(case, login):
     assert "Ilmi Umerov" in page and "Akhtem Chiygoz" in page
     ids = [p.id for p in case.people]
     data = {"decision": "no_further_action", "text": "Many thanks to all who sent appeals.",
-            "timing": "local_morning", "local_date": "2099-01-01"}  # fmt: skip
+            "timing": "local_morning", "local_date": "2099-01-01", "confirm": "y"}  # fmt: skip
     for i, person_id in enumerate(ids):
         data |= {f"outcomes-{i}-person_id": person_id, f"outcomes-{i}-outcome": "released",
                  f"outcomes-{i}-on": "2017-10-25", f"outcomes-{i}-note": ""}  # fmt: skip
     refused = client.post(f"/cases/{case.id}/close", data={**data, "outcomes-1-outcome": ""})
     assert refused.status_code == 422
     assert "Choose the outcome for Akhtem Chiygoz" in refused.get_data(as_text=True)
+    unticked = client.post(f"/cases/{case.id}/close", data={**data, "confirm": ""})
+    assert unticked.status_code == 422
+    assert "Tick to confirm: the notice goes to everyone" in unticked.get_data(as_text=True)
+    assert "Outcome: Released" not in client.get(f"/cases/{case.id}").get_data(as_text=True)
     response = client.post(f"/cases/{case.id}/close", data=data)
     assert response.status_code == 302 and "/notices/" in response.headers["Location"]
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -92,7 +92,15 @@ def test_erasure_deletes_the_person_keeps_counts_and_a_keyed_hash(app, db, login
     )
     db.session.commit()
     person_id = person.id
-    response = login("coordinator").post(f"/supporters/{person_id}/erase")
+    coordinator = login("coordinator")
+    # Erasing is for good: without the tick nothing is erased and the page says why.
+    response = coordinator.post(f"/supporters/{person_id}/erase")
+    assert response.status_code == 302
+    page = coordinator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Nothing was erased: tick the box to confirm." in page
+    db.session.expire_all()
+    assert db.session.get(Supporter, person_id) is not None
+    response = coordinator.post(f"/supporters/{person_id}/erase", data={"confirm": "y"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Supporter, person_id) is None

@@ -1,0 +1,261 @@
+"""Prometheus metrics at ``GET /metrics`` (docs/OPERATIONS.md, "Metrics").
+
+Sending figures come from the database at scrape time, so they hold across
+any number of worker processes and machines and survive restarts: deliveries
+by state (one grouped query), messages sent and failed, the send rate of the
+last minute, expired outbox leases, bounces of the last 24 hours, heartbeat
+ages. The Celery queue depth is the length of the Redis lists. HTTP request
+counts and latencies are counted in the web process; under gunicorn set
+``PROMETHEUS_MULTIPROC_DIR`` so that all its worker processes add up.
+
+The endpoint takes a bearer token: ``METRICS_TOKEN``, or an admin's API token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from datetime import timedelta
+from functools import wraps
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from campaign.auth.roles import _bearer, api_requires
+from campaign.core.models import Heartbeat
+from campaign.core.types import utcnow
+from campaign.extensions import db
+
+bp = Blueprint("metrics", __name__)
+IN_FLIGHT = ("scheduled", "sending", "paused")
+# kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own.
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+# The web process's own metrics; in multiprocess mode prometheus_client keeps
+# their values in files under PROMETHEUS_MULTIPROC_DIR.
+HTTP_REGISTRY = CollectorRegistry()
+HTTP_REQUESTS = Counter(
+    "ua_http_requests",
+    "HTTP requests answered, by endpoint, method and status.",
+    ["endpoint", "method", "status"],
+    registry=HTTP_REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "ua_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint.",
+    ["endpoint", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=HTTP_REGISTRY,
+)
+
+
+def metrics_token_or_admin(view):
+    """``METRICS_TOKEN`` as a bearer token, else an admin's API token."""
+    guarded = api_requires("admin")(view)
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        expected = current_app.config.get("METRICS_TOKEN") or ""
+        given = _bearer() or ""
+        if expected and hmac.compare_digest(given.encode(), expected.encode()):
+            return view(*args, **kwargs)
+        return guarded(*args, **kwargs)
+
+    wrapped.required_role = guarded.required_role
+    return wrapped
+
+
+@bp.get("/metrics")
+@metrics_token_or_admin
+def metrics():
+    registry = CollectorRegistry()
+    registry.register(_DatabaseCollector(_database_families()))
+    body = generate_latest(registry) + _http_metrics()
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+class _DatabaseCollector:
+    def __init__(self, families):
+        self.families = families
+
+    def collect(self):
+        return self.families
+
+
+def _http_metrics() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(HTTP_REGISTRY)
+
+
+def _database_families() -> list:
+    from campaign.mailings.models import (
+        BOUNCE_KINDS,
+        DELIVERY_STATES,
+        STATES,
+        Bounce,
+        Delivery,
+        Mailing,
+    )
+
+    now = utcnow()
+    families = []
+
+    # Deliveries by mailing and state: one grouped query; totals are its sums.
+    per_mailing = GaugeMetricFamily(
+        "ua_mailing_deliveries",
+        "Deliveries of each mailing in flight (scheduled, sending, paused), by state.",
+        labels=["mailing_id", "mailing_state", "state"],
+    )
+    totals: dict[str, int] = {}
+    rows = db.session.execute(
+        select(Delivery.mailing_id, Mailing.state, Delivery.state, func.count())
+        .join(Mailing, Mailing.id == Delivery.mailing_id)
+        .group_by(Delivery.mailing_id, Mailing.state, Delivery.state)
+    )
+    for mailing_id, mailing_state, state, count in rows:
+        totals[state] = totals.get(state, 0) + count
+        if mailing_state in IN_FLIGHT:
+            per_mailing.add_metric([str(mailing_id), mailing_state, state], count)
+    by_state = GaugeMetricFamily(
+        "ua_deliveries", "All deliveries (outbox rows), by state.", labels=["state"]
+    )
+    for state in DELIVERY_STATES:
+        by_state.add_metric([state], totals.get(state, 0))
+    sent = CounterMetricFamily("ua_messages_sent", "Messages handed to the SMTP relay.")
+    sent.add_metric([], totals.get("sent", 0))
+    failed = CounterMetricFamily(
+        "ua_messages_failed", "Deliveries given up after their last attempt."
+    )
+    failed.add_metric([], totals.get("failed", 0))
+    families += [per_mailing, by_state, sent, failed]
+
+    mailings = GaugeMetricFamily("ua_mailings", "Mailings, by state.", labels=["state"])
+    counts = dict(
+        db.session.execute(select(Mailing.state, func.count()).group_by(Mailing.state)).all()
+    )
+    for state in STATES:
+        mailings.add_metric([state], counts.get(state, 0))
+    families.append(mailings)
+
+    minute = db.session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .join(Mailing, Mailing.id == Delivery.mailing_id)
+        .where(
+            Mailing.state.in_((*IN_FLIGHT, "sent")),
+            Delivery.state == "sent",
+            Delivery.sent_at >= now - timedelta(seconds=60),
+        )
+    )
+    rate = GaugeMetricFamily(
+        "ua_send_rate_per_second", "Messages sent per second over the last minute."
+    )
+    rate.add_metric([], round(minute / 60, 3))
+    families.append(rate)
+
+    expired = db.session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.state == "sending", Delivery.lease_until < now)
+    )
+    leases = GaugeMetricFamily(
+        "ua_outbox_leases_expired",
+        "Deliveries claimed by a worker whose lease ran out (the sweeper re-queues them).",
+    )
+    leases.add_metric([], expired)
+    families.append(leases)
+
+    bounces = GaugeMetricFamily(
+        "ua_bounces_last_24h", "Bounces and complaints received in the last 24 hours, by kind.",
+        labels=["kind"],
+    )  # fmt: skip
+    received = dict(
+        db.session.execute(
+            select(Bounce.kind, func.count())
+            .where(Bounce.received_at >= now - timedelta(hours=24))
+            .group_by(Bounce.kind)
+        ).all()
+    )
+    for kind in BOUNCE_KINDS:
+        bounces.add_metric([kind], received.get(kind, 0))
+    families.append(bounces)
+
+    heartbeat = GaugeMetricFamily(
+        "ua_heartbeat_age_seconds",
+        "Seconds since each background process last showed life (tick: beat and a worker).",
+        labels=["name"],
+    )
+    for row in db.session.scalars(select(Heartbeat)):
+        heartbeat.add_metric([row.name], round((now - row.at).total_seconds(), 1))
+    families.append(heartbeat)
+    families += _queue_families()
+    return families
+
+
+def queue_names() -> list[str]:
+    config = current_app.config["CELERY"]
+    names = {config.get("task_default_queue", "celery")}
+    names |= {q if isinstance(q, str) else q.name for q in config.get("task_queues") or ()}
+    return sorted(names)
+
+
+def _queue_families() -> list:
+    import redis
+
+    depth = GaugeMetricFamily(
+        "ua_celery_queue_length", "Tasks waiting in each Celery queue (Redis).", labels=["queue"]
+    )
+    up = GaugeMetricFamily("ua_redis_up", "1 when Redis answered this scrape.")
+    client = redis.Redis.from_url(
+        current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=2
+    )
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            names = queue_names()
+            for name in names:
+                for suffix in _PRIORITY_SUFFIXES:
+                    pipe.llen(name + suffix)
+            lengths = pipe.execute()
+    except redis.RedisError:
+        up.add_metric([], 0)
+        return [up]
+    finally:
+        client.close()
+    step = len(_PRIORITY_SUFFIXES)
+    for index, name in enumerate(names):
+        depth.add_metric([name], sum(lengths[index * step : (index + 1) * step]))
+    up.add_metric([], 1)
+    return [depth, up]
+
+
+def _start():
+    g.metrics_started = time.perf_counter()
+
+
+def _observe(response):
+    started = g.get("metrics_started")
+    endpoint = request.endpoint or "unmatched"
+    HTTP_REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    if started is not None:
+        HTTP_LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request_funcs.setdefault(None, []).insert(0, _observe)

@@ -1,0 +1,49 @@
+"""The import's fast path for addresses gives email-validator's verdict."""
+
+import string
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from campaign.core.errors import ValidationError
+from campaign.supporters.importer import fast_normalise_email
+from campaign.supporters.services import normalise_email
+
+ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
+local_parts = st.one_of(
+    st.text(alphabet=ATEXT + ".", max_size=70),
+    st.text(alphabet=ATEXT + '. "()<>[]:;@,\\éüЖ\u200b\t\n', max_size=20),
+)
+labels = st.one_of(
+    st.text(alphabet=string.ascii_letters + string.digits + "-", min_size=0, max_size=65),
+    st.sampled_from(["exämple", "ПРИМЕР", "рф", "xn--e1afmkfd", "localhost", "[127.0.0.1]"]),
+)
+domains = st.lists(labels, min_size=1, max_size=4).map(".".join)
+addresses = st.one_of(
+    st.builds(
+        lambda a, b, pad: f"{pad}{a}@{b}{pad}",
+        local_parts,
+        domains,
+        st.sampled_from(["", " ", "\n"]),
+    ),
+    st.text(max_size=40),
+)
+
+
+def verdict(normalise, raw: str):
+    try:
+        return normalise(raw)
+    except ValidationError:
+        return ValidationError
+
+
+@settings(max_examples=3000)
+@given(addresses)
+@example("Jo.Hn@ExAmple.ORG")
+@example("a" * 64 + "@example.org")
+@example("a" * 65 + "@example.org")
+@example("a@" + "b" * 63 + ".org")
+@example("a." + "@example.org")
+@example("a@example.org.")
+def test_the_fast_path_agrees_with_email_validator(raw):
+    assert verdict(fast_normalise_email, raw) == verdict(normalise_email, raw)
