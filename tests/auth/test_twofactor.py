@@ -60,12 +60,13 @@ def test_login_asks_for_the_code_and_refuses_a_replay(app, make_user, db):
     assert second.get("/cases/").status_code == 302  # the password alone is not a login
     bad = second.post("/login/verify", data={"code": "123456"})
     assert bad.status_code == 401 and "not right" in bad.get_data(as_text=True)
-    code = pyotp.TOTP(secret).now()
-    # The code that finished enrolment is of this same 30 s step: already used.
-    replay = second.post("/login/verify", data={"code": code})
-    assert replay.status_code == 401
     user = services.user_by_email("a@example.org")
     db.session.refresh(user)
+    # The code that finished enrolment (its 30 s step is remembered): already used,
+    # even when the clock has moved on to the next step meanwhile.
+    code = pyotp.TOTP(secret).at(30 * user.totp_last_step)
+    replay = second.post("/login/verify", data={"code": code})
+    assert replay.status_code == 401
     later = pyotp.TOTP(secret).at(30 * (user.totp_last_step + 1))
     ok = second.post("/login/verify", data={"code": later})
     assert ok.status_code == 302
