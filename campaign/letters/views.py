@@ -26,7 +26,6 @@ from campaign import i18n
 from campaign.auth.roles import public, requires
 from campaign.cases import services as cases
 from campaign.cases.models import Case
-from campaign.core.db import on_commit
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
 from campaign.core.tokens import TokenRefused
@@ -403,14 +402,9 @@ def _sign_up(case: Case, form: ActionForm) -> None:
 
 
 def _send_confirmation_after_commit(supporter_id: int) -> None:
-    # COORDINATION: the supporters domain owns the confirmation email. Its
-    # task is expected at campaign.supporters.tasks.send_confirmation(id).
-    try:
-        from campaign.supporters.tasks import send_confirmation
-    except ImportError:
-        log.warning("supporters.tasks.send_confirmation is missing: no confirmation sent")
-        return
-    on_commit(lambda: send_confirmation.delay(supporter_id))
+    from campaign.supporters.tasks import send_confirmation_after_commit
+
+    send_confirmation_after_commit(supporter_id)
 
 
 # --- the signed "I sent my appeal" links ------------------------------------------

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from campaign.auth.roles import api_requires
-from campaign.core.db import MAX_PAGE, on_commit
+from campaign.core.db import MAX_PAGE
 from campaign.extensions import db
 from campaign.supporters import services, tasks
 from campaign.supporters.models import STATES, SUPPRESSIONS
@@ -127,7 +127,7 @@ class Supporters(MethodView):
         """Add a supporter: pending until they confirm the email sent to them."""
         supporter = services.create_supporter(g.api_user, data)
         if supporter.confirm_nonce:
-            on_commit(lambda: tasks.send_confirmation.delay(supporter.id))
+            tasks.send_confirmation_after_commit(supporter.id)
         return supporter
 
 

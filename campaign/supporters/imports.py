@@ -132,6 +132,15 @@ def _fail(job: ImportJob, message: str) -> None:
     db.session.commit()
 
 
+def broker_unreachable(job_id: int) -> None:
+    """The task could not be queued (Redis down): say so on the job, which can run again."""
+    job = db.session.get(ImportJob, job_id)
+    if job is not None and job.state == "queued":
+        job.state, job.finished_at = "failed", utcnow()
+        job.error = "The task queue (Redis) could not be reached, so the import did not start. "
+        job.error += "Nothing was written. Run it again when the system is back."
+
+
 def recent_jobs(limit: int = 20) -> list[ImportJob]:
     return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
 

@@ -10,7 +10,7 @@ from flask import current_app, render_template
 from flask_babel import gettext
 
 from campaign.core.mail import send_email
-from campaign.core.tasks import periodic
+from campaign.core.tasks import enqueue_after_commit, periodic
 from campaign.extensions import db
 from campaign.i18n import in_language
 from campaign.supporters.models import ImportJob, Supporter
@@ -43,6 +43,19 @@ def send_confirmation(supporter_id: int) -> bool:
         page = render_template("emails/supporters/confirm.html", **context)
     send_email(supporter.email, subject, text, page)
     return True
+
+
+def send_confirmation_after_commit(supporter_id: int) -> None:
+    """Queue the confirmation email once the sign-up commits; with Redis down,
+    it goes from this process instead of getting lost."""
+    enqueue_after_commit(send_confirmation, supporter_id, broker_down=send_confirmation)
+
+
+def run_import_after_commit(job_id: int) -> None:
+    """Queue the import once its job commits; with Redis down, the job says so."""
+    from campaign.supporters.imports import broker_unreachable
+
+    enqueue_after_commit(run_import, job_id, broker_down=broker_unreachable)
 
 
 @shared_task(name="supporters.run_import")

@@ -24,7 +24,7 @@ from flask_login import current_user
 from campaign import i18n
 from campaign.auth.roles import public, requires
 from campaign.cases.services import country_choices
-from campaign.core.db import MAX_PAGE, on_commit
+from campaign.core.db import MAX_PAGE
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.tokens import TokenRefused
@@ -52,10 +52,6 @@ def _or_404(getter, *args):
         return getter(*args)
     except NotFound:
         abort(404)
-
-
-def _send_confirmation(supporter_id: int) -> None:
-    on_commit(lambda: tasks.send_confirmation.delay(supporter_id))
 
 
 # --- public ---------------------------------------------------------------
@@ -97,7 +93,7 @@ def signup():
             attach_error(form, error)
         else:
             if supporter is not None:
-                _send_confirmation(supporter.id)
+                tasks.send_confirmation_after_commit(supporter.id)
             days = current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7)
             return _public("public/signup_sent.html", days=days)
     if form.consent.errors:
@@ -271,7 +267,7 @@ def create():
             attach_error(form, error)
         else:
             if supporter.confirm_nonce:
-                _send_confirmation(supporter.id)
+                tasks.send_confirmation_after_commit(supporter.id)
             flash("Added. They receive nothing until they confirm the email just sent.", "success")
             return redirect(url_for("supporters.show", supporter_id=supporter.id))
     status = 422 if request.method == "POST" else 200
@@ -357,7 +353,7 @@ def reconfirm(supporter_id: int):
     supporter = _or_404(services.get_supporter, supporter_id)
     _confirmed_post()
     if services.open_confirmation(supporter):
-        _send_confirmation(supporter.id)
+        tasks.send_confirmation_after_commit(supporter.id)
         flash(
             "A confirmation email is on its way; they are subscribed once they confirm.", "success"
         )
@@ -628,7 +624,7 @@ def import_job(job_id: int):
         except ServiceError as error:
             attach_error(form, error)
         else:
-            on_commit(lambda: tasks.run_import.delay(job.id))
+            tasks.run_import_after_commit(job.id)
             return redirect(url_for("supporters.import_job", job_id=job.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
@@ -646,7 +642,7 @@ def import_for_real(job_id: int):
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        on_commit(lambda: tasks.run_import.delay(job.id))
+        tasks.run_import_after_commit(job.id)
     return redirect(url_for("supporters.import_job", job_id=job.id))
 
 
