@@ -39,13 +39,12 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select
 
 from campaign.core.errors import ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.supporters import vocabulary as vocab
-from campaign.supporters.models import ImportJob, SuppressedAddress
+from campaign.supporters.models import ImportJob
 from campaign.supporters.services import clean_text, csv_safe, normalise_email
 
 FIELDS = {
@@ -81,6 +80,8 @@ SQLITE_IMPORT_CACHE_KB = 32 * 1024
 CHUNK_ROWS = 500  # rows per statement; 500 × 12 parameters fit SQLite's limit
 PREVIEW_ROWS = 10
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_NUMBER = operator.itemgetter(8)  # a batch row's number in the file
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _SQL_FIELDS = ("first_name", "last_name", "language", "country", "city", "timezone", "interests")
 
 
@@ -322,13 +323,15 @@ class RowReader:
     the raw cell, so repeated values cost one dict lookup.
     """
 
-    def __init__(self, headers: list[str], mapping: dict[str, str]):
+    def __init__(self, headers: list[str], mapping: dict[str, str], delimiter: str = ","):
         self.headers = headers
+        self.delimiter = delimiter
         names = list(FIELDS)
         self.columns = [headers.index(mapping[n]) if n in mapping else None for n in names]
         self.width = len(headers)
         # One itemgetter call takes all eight cells; an unmapped field reads
-        # the empty cell appended to every row (index ``width``).
+        # the empty cell appended to every row (index ``width``), so a row
+        # must never reach ``take`` with more cells than the header.
         self.take = operator.itemgetter(*(i if i is not None else self.width for i in self.columns))
         self.padding = [""] * (self.width + 1)
         self.header_of = {
@@ -342,11 +345,30 @@ class RowReader:
         self.texts: dict[str, str] = {}
 
     def cells(self, row: list[str]) -> tuple:
-        if len(row) < self.width:
-            row = row + self.padding[len(row) :]
+        width = len(row)
+        if width < self.width:
+            row = row + self.padding[width:]
+        elif width == self.width:
+            row.append("")
         else:
+            # More cells than the header: empty extra cells (a trailing
+            # delimiter, blank unnamed columns) are dropped; anything else
+            # means the cells no longer line up with the columns (an
+            # unquoted delimiter inside a value), so the row is refused
+            # rather than guessed at.
+            extra = [cell for cell in row[self.width :] if cell.strip()]
+            if extra:
+                raise RowRejected("whole row", self._overlong(width), " | ".join(extra))
+            row = row[: self.width]
             row.append("")
         return self.take(row)
+
+    def _overlong(self, width: int) -> str:
+        name = _DELIMITER_NAMES.get(self.delimiter, f"“{self.delimiter}”")
+        return (
+            f"the row has {width} cells, the header has {self.width}: check for an unquoted"
+            f" {name} inside a value (put such values in double quotes)"
+        )
 
     def read(self, row: list[str]) -> tuple:
         email, first, last, language, country, city, interests, zone = self.cells(row)
@@ -354,7 +376,7 @@ class RowReader:
             email = fast_normalise_email(email)
         except ValidationError as error:
             message = error.message if email.strip() else "no email address"
-            raise RowRejected(self.header_of["email"], message, email) from None
+            raise RowRejected(self.header_of.get("email", "email"), message, email) from None
         texts = self.texts
         if len(texts) > 100_000:
             texts.clear()
@@ -378,7 +400,7 @@ class RowReader:
             value = cache[raw] = _parse(name, raw.strip())
         if value.__class__ is str:
             return value or None
-        raise RowRejected(self.header_of[name], value.args[0], raw)
+        raise RowRejected(self.header_of.get(name, name), value.args[0], raw)
 
 
 def _parse(name: str, value: str) -> object:
@@ -500,7 +522,7 @@ def _read(source: _Source, emit: Callable[[list, int, int, int], None]) -> tuple
     """Stream, validate and hand on the file's rows in batches; write the
     rejected ones to the report. Returns (rows, rejected, preview)."""
     csv.field_size_limit(source.max_line)
-    reader = RowReader(source.headers, source.mapping)
+    reader = RowReader(source.headers, source.mapping, source.delimiter)
     rows = rejected = 0
     preview: list[dict] = []
     with (
@@ -663,7 +685,6 @@ class _Writer:
         self.engine = db.engine
         self.postgres = self.engine.dialect.name == "postgresql"
         self.mark = "%s" if self.postgres else "?"
-        self.erased = set(db.session.scalars(select(SuppressedAddress.digest)))
         # The key of tokens.address_digest, read here: the thread has no app context.
         self._key = (
             current_app.config.get("SUPPRESSION_KEY") or current_app.config["SECRET_KEY"]
@@ -749,8 +770,7 @@ class _Writer:
 
     def write(self, batch: list[tuple], counts: Counts) -> None:
         rows = self._dedupe(batch, counts)
-        if self.erased:
-            rows = self._drop_erased(rows, counts)
+        rows = self._drop_erased(rows)
         if self.dry:
             existing = self._existing(list(rows))
             changed: list = []
@@ -766,7 +786,9 @@ class _Writer:
         if self.lookup_first:
             existing = self._existing(list(rows))
             new = [row for email, row in rows.items() if email not in existing]
-            created, _ = self._insert(new)
+            created, skipped = self._insert(new)
+            if skipped:  # created meanwhile (a sign-up): they exist now, so merge them
+                existing.update(self._existing(list(skipped)))
         else:
             created, skipped = self._insert(list(rows.values()))
             existing = self._existing(list(skipped)) if skipped else {}
@@ -808,16 +830,40 @@ class _Writer:
             rows[email] = row
         return rows
 
-    def _drop_erased(self, rows, counts) -> dict[str, tuple]:
-        kept = {}
-        for email, row in rows.items():
-            digest = hmac.new(self._key, email.lower().encode(), hashlib.sha256).hexdigest()
-            if digest in self.erased:
-                reason = "erased at the person's request: not imported again"
-                self.erased_rows.append([row[8], "email", reason, ""])
-            else:
-                kept[email] = row
-        return kept
+    def _drop_erased(self, rows: dict[str, tuple]) -> dict[str, tuple]:
+        """The rows whose address was not erased, asked of the database in the
+        batch's own transaction: an address erased while a long import runs
+        must not come back in a later batch."""
+        cursor = self._cursor()
+        cursor.execute("SELECT 1 FROM suppressed_addresses LIMIT 1")
+        if not rows or cursor.fetchone() is None:  # the common case: nobody erased
+            return rows
+        key, sha256 = self._key, hashlib.sha256
+        digests = {hmac.digest(key, email.lower().encode(), sha256).hex(): email for email in rows}
+        erased = self._suppressed(list(digests))
+        if not erased:
+            return rows
+        reason = "erased at the person's request: not imported again"
+        dropped = sorted((rows.pop(digests[digest]) for digest in erased), key=_NUMBER)
+        self.erased_rows.extend([row[8], "email", reason, ""] for row in dropped)
+        return rows
+
+    def _suppressed(self, digests: list[str]) -> set[str]:
+        cursor = self._cursor()
+        if self.postgres:
+            cursor.execute(
+                "SELECT digest FROM suppressed_addresses WHERE digest = ANY(%s)",
+                (digests,),
+                prepare=False,
+            )
+            return {row[0] for row in cursor.fetchall()}
+        marks = ",".join(["?"] * CHUNK_ROWS)
+        sql = f"SELECT digest FROM suppressed_addresses WHERE digest IN ({marks})"  # noqa: S608 - only placeholders are formatted in
+        found: set[str] = set()
+        for chunk in _padded(digests):
+            cursor.execute(sql, chunk)
+            found.update(row[0] for row in cursor.fetchall())
+        return found
 
     def _existing(self, emails: list[str]) -> dict[str, tuple]:
         if not emails:

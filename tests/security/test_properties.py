@@ -25,11 +25,16 @@ ENCODINGS = st.sampled_from(["utf-8", "utf-16", "latin-1", "cp1251", "utf-8-sig"
 
 @st.composite
 def csv_bytes(draw):
-    kind = draw(st.sampled_from(["raw", "encoded", "with-header"]))
+    kind = draw(st.sampled_from(["raw", "encoded", "with-header", "with-addresses"]))
     if kind == "raw":
         return draw(st.binary(max_size=400))
     text = draw(CSV_TEXT)
-    if kind == "with-header":
+    if kind == "with-addresses":
+        # Valid addresses, so that the other cells are read too: rows shorter
+        # or longer than the header, with unmapped coded fields (language...).
+        lines = text.split("\n") if text else []
+        text = "\n".join(f"p{i}@example.org,{line}" for i, line in enumerate(lines))
+    if kind in ("with-header", "with-addresses"):
         text = "Email,First name,City\n" + text
     return text.encode(draw(ENCODINGS), errors="replace")
 

@@ -309,3 +309,107 @@ def test_a_failed_job_can_be_run_again_and_a_dry_run_for_real(app, db, tmp_path,
     db.session.commit()
     imports.execute(job)
     assert (job.state, job.dry_run, count(db)) == ("done", False, 1)
+
+
+@pytest.fixture(params=["thread", "process"])
+def reading(request, app):
+    """Both ways of reading a file: in a thread, or in a process of its own."""
+    app.config["IMPORT_PROCESS_BYTES"] = 0 if request.param == "process" else None
+    return request.param
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["real", "dry"])
+def test_a_row_with_more_cells_than_the_header_is_rejected(app, db, tmp_path, reading, dry_run):
+    # City and time zone are not mapped: before, they read the overflow cell
+    # ("US"), and the time zone's rejection crashed the whole import.
+    path = write(
+        tmp_path,
+        "Email,First name,Last name,Country\n"
+        "a@example.org,Ann,Smith,GB\n"
+        "b@example.org,Bob,Smith, Jr.,US\n"  # an unquoted comma: five cells
+        "c@example.org,Cy,,FR,,, \n"  # trailing empty cells: harmless
+        'd@example.org,Di,"Smith, Jr.",DE\n',
+    )
+    job, counts = run(db, path, dry_run=dry_run)
+    assert job.state == "done", job.error
+    assert (counts.rows, counts.created, counts.rejected) == (4, 3, 1)
+    [report] = rejections(job)
+    assert (report["row"], report["column"], report["value"]) == ("3", "whole row", "US")
+    assert "5 cells, the header has 4" in report["reason"]
+    assert "unquoted comma" in report["reason"]
+    if dry_run:
+        assert count(db) == 0
+        return
+    people = {s.email: s for s in db.session.scalars(select(Supporter))}
+    assert set(people) == {"a@example.org", "c@example.org", "d@example.org"}
+    assert (people["c@example.org"].city, people["c@example.org"].timezone) == ("", "Europe/Paris")
+    assert people["d@example.org"].last_name == "Smith, Jr."
+
+
+def test_an_over_long_row_never_escapes_as_a_key_error():
+    reader = importer.RowReader(["Email", "Land"], {"email": "Email", "country": "Land"}, ";")
+    with pytest.raises(importer.RowRejected) as caught:
+        reader.read(["a@example.org", "GB", "Europe/Nowhere"])
+    assert "3 cells, the header has 2" in caught.value.reason
+    assert "unquoted semicolon" in caught.value.reason
+    assert reader.read(["a@example.org", "GB", "", " "])[4:7] == ("GB", "", None)
+
+
+def test_an_address_erased_during_an_import_is_not_created_again(
+    app, db, tmp_path, make_supporter, reading, monkeypatch
+):
+    gone = make_supporter(email="gone@example.org")
+    people = [f"p{i}@example.org,,,,,,\n" for i in range(importer.BATCH)]
+    path = write(
+        tmp_path, HEADER + "".join(people) + "new@example.org,,,,,,\nGone@example.org,G,,,,,\n"
+    )
+    original = importer._Writer.consume
+
+    def erase_after_the_first_batch(self, items):
+        def hooked():
+            for number, item in enumerate(items):
+                if number == 1:  # the first batch is committed; the second not yet read
+                    with app.app_context():
+                        services.erase(None, services.find_by_email("gone@example.org"))
+                        db.session.commit()
+                yield item
+
+        return original(self, hooked())
+
+    monkeypatch.setattr(importer._Writer, "consume", erase_after_the_first_batch)
+    gone_id = gone.id
+    job, counts = run(db, path)
+    assert (counts.created, counts.rejected) == (importer.BATCH + 1, 1)
+    [report] = rejections(job)
+    assert report["row"] == str(importer.BATCH + 3) and "erased" in report["reason"]
+    assert services.find_by_email("gone@example.org") is None
+    assert db.session.get(Supporter, gone_id) is None
+
+
+def test_an_address_created_between_lookup_and_insert_is_merged(
+    app, db, tmp_path, make_supporter, monkeypatch
+):
+    person = make_supporter(email="race@example.org", first_name="Ra", city="Leeds")
+    members = services.save_list(None, None, "Petition")
+    db.session.commit()
+    init, lookup = importer._Writer.__init__, importer._Writer._existing
+
+    def look_up_first(self, *args):
+        init(self, *args)
+        self.lookup_first = True  # as after a batch of mostly known addresses
+
+    def lookup_before_the_sign_up(self, emails):
+        found = lookup(self, emails)
+        if "new@example.org" in emails:  # the batch's lookup: the sign-up came just after it
+            found.pop("race@example.org", None)
+        return found
+
+    monkeypatch.setattr(importer._Writer, "__init__", look_up_first)
+    monkeypatch.setattr(importer._Writer, "_existing", lookup_before_the_sign_up)
+    path = write(tmp_path, HEADER + "race@example.org,Rachel,,fr,,,\nnew@example.org,N,,,,,\n")
+    _, counts = run(db, path, policy="update", list_id=members.id)
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 0)
+    db.session.refresh(person)
+    assert (person.first_name, person.language, person.city) == ("Rachel", "fr", "Leeds")
+    listed = set(db.session.scalars(select(ListMember.supporter_id)))
+    assert person.id in listed and len(listed) == 2
