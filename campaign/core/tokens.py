@@ -7,6 +7,11 @@ record an action. Expiry is checked on reading.
 
 from __future__ import annotations
 
+import base64
+import hmac
+import json
+import time
+import zlib
 from functools import lru_cache
 
 from flask import current_app
@@ -32,6 +37,57 @@ def _cached_serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 
 def make_token(purpose: str, payload) -> str:
     return _serializer(purpose).dumps(payload)
+
+
+class FastSigner:
+    """``make_token(purpose, payload)`` byte for byte, for the many links of a mailing.
+
+    ``make_token`` derives the signing key, builds a signer and a JSON encoder,
+    and pads and strips base64 on every call. This derives the key once and
+    signs with one OpenSSL HMAC call, so every reader (``read_token``, its
+    purpose binding, its expiry) accepts the token unchanged. A payload that
+    itsdangerous would zlib-compress (when that saves at least 2 bytes) is left
+    to itsdangerous. Thread-safe.
+    """
+
+    def __init__(self, purpose: str):
+        serializer = _serializer(purpose)
+        signer = serializer.make_signer()
+        self.purpose = purpose
+        self._json = serializer.serializer  # itsdangerous's compact JSON: the same bytes
+        self._json_kwargs = serializer.serializer_kwargs
+        self._key = signer.derive_key()
+        self._digest = signer.digest_method().name  # "sha1": hmac.digest is one C call
+        self._sep = signer.sep if isinstance(signer.sep, bytes) else signer.sep.encode()
+        self._stamp = (0, b"")  # (second, its encoding): replaced whole
+
+    def dumps(self, payload) -> str:
+        """The token of ``payload``, as ``make_token(purpose, payload)`` makes it."""
+        return self.sign(self._json.dumps(payload, **self._json_kwargs))
+
+    def sign(self, payload_json: str | bytes) -> str:
+        """The token of a payload already in itsdangerous's compact JSON, as ``dumps`` writes it."""
+        data = payload_json.encode() if isinstance(payload_json, str) else payload_json
+        if len(zlib.compress(data)) < len(data) - 1:
+            # itsdangerous sends this one compressed ("." and zlib): let it.
+            return make_token(self.purpose, json.loads(data))
+        now = int(time.time())
+        second, stamp = self._stamp
+        if second != now:
+            stamp = _b64(now.to_bytes(8, "big").lstrip(b"\0"))
+            self._stamp = (now, stamp)
+        value = _b64(data) + self._sep + stamp
+        signature = hmac.digest(self._key, value, self._digest)
+        return (value + self._sep + _b64(signature)).decode("ascii")
+
+
+def fast_signer(purpose: str) -> FastSigner:
+    """A signer for many tokens of one purpose: see ``FastSigner``."""
+    return FastSigner(purpose)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def read_token(purpose: str, token: str, max_age: int | None = None):

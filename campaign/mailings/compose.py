@@ -54,6 +54,14 @@ def clean_header(value: str, what: str = "header") -> str:
     return value
 
 
+def address_header(value: str, what: str = "address") -> str:
+    """``Name <address>`` as a header value: a name in other than ASCII goes RFC 2047 encoded."""
+    name, address = parseaddr(clean_header(value, what))
+    if not address or not address.isascii() or "@" not in address:
+        raise HeaderInjection(f"The {what} is not an email address: {value!r}.")
+    return formataddr((name, address), charset="utf-8")
+
+
 def message_id(mailing_id: int, delivery_id: int, domain: str | None = None) -> str:
     """Deterministic: a repeated send of one delivery carries the same Message-ID."""
     return f"<ua.{mailing_id}.{delivery_id}@{domain or _domain()}>"
@@ -195,7 +203,7 @@ class Composer:
         self.verp_domain = config["VERP_DOMAIN"]
         subject = clean_header(content.subject, "subject")
         fixed = [
-            ("From", clean_header(config["MAIL_FROM"], "sender")),
+            ("From", address_header(config["MAIL_FROM"], "sender")),
             ("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")),
             ("Date", formatdate(localtime=False)),
             ("MIME-Version", "1.0"),
@@ -206,7 +214,7 @@ class Composer:
             ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
         ]
         if config.get("MAIL_REPLY_TO"):
-            fixed.insert(1, ("Reply-To", clean_header(config["MAIL_REPLY_TO"], "Reply-To")))
+            fixed.insert(1, ("Reply-To", address_header(config["MAIL_REPLY_TO"], "Reply-To")))
         self.fixed_headers = "".join(f"{k}: {v}\r\n" for k, v in fixed)
         self.part_heads = {
             (subtype, encoding): (

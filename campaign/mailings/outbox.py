@@ -75,11 +75,17 @@ def claim(mailing_id: int, limit: int, lease_seconds: int) -> list[compose.Recip
         .limit(limit)
     )
     if dialect_name() == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # Locked and picked once, as a materialised CTE: in a plain IN (subquery)
+        # PostgreSQL may run the locking subquery again as the UPDATE goes, skip the
+        # rows the UPDATE itself has just changed, and so claim far more than ``limit``.
+        picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        due = select(picked.c.id)
+    else:
+        due = due.scalar_subquery()
     ids = list(
         db.session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state == "queued")
+            .where(Delivery.id.in_(due), Delivery.state == "queued")
             .values(
                 state="sending",
                 lease_until=now + timedelta(seconds=lease_seconds),
@@ -281,12 +287,17 @@ def _send_one(batch, recipient, connection, check: StateCheck, rate: RateLimit) 
     composers = batch.composers
     country = recipient.country if composers["by_country"] else None
     composer = composers[(recipient.language, country)]
+
+    def build(eight_bit: bool) -> tuple[str, str, bytes]:
+        # Built once the session is open: 8bit only if this session's relay offers it.
+        built = composer.build(recipient, eight_bit=eight_bit)
+        rate.take()
+        return built
+
     try:
-        sender, address, message = composer.build(recipient, eight_bit=connection.eight_bit)
+        outcome = connection.send_built(build)
     except compose.HeaderInjection as error:
         return Result(recipient, smtp.REJECTED, f"refused to build the message: {error}")
-    rate.take()
-    outcome = connection.send(sender, address, message)
     return Result(recipient, outcome.status, outcome.detail, outcome.code)
 
 
@@ -310,8 +321,13 @@ def run_batch(mailing_id: int) -> int:
         recording.finish_if_done(mailing_id)
         db.session.commit()
         return 0
-    composers = add_composers(mailing_id, {}, recipients)
-    db.session.commit()  # end the read transaction: SMTP I/O follows
+    try:
+        composers = add_composers(mailing_id, {}, recipients)
+        db.session.commit()  # end the read transaction: SMTP I/O follows
+    except Exception:
+        db.session.rollback()
+        unclaim(recipients)
+        raise
     window = max(config["MAILING_RECORD_WINDOW"], 1)
     batch = Batch(mailing_id, recipients, composers, threading.Semaphore(window), open=True)
     relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"])
@@ -367,21 +383,40 @@ class Refill:
         if batch.stop.is_set() or time.monotonic() >= self.until:
             batch.close()
             return
+        recipients = []
         try:
             recipients = claim(self.mailing_id, self.size, self.lease)
             if recipients:
                 add_composers(self.mailing_id, batch.composers, recipients)
                 db.session.commit()
         except Exception:
-            # The batch in hand is still sent and recorded; rows this claim may have
-            # leased are re-queued by the sweeper when the lease runs out.
+            # The batch in hand is still sent and recorded. The claim has committed:
+            # what it leased goes back to the queue now, not when the lease runs out.
             db.session.rollback()
             log.exception("claiming more deliveries of mailing %s failed", self.mailing_id)
+            unclaim(recipients)
             recipients = []
         if recipients:
             batch.extend(recipients)
         else:
             batch.close()
+
+
+def unclaim(recipients: list[compose.Recipient]) -> None:
+    """Claimed deliveries that will not be sent go back to the queue, attempts as before.
+
+    If that fails too, the sweeper re-queues them once their lease runs out.
+    """
+    from campaign.mailings import recording
+
+    if not recipients:
+        return
+    try:
+        recording.requeue([r.delivery_id for r in recipients])
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("re-queueing %s claimed deliveries failed", len(recipients))
 
 
 def remaining(mailing_id: int) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections import Counter
 from datetime import timedelta
 
 from flask import current_app
@@ -47,7 +48,9 @@ class Recorder:
         # A quarter of the window: senders keep going while a flush commits.
         self.flush_at = max(1, window // 4)
         self.state_checked = 0.0  # when the mailing's state (paused?) was last read
-        self.recorded: set[int] = set()
+        # Results recorded per delivery: a retry that falls due while the task runs
+        # is claimed again, so one delivery may be in the batch more than once.
+        self.recorded: Counter[int] = Counter()
         self.started = time.monotonic()
         config = current_app.config
         self.lease = config["MAILING_LEASE_SECONDS"]
@@ -84,10 +87,10 @@ class Recorder:
 
     def flush(self, results: list) -> None:
         try:
-            record_results(self.mailing_id, results)
+            paused = record_results(self.mailing_id, results)
             self._renew_lease()
-            state = "sending"
-            if time.monotonic() >= self.state_checked + FLUSH_SECONDS:
+            state = "paused" if paused else "sending"
+            if not paused and time.monotonic() >= self.state_checked + FLUSH_SECONDS:
                 state = db.session.scalar(_STATE, {"id": self.mailing_id})
                 self.state_checked = time.monotonic()
             db.session.commit()
@@ -101,37 +104,44 @@ class Recorder:
             log.exception("recording results of mailing %s failed", self.mailing_id)
             raise
         self.recorded.update(r.recipient.delivery_id for r in results)
-        self.batch.window.release(len(results))
         if state != "sending":
-            self.batch.stop.set()  # paused or cancelled: send no more of this batch
+            # Paused (by this very flush, or by staff) or cancelled: send no more of
+            # this batch. Set before the permits go back, so that no sender waiting
+            # for one takes another recipient.
+            self.batch.stop.set()
+        self.batch.window.release(len(results))
 
     def _renew_lease(self) -> None:
         if time.monotonic() - self.lease_renewed < self.lease / 3:
             return
-        open_ids = [
-            r.delivery_id for r in self.batch.recipients if r.delivery_id not in self.recorded
-        ]
         _chunked_update(
-            open_ids,
+            self._open_ids(),
             {"lease_until": utcnow() + timedelta(seconds=self.lease)},
             state="sending",
         )
         db.session.commit()
         self.lease_renewed = time.monotonic()
 
+    def _open_ids(self) -> list[int]:
+        """Deliveries whose latest claim in this batch has no recorded result yet."""
+        claimed = Counter(r.delivery_id for r in self.batch.recipients)
+        return [id_ for id_, times in claimed.items() if times > self.recorded[id_]]
+
     def release_unsent(self) -> None:
         """Deliveries claimed but never tried (pause, cancel) go back to the queue."""
-        open_ids = [
-            r.delivery_id for r in self.batch.recipients if r.delivery_id not in self.recorded
-        ]
-        if open_ids:
-            _chunked_update(
-                open_ids,
-                {"state": "queued", "lease_until": None, "attempts": Delivery.attempts - 1},
-                state="sending",
-            )
+        requeue(self._open_ids())
         finish_if_done(self.mailing_id)
         db.session.commit()
+
+
+def requeue(ids: list[int]) -> None:
+    """Claimed deliveries never tried go back to the queue as if never claimed (no commit)."""
+    if ids:
+        _chunked_update(
+            ids,
+            {"state": "queued", "lease_until": None, "attempts": Delivery.attempts - 1},
+            state="sending",
+        )
 
 
 def _chunked_update(ids: list[int], values: dict, state: str | None = None) -> None:
@@ -142,8 +152,8 @@ def _chunked_update(ids: list[int], values: dict, state: str | None = None) -> N
         db.session.execute(statement.values(**values).execution_options(synchronize_session=False))
 
 
-def record_results(mailing_id: int, results: list) -> None:
-    """Write one window of results (no commit)."""
+def record_results(mailing_id: int, results: list) -> bool:
+    """Write one window of results (no commit); True if they paused the mailing."""
     now = utcnow()
     by_status: dict[str, list] = {}
     for result in results:
@@ -159,7 +169,7 @@ def record_results(mailing_id: int, results: list) -> None:
         _retry_or_fail(result, now)
     for result in by_status.get(smtp.PERMANENT, []) + by_status.get(smtp.REJECTED, []):
         _fail(result, now, bounce=result.status == smtp.PERMANENT)
-    _count_failures(mailing_id, results)
+    return _count_failures(mailing_id, results)
 
 
 def _retry_or_fail(result, now) -> None:
@@ -200,8 +210,8 @@ def _fail(result, now, bounce: bool) -> None:
         hard_bounce(delivery.supporter_id, f"refused at sending: {result.detail}"[:400])
 
 
-def _count_failures(mailing_id: int, results: list) -> None:
-    """Failures in a row; at the configured limit the mailing pauses itself, saying why."""
+def _count_failures(mailing_id: int, results: list) -> bool:
+    """Failures in a row; at the configured limit the mailing pauses itself (True), saying why."""
     trailing, any_success = 0, False
     for result in results:
         if result.status == smtp.SENT:
@@ -209,11 +219,11 @@ def _count_failures(mailing_id: int, results: list) -> None:
         elif result.status != "suppressed":
             trailing += 1
     if not any_success and trailing == 0:
-        return
+        return False
     if any_success and trailing == 0:
         # The common case: a conditional update that touches (and locks) nothing.
         db.session.execute(_NO_FAILURES, {"id": mailing_id})
-        return
+        return False
     mailing = db.session.get(Mailing, mailing_id, with_for_update=True)
     before = 0 if any_success else mailing.consecutive_failures
     mailing.consecutive_failures = before + trailing
@@ -226,6 +236,8 @@ def _count_failures(mailing_id: int, results: list) -> None:
             f"The last answer: {last.detail}"
         )[:500]
         log.warning("mailing %s paused: %s", mailing_id, mailing.pause_reason)
+        return True
+    return False
 
 
 def finish_if_done(mailing_id: int) -> bool:

@@ -471,20 +471,9 @@ def links_for(case_id: int | None):
     Keys and URL prefixes are prepared here, once per composer; per recipient
     only the two tokens are signed (campaign.mailings.links).
     """
-    from campaign.mailings.links import action_links
-    from campaign.supporters.tokens import unsubscribe_urls
+    from campaign.mailings.links import personal_links
 
-    unsubscribe = unsubscribe_urls()
-    row = db.session.get(Case, case_id) if case_id else None
-    action = action_links(row.id) if row is not None else None
-
-    def links(recipient) -> dict:
-        return {
-            "unsubscribe_url": unsubscribe(recipient),
-            "action_url": action(recipient) if action is not None else "",
-        }
-
-    return links
+    return personal_links(case_id)
 
 
 def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:

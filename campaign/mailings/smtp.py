@@ -98,10 +98,17 @@ class Connection:
         self.max_messages = max_messages
         self.smtp: smtplib.SMTP | None = None
         self.sent_on_this = 0
-        # Whether the relay announced 8BITMIME (RFC 6152): known once connected.
-        self.eight_bit = False
         self.force_pipelining = pipelining
         self.pipelining = False
+
+    @property
+    def eight_bit(self) -> bool:
+        """Whether the live session's relay announced 8BITMIME (RFC 6152); False when closed.
+
+        Read from the session itself, never remembered: a recycled connection may
+        reach a relay that answers EHLO differently.
+        """
+        return self.smtp is not None and bool(self.smtp.has_extn("8bitmime"))
 
     def _open(self) -> smtplib.SMTP:
         relay = self.relay
@@ -116,19 +123,33 @@ class Connection:
         if relay.username:
             smtp.login(relay.username, relay.password)
         self.sent_on_this = 0
-        self.eight_bit = smtp.has_extn("8bitmime")
         self.pipelining = (
             smtp.has_extn("pipelining") if self.force_pipelining is None else self.force_pipelining
         )
         return smtp
 
     def send(self, sender: str, recipient: str, message: bytes) -> Outcome:
+        return self.send_built(lambda _eight_bit: (sender, recipient, message))
+
+    def send_built(self, build) -> Outcome:
+        """Open the session if need be, then send what ``build(eight_bit)`` returns.
+
+        ``build`` gets whether this live session announced 8BITMIME and returns
+        (envelope sender, recipient, message bytes); whatever it raises goes to
+        the caller (a message that cannot be built is no SMTP trouble).
+        """
         try:
             if self.smtp is None:
                 self.smtp = self._open()
-            # An 8bit body is announced as such; composers only make one for a relay
-            # that offers 8BITMIME (``eight_bit``).
-            options = () if message.isascii() else ("BODY=8BITMIME",)
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            outcome, _drop = classify(error)
+            self.close()
+            return outcome
+        sender, recipient, message = build(self.eight_bit)
+        try:
+            # An 8bit body is announced as such, and only to a relay that offers
+            # 8BITMIME: to any other the composer sends quoted-printable.
+            options = ("BODY=8BITMIME",) if self.eight_bit and not message.isascii() else ()
             if self.pipelining:
                 refused = self._pipelined(sender, recipient, message, options)
             else:
@@ -160,8 +181,12 @@ class Connection:
         )
         mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
         if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
-            # DATA accepted without a sender or recipient: the session is confused.
-            raise smtplib.SMTPServerDisconnected("the server accepted DATA out of sequence")
+            # DATA accepted without a sender or recipient (RFC 2920 wants 503 or 554):
+            # the relay now reads everything as message text, even a QUIT, and no
+            # message may follow. Drop the socket without a word and report the
+            # refusal itself, as the one-by-one path would.
+            self.smtp = None
+            smtp.close()
         if mail[0] != 250:
             raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
         if rcpt[0] not in (250, 251):
@@ -178,6 +203,8 @@ class Connection:
         return {}
 
     def _reset(self, drop: bool) -> None:
+        if self.smtp is None:
+            return  # already closed (a relay that took DATA after refusing RCPT)
         if drop:
             self.close()
             return

@@ -19,6 +19,8 @@ class Received:
     recipient: str
     data: bytes
     at: float
+    mail_options: list = field(default_factory=list)
+    eight_bit: bool = True  # whether the session announced 8BITMIME
 
 
 @dataclass
@@ -26,20 +28,44 @@ class SinkHandler:
     """Records each message; ``rules`` (address → reply or "drop") decide refusals."""
 
     messages: list[Received] = field(default_factory=list)
+    mail_rules: dict = field(default_factory=dict)
     rcpt_rules: dict = field(default_factory=dict)
     data_rules: dict = field(default_factory=dict)
     delay: float = 0.0
     pipelining: bool = False  # announce PIPELINING (RFC 2920) in the EHLO reply
+    # Announce 8BITMIME (RFC 6152): True, False, or in how many sessions (the first ones).
+    eight_bit: bool | int = True
+    # Answer 354 to DATA even after refusing MAIL or RCPT (RFC 2920 wants 503 or 554).
+    confused: bool = False
+    sessions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname  # what aiosmtpd leaves to a handler with this hook
+        with self.lock:
+            self.sessions += 1
+            announce = self.eight_bit
+            if not isinstance(announce, bool):
+                announce = self.sessions <= announce
+        session.eight_bit = announce
+        if not announce:
+            responses = [line for line in responses if line[4:].upper() != "8BITMIME"]
         if self.pipelining:
             responses.insert(1, "250-PIPELINING")
         return responses
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        rule = self._rule(self.mail_rules, address)
+        if rule and not self.confused:
+            return rule
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return rule or "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         rule = self._rule(self.rcpt_rules, address)
+        if rule and self.confused:
+            envelope.rcpt_tos.append(address)  # so that DATA is answered 354
         if rule:
             return rule
         envelope.rcpt_tos.append(address)
@@ -59,7 +85,14 @@ class SinkHandler:
             return rule
         with self.lock:
             self.messages.append(
-                Received(envelope.mail_from, recipient, envelope.content, time.time())
+                Received(
+                    envelope.mail_from,
+                    recipient,
+                    envelope.content,
+                    time.time(),
+                    list(envelope.mail_options),
+                    getattr(session, "eight_bit", True),
+                )
             )
         return "250 OK"
 

@@ -142,3 +142,68 @@ def test_answers_are_classified_the_same_with_pipelining(sink, app, pipelining):
         connection.close()
     assert sink.recipients() == ["ok@example.net", "ok2@example.net"]
     assert sink.messages[0].data.endswith(b".dot\r\nbody\r\n")
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
+def test_a_relay_without_8bitmime_gets_7bit_only(
+    db, sink, make_supporters, approved_mailing, app, pipelining
+):
+    """No BODY=8BITMIME and no 8bit octet, even in the sender's name; all arrives intact."""
+    app.config["MAIL_FROM"] = "Amnesty Österreich <ua@example.org>"
+    app.config["MAIL_REPLY_TO"] = '"Büro Wien, Amnesty" <buero@example.org>'
+    sink.eight_bit, sink.pipelining = False, pipelining
+    from campaign.supporters.models import Supporter
+
+    db.session.add(Supporter(email="zoe@example.net", first_name="Zoë", last_name="Ærø",
+                             language="fr", state="subscribed"))  # fmt: skip
+    db.session.commit()
+    make_supporters(5, language="fr")
+    body = "Écrivez au procureur — aujourd’hui, s’il vous plaît."
+    mailing = approved_mailing(body=body)
+    services.send(None, mailing)
+    db.session.commit()
+    drain(mailing.id)
+    assert len(sink.messages) == 6
+    for got in sink.messages:
+        assert not got.eight_bit
+        assert "BODY=8BITMIME" not in got.mail_options and got.data.isascii()
+        message = parse(got.data)
+        assert not message.defects
+        sender = message["From"].addresses[0]
+        assert (sender.display_name, sender.addr_spec) == ("Amnesty Österreich", "ua@example.org")
+        reply_to = message["Reply-To"].addresses[0]
+        assert (reply_to.display_name, reply_to.addr_spec) == (
+            "Büro Wien, Amnesty",
+            "buero@example.org",
+        )
+        assert {part["Content-Transfer-Encoding"] for part in message.iter_parts()} == {
+            "quoted-printable"
+        }
+        assert body in message.get_body(("plain",)).get_content()
+        assert body in message.get_body(("html",)).get_content()
+    zoe = next(m for m in sink.messages if m.recipient == "zoe@example.net")
+    assert "Zoë" in parse(zoe.data).get_body(("plain",)).get_content()
+
+
+def test_8bit_follows_what_each_session_announces(db, sink, make_supporters, approved_mailing, app):
+    """A recycled connection may reach a relay without 8BITMIME: each message asks its session."""
+    app.config.update(MAILING_CONNECTIONS=1, MAILING_MESSAGES_PER_CONNECTION=1)
+    sink.eight_bit = 1  # only the first session offers 8BITMIME
+    make_supporters(4, language="fr")
+    body = "Écrivez aujourd’hui."
+    mailing = approved_mailing(body=body)
+    services.send(None, mailing)
+    db.session.commit()
+    drain(mailing.id)
+    assert len(sink.messages) == 4 and sink.sessions == 4
+    # The first message goes 8bit (its session offers it), the others quoted-printable.
+    assert [m.eight_bit for m in sink.messages] == [True, False, False, False]
+    assert [("BODY=8BITMIME" in m.mail_options) for m in sink.messages] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert [m.data.isascii() for m in sink.messages] == [False, True, True, True]
+    for got in sink.messages:
+        assert body in parse(got.data).get_body(("plain",)).get_content()

@@ -6,7 +6,7 @@ import email
 from email import policy
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from campaign.mailings import outbox, services
 from campaign.mailings.models import Delivery, Mailing
@@ -100,3 +100,69 @@ def test_subject_with_line_break_is_refused(db, make_user):
         services.create_mailing(None, kind="free", subject="Hi\r\nBcc: x@y.z", body="b",
                                 everyone=True)  # fmt: skip
     assert error.value.field == "subject"
+
+
+def test_a_claim_takes_no_more_than_asked(db, make_supporters, approved_mailing):
+    make_supporters(80)
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    first = outbox.claim(mailing.id, 50, 30)
+    second = outbox.claim(mailing.id, 50, 30)
+    assert (len(first), len(second)) == (50, 30)
+    assert {r.delivery_id for r in first}.isdisjoint(r.delivery_id for r in second)
+
+
+def _failing_for(language: str):
+    real = services.composer_for
+
+    def composer_for(mailing, lang, country=None):
+        if lang == language:
+            raise RuntimeError("template error")
+        return real(mailing, lang, country)
+
+    return composer_for
+
+
+def test_a_top_up_that_cannot_be_composed_goes_back_to_the_queue(
+    db, sink, make_supporters, approved_mailing, monkeypatch
+):
+    """Claimed rows whose messages cannot be built are queued again at once, attempts as before."""
+    from campaign.supporters.models import Supporter
+
+    make_supporters(80)
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    # The last 20 deliveries (claims go by delivery id) are for French speakers.
+    last = select(Delivery.supporter_id).order_by(Delivery.id.desc()).limit(20)
+    db.session.execute(
+        update(Supporter).where(Supporter.id.in_(last.scalar_subquery())).values(language="fr")
+    )
+    db.session.commit()
+    monkeypatch.setattr(services, "composer_for", _failing_for("fr"))
+    outbox.run_batch(mailing.id)
+    db.session.expire_all()
+    states = dict(
+        db.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()
+    )
+    assert states.get("sending", 0) == 0
+    assert 50 <= states["sent"] < 80 and states["sent"] + states["queued"] == 80
+    assert len(sink.messages) == states["sent"]
+    assert set(db.session.scalars(select(Delivery.attempts).where(Delivery.state == "queued"))) == {
+        0
+    }
+
+
+def test_a_first_claim_that_cannot_be_composed_goes_back_to_the_queue(
+    db, make_supporters, approved_mailing, monkeypatch
+):
+    make_supporters(10, language="fr")
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    monkeypatch.setattr(services, "composer_for", _failing_for("fr"))
+    with pytest.raises(RuntimeError, match="template error"):
+        outbox.run_batch(mailing.id)
+    db.session.expire_all()
+    rows = db.session.execute(select(Delivery.state, Delivery.attempts)).all()
+    assert len(rows) == 10 and set(rows) == {("queued", 0)}

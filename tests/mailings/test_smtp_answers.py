@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import time
 
-from campaign.mailings import services
+import pytest
+from sqlalchemy import func, select
+
+from campaign.mailings import outbox, services, smtp
 from campaign.mailings.models import Bounce, Delivery, Mailing
 from campaign.supporters.models import Supporter
 from tests.mailings.test_pipeline import drain
@@ -88,3 +90,82 @@ def test_consecutive_failures_pause_the_mailing(db, sink, make_supporters, appro
     db.session.commit()
     drain(mailing.id)
     assert len(sink.messages) == 30 and len(set(sink.recipients())) == 30
+
+
+@pytest.mark.parametrize(
+    ("where", "answer", "status"),
+    [
+        ("rcpt", "550 5.1.1 no such user", smtp.PERMANENT),
+        ("rcpt", "451 4.7.1 greylisted", smtp.TEMPORARY),
+        ("mail", "550 5.7.1 sender refused", smtp.REJECTED),
+        ("mail", "451 4.3.0 try later", smtp.TEMPORARY),
+    ],
+)
+def test_a_pipelining_relay_that_takes_data_after_a_refusal(sink, app, where, answer, status):
+    """354 to DATA after a refused MAIL or RCPT: the refusal counts, and no QUIT is waited on."""
+    sink.pipelining = sink.confused = True
+    if where == "rcpt":
+        sink.rcpt_rules["no@example.net"] = answer
+    else:
+        sink.mail_rules["refused@example.org"] = answer
+    sender = "refused@example.org" if where == "mail" else "b@example.org"
+    connection = smtp.Connection(smtp.Relay.from_url(sink.url, timeout=5), 100)
+    message = b"Subject: hi\r\n\r\nbody\r\n"
+    try:
+        assert connection.send("b@example.org", "ok@example.net", message).ok
+        assert connection.pipelining
+        started = time.monotonic()
+        outcome = connection.send(sender, "no@example.net", message)
+        assert time.monotonic() - started < 2  # not SMTP_TIMEOUT waiting for a QUIT reply
+        assert (outcome.status, outcome.code) == (status, int(answer[:3]))
+        assert connection.smtp is None  # the confused session is gone
+        assert connection.send("b@example.org", "ok2@example.net", message).ok
+    finally:
+        connection.close()
+    assert sink.recipients() == ["ok@example.net", "ok2@example.net"]
+    assert all(m.data == message for m in sink.messages)
+
+
+@pytest.mark.parametrize("answer", ["550 5.1.1 no such user", "451 4.7.1 greylisted"])
+def test_a_refused_rcpt_ends_the_same_when_the_relay_takes_data(
+    db, sink, make_supporters, approved_mailing, app, answer
+):
+    """Through the outbox: 5xx fails and bounces, 4xx is retried, as without pipelining."""
+    app.config["SMTP_TIMEOUT"] = 5
+    sink.pipelining = sink.confused = True
+    make_supporters(10)
+    sink.rcpt_rules["s4@example.net"] = [answer, answer]
+    started = time.monotonic()
+    run(db, approved_mailing)
+    assert time.monotonic() - started < 4
+    delivery = delivery_of(db, "s4@example.net")
+    supporter = db.session.get(Supporter, delivery.supporter_id)
+    if answer.startswith("5"):
+        assert delivery.state == "failed" and delivery.attempts == 1
+        assert supporter.state == "bounced"
+        assert db.session.scalar(select(Bounce)).delivery_id == delivery.id
+        assert sink.count("s4@example.net") == 0 and len(sink.messages) == 9
+    else:
+        assert delivery.state == "sent" and delivery.attempts == 3
+        assert supporter.state == "subscribed" and db.session.scalar(select(Bounce)) is None
+        assert sink.count("s4@example.net") == 1 and len(sink.messages) == 10
+
+
+def test_a_mailing_that_pauses_itself_stops_at_once(db, sink, make_supporters, approved_mailing,
+                                                    app):  # fmt: skip
+    """The flush that pauses the mailing stops the senders: none waits for a state read."""
+    app.config["MAILING_PAUSE_AFTER_FAILURES"] = 5
+    make_supporters(300)
+    for i in range(300):
+        sink.rcpt_rules[f"s{i}@example.net"] = "451 4.3.0 relay trouble"
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    outbox.run_batch(mailing.id)
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).state == "paused"
+    tried = db.session.scalar(select(func.count()).where(Delivery.attempts > 0))
+    # At most the failures that paused it, what was pending, and one window in flight.
+    window = app.config["MAILING_RECORD_WINDOW"]
+    assert 5 <= tried <= 5 + 2 * window
+    assert db.session.scalar(select(func.count()).where(Delivery.state == "sending")) == 0
