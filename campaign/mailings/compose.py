@@ -97,15 +97,35 @@ def verp_delivery_id(address: str) -> int | None:
     return delivery_id
 
 
-def placeholder_supporter(country: str | None = None):
+def placeholder_supporter(country: str | None = None, blanks: tuple = ()):
     """A supporter whose every field renders as its marker (stage one).
 
     The country is real: it picks the embassy among the targets and is named in
-    the letter, so appeal messages are composed per language and country.
+    the letter, so appeal messages are composed per language and country. The
+    fields in ``blanks`` are empty, not markers: a letter may test them
+    (``{% if city %}{{ city }}, {% endif %}``), and a marker would always pass
+    the test, leaving a stray comma for a supporter without a city.
     """
     fields = {name: f"[[ua:{name}]]" for name in PERSONAL}
+    fields.update(dict.fromkeys(blanks, ""))
+    if "first_name" in blanks and "last_name" in blanks:
+        fields["name"] = ""
     fields["country"] = country
     return SimpleNamespace(id=0, state="subscribed", **fields)
+
+
+# The personal fields a letter may test; messages are composed once per
+# combination of them that is empty (appeal kinds only, see ``blank_fields``).
+TESTABLE = ("first_name", "last_name", "city")
+
+
+def composer_key(recipient, by_country: bool) -> tuple:
+    """(language, country, blank fields): one composer each. Country and blanks
+    matter only where the appeal block and its letter are in the message."""
+    if not by_country:
+        return (recipient.language, None, ())
+    blanks = tuple(name for name in TESTABLE if not getattr(recipient, name, None))
+    return (recipient.language, recipient.country, blanks)
 
 
 @dataclass
@@ -160,8 +180,10 @@ def _appeal_block(content: Content, language: str, supporter):
     return block
 
 
-def _render_parts(content: Content, language: str, country: str | None = None) -> tuple[str, str]:
-    supporter = placeholder_supporter(country)
+def _render_parts(
+    content: Content, language: str, country: str | None = None, blanks: tuple = ()
+) -> tuple[str, str]:
+    supporter = placeholder_supporter(country, blanks)
     context = {
         **content.context,
         "block": _appeal_block(content, language, supporter),
@@ -185,7 +207,13 @@ class Composer:
     """Builds the messages of one mailing in one language (stage one done in __init__)."""
 
     def __init__(
-        self, mailing_id: int, content: Content, language: str, links, country: str | None = None
+        self,
+        mailing_id: int,
+        content: Content,
+        language: str,
+        links,
+        country: str | None = None,
+        blanks: tuple = (),
     ):
         config = current_app.config
         self.mailing_id = mailing_id
@@ -194,7 +222,7 @@ class Composer:
         self.links = links  # recipient → {"unsubscribe_url": ..., "action_url": ...}
         self.domain = _domain()
         self.words = words(language)
-        page, text = _render_parts(content, language, country)
+        page, text = _render_parts(content, language, country, blanks)
         self.html, self.text = _crlf(page), _crlf(text)
         self.text_template = _Template(self.text, html_part=False)
         self.html_template = _Template(self.html, html_part=True)

@@ -285,8 +285,7 @@ def _send_one(batch, recipient, connection, check: StateCheck, rate: RateLimit) 
     if not check.subscribed(recipient.supporter_id):
         return Result(recipient, SUPPRESSED, "unsubscribed or suppressed before sending")
     composers = batch.composers
-    country = recipient.country if composers["by_country"] else None
-    composer = composers[(recipient.language, country)]
+    composer = composers[compose.composer_key(recipient, composers["by_country"])]
 
     def build(eight_bit: bool) -> tuple[str, str, bytes]:
         # Built once the session is open: 8bit only if this session's relay offers it.
@@ -362,7 +361,7 @@ def add_composers(mailing_id: int, composers: dict, recipients) -> dict:
     if "by_country" not in composers:
         composers["by_country"] = compose.needs_country(services.content(mailing))
     by_country = composers["by_country"]
-    for key in {services.composer_key(r, by_country) for r in recipients} - composers.keys():
+    for key in {compose.composer_key(r, by_country) for r in recipients} - composers.keys():
         # Added before the recipients that need it: sender threads only read the dict.
         composers[key] = services.composer_for(mailing, *key)
     return composers

@@ -456,13 +456,13 @@ def preview(mailing: Mailing, language: str, supporter: Supporter | None = None)
     }
 
 
-def composer_for(mailing: Mailing, language: str, country: str | None = None) -> compose.Composer:
+def composer_for(
+    mailing: Mailing, language: str, country: str | None = None, blanks: tuple = ()
+) -> compose.Composer:
     case_id = mailing.case_id
-    return compose.Composer(mailing.id, content(mailing), language, links_for(case_id), country)
-
-
-def composer_key(recipient, by_country: bool) -> tuple:
-    return (recipient.language, recipient.country if by_country else None)
+    return compose.Composer(
+        mailing.id, content(mailing), language, links_for(case_id), country, blanks
+    )
 
 
 def links_for(case_id: int | None):

@@ -95,3 +95,32 @@ def test_update_without_new_ask_names_the_case_only(db, case, letters, make_user
     assert "He was freed." in shown["text"]
     assert "I urge you" not in shown["text"]
     assert case.label in shown["text"]
+
+
+def test_a_letter_that_tests_a_field_is_right_for_each_supporter(
+    db, sink, case, letters, make_supporter, make_user
+):
+    """A marker always passes ``{% if city %}``: a supporter without a city once got a
+    stray comma. Messages are composed per combination of empty personal fields."""
+    letters["en"].body = letters["en"].body.replace(
+        "{{ city }}{% if country %}, {{ country }}{% endif %}",
+        "{% if city %}{{ city }}, {% endif %}{{ country }}|"
+        "{% if first_name %}First {{ first_name }}{% else %}No first name{% endif %}",
+    )
+    make_supporter()  # Jane Smith, Manchester, GB
+    make_supporter("nocity@example.org", first_name="Olu", city="")
+    make_supporter("bare@example.org", first_name="", last_name="", city="", country=None)
+    user = make_user("coordinator", "coord@example.org")
+    mailing = services.create_mailing(user, kind="appeal", subject="Act now",
+                                      case_id=case.id, everyone=True)  # fmt: skip
+    services.approve(user, mailing)
+    services.send(user, mailing, expected=3)
+    db.session.commit()
+    drain(mailing.id)
+    got = received(sink)
+    texts = {address: text for address, (text, _html) in got.items()}
+    assert "Manchester, United Kingdom|First Jane" in texts["jane@example.org"]
+    nocity = texts["nocity@example.org"]
+    assert "\nUnited Kingdom|First Olu" in nocity and ", United Kingdom" not in nocity
+    bare = texts["bare@example.org"]
+    assert "\n|No first name" in bare and "\n,\n" not in bare and "[[ua:" not in bare
