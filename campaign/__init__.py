@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, request
 
 from campaign import config as settings
 from campaign.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
@@ -113,33 +113,17 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    messages = {
-        400: ("Bad request", "The request could not be understood. Go back and try again."),
-        401: ("Login needed", "This needs a valid login or API token."),
-        403: ("Not allowed", "Your role does not allow this. Ask an admin if you need it."),
-        404: ("Not found", "There is nothing here. It may have been removed."),
-        405: ("Not allowed", "This address does not accept that kind of request."),
-        413: ("Too large", "The upload is too large."),
-        429: ("Too many requests", "Too many attempts. Wait a minute and try again."),
-        500: ("Something went wrong", "The error has been logged. Nothing was saved."),
-    }
+    from campaign.core.errorpages import STAFF, STAFF_EXPIRED, render_error
 
     def handler(error):
         code = getattr(error, "code", 500) or 500
-        title, text = messages.get(code, (getattr(error, "name", "Error"), ""))
-        if code == 400 and getattr(error, "description", "").startswith("The CSRF"):
-            title, text = (
-                "Form expired",
-                (
-                    "The form was sent without a valid security token (it may have expired). "
-                    "Reload the page and send it again."
-                ),
-            )
+        expired = code == 400 and getattr(error, "description", "").startswith("The CSRF")
         if request.path.startswith("/api/"):
+            title, text = STAFF_EXPIRED if expired else STAFF.get(code, ("Error", ""))
             return jsonify({"code": code, "status": title, "message": text}), code
-        return render_template("errors/error.html", code=code, title=title, text=text), code
+        return render_error(code, expired=expired)
 
-    for code in messages:
+    for code in STAFF:
         app.register_error_handler(code, handler)
 
 

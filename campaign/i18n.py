@@ -11,10 +11,13 @@ language, or English when there is no catalogue for it).
 
 from __future__ import annotations
 
+import unicodedata
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import pycountry
+from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import force_locale, get_locale, gettext, refresh
 
@@ -67,6 +70,28 @@ def in_language(language: str | None):
         yield
 
 
+def _sort_key(name: str) -> str:
+    """A simple collation: accents and case count only after the letters, so
+    "Égypte" sorts among the E's (no ICU needed)."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+@cache
+def countries(language: str | None) -> tuple[tuple[str, str], ...]:
+    """(ISO alpha-2 code, name) of every country, named and sorted in
+    ``language`` (Babel's territory names; English without them)."""
+    try:
+        names = Locale.parse(babel_locale(_code(language) or DEFAULT)).territories
+    except (UnknownLocaleError, ValueError):
+        names = Locale.parse(babel_locale(DEFAULT)).territories
+    pairs = [
+        (c.alpha_2, names.get(c.alpha_2) or getattr(c, "common_name", None) or c.name)
+        for c in pycountry.countries
+    ]
+    return tuple(sorted(pairs, key=lambda pair: (_sort_key(pair[1]), pair[1])))
+
+
 def supporter_page(view):
     """Marks a view whose page supporters see: it speaks their language (others,
     the staff pages and the staff login among them, stay English)."""
@@ -75,8 +100,36 @@ def supporter_page(view):
 
 
 def _is_supporter_page() -> bool:
+    if request.url_rule is None:  # no route matched (a 404 or 405): by its path
+        return is_public_path(request.path)
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "supporter_page", False)
+
+
+def _public_prefixes(app: Flask) -> frozenset[str]:
+    """The first path segments of the supporter pages' routes ("/join", "/ua")
+    that no staff route shares."""
+    public, staff = set(), set()
+    for rule in app.url_map.iter_rules():
+        first = "/" + rule.rule.lstrip("/").split("/")[0]
+        view = app.view_functions.get(rule.endpoint)
+        (public if getattr(view, "supporter_page", False) else staff).add(first)
+    return frozenset(public - staff)
+
+
+def is_public_path(path: str) -> bool:
+    """Whether ``path`` lies where the supporter pages are (for pages no view
+    answered: an unknown address under /ua/ is a supporter's 404)."""
+    prefixes = current_app.extensions.get("supporter_prefixes")
+    if prefixes is None:
+        prefixes = current_app.extensions["supporter_prefixes"] = _public_prefixes(current_app)
+    return "/" + path.lstrip("/").split("/")[0] in prefixes
+
+
+def on_supporter_page() -> bool:
+    """Whether this request is for a page supporters see (so errors speak their
+    language and name no staff login)."""
+    return has_request_context() and _is_supporter_page()
 
 
 def _browser_language() -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = (
@@ -55,8 +55,9 @@ def refuse_hostile_characters():
         return None
     if request.path.startswith("/api/"):
         return jsonify({"code": 400, "status": "Bad request", "message": MESSAGE}), 400
-    page = render_template("errors/error.html", code=400, title="Bad request", text=MESSAGE)
-    return page, 400
+    from campaign.core.errorpages import PUBLIC_BAD_CHARACTER, render_error
+
+    return render_error(400, staff_text=MESSAGE, public_text=PUBLIC_BAD_CHARACTER)
 
 
 def register(app: Flask) -> None:

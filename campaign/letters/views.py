@@ -30,7 +30,7 @@ from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import db, limiter
-from campaign.letters import printing, rendering, services, texts
+from campaign.letters import printing, rendering, services
 from campaign.letters.appeal import appeal_block, render_letter
 from campaign.letters.forms import (
     DEFAULT_BODY,
@@ -324,11 +324,8 @@ def _public_or_404(case_id: int) -> Case:
 
 def _render_public(case: Case, form: ActionForm, status: int = 200):
     block = appeal_block(case, language=_language(case))
-    page = i18n.current_language()
     form.channel.choices = _channel_choices()
-    form.country.choices = choices(
-        [("", "—"), *sorted(texts.locale(page).territories.items(), key=_by_name)]
-    )
+    form.country.choices = choices([("", "—"), *i18n.countries(i18n.current_language())])
     return render_template(
         "public/case.html",
         case=case,
@@ -338,10 +335,6 @@ def _render_public(case: Case, form: ActionForm, status: int = 200):
         people=[p for p in case.people if p.consent_to_name],
         outcomes=_person_outcomes(case),
     ), status
-
-
-def _by_name(pair):
-    return pair[1]
 
 
 @bp.post("/ua/<int:case_id>/actions")
@@ -449,13 +442,18 @@ def act_record(token: str):
     return render_template("public/act_done.html", case=case, block=block)
 
 
+NOTHING_TO_PRINT = N_("There are no letters to print for this appeal yet. Try again later.")
+
+
 @bp.get("/act/<token>/letters.pdf")
 @i18n.supporter_page
 @public
 def supporter_pack(token: str):
     case, supporter, _channel = _read_link(token)
+    i18n.use_supporter_language(getattr(supporter, "language", None))
     try:
         html = printing.pack_html(case, supporter)
-    except ServiceError as error:
-        return render_template("public/link_refused.html", message=error.message), 404
+    except ServiceError:
+        # The staff's reason ("write a letter…") is not for supporters.
+        return render_template("public/link_refused.html", message=NOTHING_TO_PRINT), 404
     return _pdf(html, f"{case.label} letters")

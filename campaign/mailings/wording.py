@@ -48,6 +48,7 @@ class Words(dict):
 def _table() -> dict:
     # str.format fields survive translation as %(name)s placeholders.
     return {
+        "brand": gettext("Urgent Action"),
         "dear": gettext("Dear %(name)s,", name="{name}"),
         "friend": gettext("Dear friend,"),
         "act": gettext("I sent my appeal"),

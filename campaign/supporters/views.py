@@ -77,7 +77,7 @@ def _interest_choices():
 @limiter.limit(_signup_limit, methods=["POST"])
 def signup():
     form = SignupForm(language=i18n.current_language())
-    form.country.choices = choices([("", "—"), *country_choices()])
+    form.country.choices = choices([("", "—"), *i18n.countries(i18n.current_language())])
     form.interests.choices = _interest_choices()
     valid = form.validate_on_submit()
     if form.is_submitted() and not valid:

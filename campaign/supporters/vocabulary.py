@@ -37,12 +37,13 @@ THEMES = {
 INTERESTS = {**REGIONS, **THEMES}
 
 # Languages the public pages speak; supporters may have any ISO 639-1 language.
-PUBLIC_LANGUAGES = ("en", "fr", "es", "ru", "uk", "ar")
+PUBLIC_LANGUAGES = ("en", "fr", "es", "de", "ru", "uk", "ar")
 # Each public language in its own words, for the language pickers.
 NATIVE_NAMES = {
     "en": "English",
     "fr": "Français",
     "es": "Español",
+    "de": "Deutsch",
     "ru": "Русский",
     "uk": "Українська",
     "ar": "العربية",

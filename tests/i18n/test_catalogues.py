@@ -1,4 +1,4 @@
-"""The message catalogues: complete in fr, es and ru, placeholders intact,
+"""The message catalogues: complete in every public language, placeholders intact,
 compiled .mo files in step with the .po files, and the template up to date."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from campaign import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "campaign" / "translations"
-COMPLETE = ("fr", "es", "ru", "uk", "ar")  # every language the public pages speak
+COMPLETE = ("fr", "es", "de", "ru", "uk", "ar")  # every language the public pages speak
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -64,8 +64,18 @@ def test_each_catalogue_has_every_message_of_the_template(language):
 
 @pytest.mark.parametrize("language", COMPLETE)
 def test_the_public_languages_translate_every_message(language):
+    assert language in i18n.PUBLIC_LANGUAGES
     untranslated = [m.id for m in _po(language) if m.id and (not m.string or m.fuzzy)]
     assert untranslated == []
+
+
+def test_every_catalogue_is_complete():
+    """An email to a supporter is written from their language's catalogue and
+    marked lang=<that language>: a half-empty catalogue would send English text
+    marked, say, German. So every catalogue is complete (and every public
+    language has one)."""
+    assert set(i18n.catalogue_languages()[1:]) == set(COMPLETE)
+    assert set(i18n.PUBLIC_LANGUAGES) - {"en"} == set(COMPLETE)
 
 
 @pytest.mark.parametrize("language", i18n.catalogue_languages()[1:])

@@ -4,6 +4,8 @@ dates, footer). A language without a catalogue gets English."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from campaign.mailings import services
@@ -15,6 +17,8 @@ CONFIRMATION = {
     "es": ("Confirma tu inscripción en Acciones Urgentes", "Sí, inscribirme",
            "El enlace es válido durante 7 días."),
     "ru": ("Подтвердите подписку на срочные акции", "Да, подписаться", "Ссылка действует 7 дн."),
+    "de": ("Bestätigen Sie Ihre Anmeldung für Urgent Actions", "Ja, ich melde mich an",
+           "Der Link ist 7 Tage lang gültig."),
     "en": ("Confirm your Urgent Action sign-up", "Yes, sign me up", "The link works for 7 days."),
 }  # fmt: skip
 
@@ -35,6 +39,22 @@ def test_the_confirmation_email_in_the_supporters_language(
     page = message.get_body(("html",)).get_content()
     assert button in text and validity in text
     assert f'<html lang="{language}" dir="ltr">' in page
+
+
+def test_a_german_confirmation_is_german_text_marked_german(app, db, inbox, make_supporter):
+    """The lang attribute names the language the text is really in."""
+    from campaign.supporters.tasks import send_confirmation
+
+    supporter_id = make_supporter(language="de", state="pending", confirm_nonce="n").id
+    db.session.commit()
+    send_confirmation(supporter_id)
+    [message] = inbox.messages()
+    page = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert '<html lang="de" dir="ltr">' in page
+    for part in (page, text):
+        assert "Bitte bestätigen Sie" in part and "Please confirm" not in part
+        assert "If you did not sign up" not in part
 
 
 def test_an_arabic_confirmation_is_right_to_left(app, db, inbox, make_supporter):
@@ -151,3 +171,20 @@ def test_words_keep_format_fields_and_spell_dates(app):
     assert ru.deadline_on(date(2019, 9, 27)) == "Пожалуйста, действуйте до 27 сентября 2019\u202fг."
     assert de["dear"].format(name="Jan") == "Liebe/r Jan,"
     assert ar.direction == "rtl" and ru.direction == "ltr"
+
+
+@pytest.mark.parametrize(
+    ("language", "brand", "footer"),
+    [
+        ("fr", "Action urgente", "parce que vous avez rejoint le réseau Actions urgentes"),
+        ("de", "Urgent Action", "weil Sie dem Urgent-Action-Netzwerk beigetreten sind"),
+    ],
+)
+def test_the_email_header_names_the_network_in_the_language(
+    db, case, letters_, make_supporter, coordinator, language, brand, footer
+):
+    shown = _preview(_mailing(coordinator, case, "appeal"), language, make_supporter)
+    # (the CSS is inlined: the cell has a style attribute too)
+    assert re.search(rf'<td class="brand"[^>]*>{brand}</td>', shown["html"])
+    assert f'<html lang="{language}"' in shown["html"] and footer in shown["html"]
+    assert "You receive this" not in shown["html"]

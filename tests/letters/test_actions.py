@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from campaign.core.tokens import TokenRefused, make_token
 from campaign.letters import services
 from campaign.letters.models import Action
+from tests.letters import conftest as letter_fixtures
 
 
 @pytest.fixture
@@ -259,3 +260,45 @@ def test_the_optional_sign_up_uses_double_opt_in_and_reveals_nothing(
     new = db.session.scalar(select(Supporter).where(Supporter.email == "new@example.org"))
     assert new.state == "pending" and new.first_name == "Ann"
     assert sent == [new.id], "a confirmation is sent after commit, to the new address only"
+
+
+@pytest.fixture
+def italian_letter(case, letters, db):
+    """A letter in a language the public pages do not speak."""
+    body = letter_fixtures.EN_BODY.replace("I am writing to you about", "Le scrivo riguardo a")
+    italian = services.save_letter(
+        None, case, None, {"language": "it", "subject": "Liberate {{ people }}", "body": body}
+    )
+    db.session.commit()
+    return italian
+
+
+def _form_action(html: str) -> str:
+    return re.search(r'<form method="post" action="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_the_action_form_keeps_the_letter_a_visitor_reads(app, case, italian_letter, db):
+    """Reading the Italian letter (?lang=it; the pages themselves are not in
+    Italian): after a refusal and after sending, it is still the Italian letter."""
+    client = app.test_client()
+    html = client.get(f"/ua/{case.id}?lang=it").get_data(as_text=True)
+    assert "Le scrivo riguardo a" in html
+    action = _form_action(html)
+    assert action.endswith("?lang=it")
+    refused = client.post(action, data={"email": "not an address", "channel": "letter"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "Le scrivo riguardo a" in page and "I am writing to you about" not in page
+    sent = client.post(action, data={"email": "ana@example.org", "channel": "letter"})
+    assert sent.status_code == 302
+    assert "Le scrivo riguardo a" in client.get(sent.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_action_form_keeps_the_page_language_too(app, case, italian_letter, db):
+    """A French visitor reading the English letter stays on French pages."""
+    client = app.test_client()
+    html = client.get(f"/ua/{case.id}?lang=fr").get_data(as_text=True)
+    action = _form_action(html)
+    refused = client.post(action, data={"email": "not an address", "channel": "letter"})
+    page = refused.get_data(as_text=True)
+    assert '<html lang="fr"' in page and "I am writing to you about" in page
