@@ -126,6 +126,8 @@ def configure(fmt: str = "json", level: str = "INFO") -> logging.Handler:
     # The development server's access lines would repeat each request with its
     # query string and tokens in the path; our own request line replaces them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # aiosmtpd (the local catcher, bounce intake) logs every connection at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     return handler
 
 
