@@ -78,6 +78,8 @@ def test_a_link_shows_a_page_and_only_the_post_records_once(
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Да, я отправил(а) обращение" in html and '<option selected value="email">' in html
+    assert "Я отправил(а) обращение" not in html, "the form asks; no second button"
+    assert "/letters.pdf" in html  # the print link stays
     assert count(db) == 0, "a prefetching mail scanner must not count as an appeal"
     for _ in range(2):
         done = client.post(f"/act/{token}", data={"channel": "email"})
