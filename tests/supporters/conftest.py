@@ -83,3 +83,22 @@ def make_supporter(app, db):
 
 def path_of(url: str) -> str:
     return url.removeprefix("https://ua.test")
+
+
+def fail_the_second_write(monkeypatch):
+    """The importer's writer fails at its second batch ("disk gone"), as a crash would.
+
+    Returns the real ``write``, to put back."""
+    from campaign.supporters import importer
+
+    original = importer._Writer.write
+    calls = []
+
+    def failing(self, batch, counts):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk gone")
+        return original(self, batch, counts)
+
+    monkeypatch.setattr(importer._Writer, "write", failing)
+    return original

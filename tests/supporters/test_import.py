@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from campaign.core.errors import Conflict, ValidationError
 from campaign.supporters import importer, imports, services
 from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
+from tests.supporters.conftest import fail_the_second_write
 
 HEADER = "Email,First name,Last name,Language,Country,City,Interests\n"
 
@@ -221,16 +222,7 @@ def test_an_erased_address_is_not_brought_back(app, db, tmp_path, make_supporter
 def test_an_interrupted_import_can_be_run_again(app, db, tmp_path, monkeypatch):
     total = 2 * importer.BATCH + 500
     path = write(tmp_path, HEADER + "".join(f"p{i}@example.org,,,,,,\n" for i in range(total)))
-    original = importer._Writer.write
-    calls = []
-
-    def failing(self, batch, counts):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError("disk gone")
-        return original(self, batch, counts)
-
-    monkeypatch.setattr(importer._Writer, "write", failing)
+    original = fail_the_second_write(monkeypatch)
     with pytest.raises(OSError):
         run(db, path)
     failed = db.session.scalar(select(ImportJob))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from campaign.supporters import importer, imports, services
 from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
+from tests.supporters.conftest import fail_the_second_write
 
 HEADER = "Email,First name,Last name,Language,Country,City,Interests\n"
 
@@ -77,16 +78,7 @@ def test_a_large_file_is_read_in_a_process_and_imported(app, db, tmp_path, monke
 def test_a_failure_while_writing_stops_the_reading_process(app, db, tmp_path, monkeypatch):
     path = tmp_path / "people.csv"
     path.write_text(rows(2 * importer.BATCH), encoding="utf-8")
-    original = importer._Writer.write
-    calls = []
-
-    def failing(self, batch, counts):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError("disk gone")
-        return original(self, batch, counts)
-
-    monkeypatch.setattr(importer._Writer, "write", failing)
+    fail_the_second_write(monkeypatch)
     job = imports.from_path(None, path)
     imports.configure(None, job, mapping=job.mapping, consent_source="fair", dry_run=False)
     db.session.commit()
