@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from flask import Flask, current_app, jsonify, request
 
 from campaign import config as settings
+from campaign.domains import DOMAINS, domain_module
 from campaign.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,46 +61,24 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-# The domains, in the order their blueprints register. Each may have models.py,
-# tasks.py (Celery tasks, periodic jobs), views.py (``bp``), api.py
-# (``blueprints``, mounted under /api/v1) and demo.py (``load_demo``).
-DOMAINS = (
-    "core",
-    "auth",
-    "audit",
-    "cases",
-    "casesheets",
-    "supporters",
-    "letters",
-    "mailings",
-    "outcomes",
-    "mailbox",
-)
-
-
-def _domain_module(domain: str, name: str):
-    try:
-        return importlib.import_module(f"campaign.{domain}.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"campaign.{domain}.{name}":
-            raise  # a real import error inside the module
-        return None
-
-
 def _register_models() -> None:
-    # Import every domain's models and tasks so that metadata (and Alembic)
-    # and Celery see them all.
+    # Import every domain's models, tasks and hooks so that metadata (and
+    # Alembic) and Celery see them all, and the layers below hear what each
+    # domain contributes (dashboard panels, metrics, signal receivers).
     for domain in DOMAINS:
-        _domain_module(domain, "models")
-        _domain_module(domain, "tasks")
+        domain_module(domain, "models")
+        domain_module(domain, "tasks")
+        domain_module(domain, "hooks")
 
 
 def _register_blueprints(app: Flask) -> None:
-    from campaign.auth.services import load_session_user
+    from campaign.auth.services import load_session_user, user_for_token
+    from campaign.core.roles import token_user_loader
 
     login_manager.user_loader(load_session_user)
+    token_user_loader(app, user_for_token)
     for domain in DOMAINS:
-        views = _domain_module(domain, "views")
+        views = domain_module(domain, "views")
         if views is not None:
             app.register_blueprint(views.bp)
 
@@ -109,7 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaign.extensions import api as rest_api
 
     rest_api.init_app(app)
-    register_api(app, rest_api, [_domain_module(d, "api") for d in DOMAINS])
+    register_api(app, rest_api, [domain_module(d, "api") for d in DOMAINS])
 
 
 def _register_errors(app: Flask) -> None:

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from campaign.auth import services as auth
-from campaign.auth.roles import ROLES
 from campaign.core.errors import ServiceError
+from campaign.core.roles import ROLES
 from campaign.extensions import db
 
 users = AppGroup("users", help="Staff accounts.")

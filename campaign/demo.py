@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from campaign.cases import services as cases
 from campaign.cases.models import Case
+from campaign.domains import DOMAINS, domain_module
 from campaign.outcomes import services as outcomes
 
 PROSECUTOR = {
@@ -80,10 +81,8 @@ def load(supporters: int = 300) -> str:
         f"{ua205.label} with {len(ua205.updates)} updates",
         f"{kuku.label} ({len(kuku.people)} people)",
     ]
-    from campaign import DOMAINS, _domain_module
-
     for domain in DOMAINS:
-        module = _domain_module(domain, "demo")
+        module = domain_module(domain, "demo")
         if module is not None:
             loaded.append(module.load_demo(supporters=supporters))
     return "Demo data loaded: " + "; ".join(loaded) + "."

@@ -7,6 +7,10 @@ Words live in message catalogues under ``campaign/translations/<lang>/LC_MESSAGE
 browser's Accept-Language, else English. Staff pages are always English.
 Emails are rendered in a worker inside :func:`in_language` (the supporter's
 language, or English when there is no catalogue for it).
+
+It is also the one place for language and country codes and their names (the
+lookups the import checks every row with are precomputed). It sits at the
+bottom of the layers (docs/ARCHITECTURE.md), beside core: it imports no domain.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import force_locale, get_locale, gettext, refresh
 
-from campaign.supporters.vocabulary import NATIVE_NAMES, PUBLIC_LANGUAGES
+from campaign.extensions import babel
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT = "en"
@@ -30,6 +34,24 @@ RTL = frozenset({"ar", "fa", "he", "ur", "yi"})
 # The Babel locale where the bare code is not what the office writes
 # (dates the British way: 27 September 2019).
 LOCALES = {"en": "en_GB"}
+
+# Languages the public pages speak; supporters may have any ISO 639-1 language.
+PUBLIC_LANGUAGES = ("en", "fr", "es", "de", "ru", "uk", "ar")
+# Each public language in its own words, for the language pickers.
+NATIVE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "es": "Español",
+    "de": "Deutsch",
+    "ru": "Русский",
+    "uk": "Українська",
+    "ar": "العربية",
+}
+
+
+def N_(message: str) -> str:
+    """Marks a label for the message catalogue; translated where it is shown."""
+    return message
 
 
 @cache
@@ -81,15 +103,83 @@ def _sort_key(name: str) -> str:
 def countries(language: str | None) -> tuple[tuple[str, str], ...]:
     """(ISO alpha-2 code, name) of every country, named and sorted in
     ``language`` (Babel's territory names; English without them)."""
-    try:
-        names = Locale.parse(babel_locale(_code(language) or DEFAULT)).territories
-    except (UnknownLocaleError, ValueError):
-        names = Locale.parse(babel_locale(DEFAULT)).territories
+    names = _territories(language)
     pairs = [
         (c.alpha_2, names.get(c.alpha_2) or getattr(c, "common_name", None) or c.name)
         for c in pycountry.countries
     ]
     return tuple(sorted(pairs, key=lambda pair: (_sort_key(pair[1]), pair[1])))
+
+
+@cache
+def _territories(language: str | None) -> dict[str, str]:
+    try:
+        return Locale.parse(babel_locale(_code(language) or DEFAULT)).territories
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(babel_locale(DEFAULT)).territories
+
+
+def country_name(code: str | None, language: str | None = None) -> str:
+    """The country's name in ``language`` (English by default); the code
+    itself when nobody knows it."""
+    if not code:
+        return ""
+    code = code.strip().upper()
+    names = _territories(language)
+    if code in names:
+        return names[code]
+    country = pycountry.countries.get(alpha_2=code)
+    return (getattr(country, "common_name", None) or country.name) if country else code
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, English name) of every country, for the staff forms."""
+    return list(countries(DEFAULT))
+
+
+def language_name(code: str | None) -> str:
+    """The language's English name (ISO 639); the code when it is unknown."""
+    language = pycountry.languages.get(alpha_2=code) if code else None
+    return language.name if language else code or ""
+
+
+@cache
+def country_codes() -> dict[str, str]:
+    """Lower-cased alpha-2, alpha-3 and names → alpha-2."""
+    table = {}
+    for c in pycountry.countries:
+        for name in (c.alpha_2, c.alpha_3, c.name, getattr(c, "common_name", None)):
+            if name:
+                table[name.lower()] = c.alpha_2
+    return table
+
+
+@cache
+def language_codes() -> dict[str, str]:
+    """Lower-cased ISO 639-1 and -3 codes and English names → ISO 639-1."""
+    table = {}
+    for lang in pycountry.languages:
+        code = getattr(lang, "alpha_2", None)
+        if code:
+            for name in (code, lang.alpha_3, lang.name):
+                table[name.lower()] = code
+    return table
+
+
+def country(value: str | None) -> str | None:
+    """An alpha-2 code, None for empty, KeyError for something unknown."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    return country_codes()[value.lower()]
+
+
+def language(value: str | None) -> str | None:
+    """An ISO 639-1 code, None for empty, KeyError for something unknown."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    return language_codes()[value.lower().split("-")[0].split("_")[0]]
 
 
 def supporter_page(view):
@@ -170,8 +260,6 @@ def current_language() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from campaign.extensions import babel
-
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", babel_locale(DEFAULT))
     babel.init_app(app, locale_selector=select_locale)

@@ -23,7 +23,7 @@ def register(app: Flask, api, modules) -> None:
 
     # The spec is public reading, as any API's documentation is. flask-smorest
     # registers a bound method, which takes no attributes: wrap it.
-    from campaign.auth.roles import public
+    from campaign.core.roles import public
 
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.startswith("api-docs."):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from campaign.audit.services import recent
-from campaign.auth.roles import requires
 from campaign.core.db import MAX_PAGE
+from campaign.core.roles import requires
 
 bp = Blueprint("audit", __name__)
 

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from campaign.auth.roles import ROLE_LABELS
 from campaign.core.forms import choices
+from campaign.core.roles import ROLE_LABELS
 
 
 class LoginForm(FlaskForm):

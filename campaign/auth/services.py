@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from campaign.audit.services import record
 from campaign.auth import passwords
 from campaign.auth.models import ApiToken, User
-from campaign.auth.roles import ROLES
 from campaign.core.errors import Conflict, ServiceError, ValidationError
+from campaign.core.roles import ROLES
 from campaign.core.types import utcnow
 from campaign.extensions import db
 

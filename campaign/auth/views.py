@@ -29,9 +29,9 @@ from campaign.auth.forms import (
     UserEditForm,
 )
 from campaign.auth.models import ApiToken
-from campaign.auth.roles import public, requires
 from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, confirmed
+from campaign.core.roles import public, requires
 from campaign.core.urls import safe_next
 from campaign.extensions import db, limiter
 

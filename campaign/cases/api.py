@@ -7,11 +7,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from campaign.auth.roles import api_requires
 from campaign.cases import services
 from campaign.cases.models import CASE_STATUSES, PERSON_STATUSES, UPDATE_KINDS
 from campaign.core.db import MAX_ID, MAX_PAGE
 from campaign.core.errors import NotFound
+from campaign.core.roles import api_requires
 from campaign.extensions import db
 
 cases_bp = Blueprint(

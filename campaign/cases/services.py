@@ -115,20 +115,6 @@ def normalise_country(code: str | None) -> str | None:
     return country.alpha_2
 
 
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or country.name if country else code
-
-
-def country_choices() -> list[tuple[str, str]]:
-    return sorted(
-        ((c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries),
-        key=lambda pair: pair[1],
-    )
-
-
 def normalise_languages(codes, field: str = "languages") -> list[str]:
     if isinstance(codes, str):
         codes = re.split(r"[\s,;]+", codes)
@@ -142,11 +128,6 @@ def normalise_languages(codes, field: str = "languages") -> list[str]:
         if code not in result:
             result.append(code)
     return result
-
-
-def language_name(code: str) -> str:
-    language = pycountry.languages.get(alpha_2=code)
-    return language.name if language else code
 
 
 def normalise_themes(themes) -> list[str]:

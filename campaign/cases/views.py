@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from campaign.auth.roles import requires
+from campaign import i18n
 from campaign.cases import services
 from campaign.cases.forms import (
     CaseForm,
@@ -19,6 +19,7 @@ from campaign.cases.models import CASE_STATUSES
 from campaign.core.db import MAX_PAGE
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
+from campaign.core.roles import requires
 from campaign.extensions import db
 
 bp = Blueprint("cases", __name__)
@@ -39,7 +40,7 @@ def _person_or_404(person_id: int):
 
 
 def _country_choices(blank: str = "—"):
-    return choices([("", blank), *services.country_choices()])
+    return choices([("", blank), *i18n.country_choices()])
 
 
 @bp.get("/cases/")
@@ -63,7 +64,7 @@ def index():
             "year": year or "",
             "q": args.get("q", ""),
         },
-        countries=[("", "Any country"), *services.country_choices()],
+        countries=[("", "Any country"), *i18n.country_choices()],
         statuses=CASE_STATUSES,
         today=services.org_today(),
     )

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from campaign.auth.roles import requires
+from campaign import i18n
 from campaign.cases import services as cases
 from campaign.cases.labels import update_label
 from campaign.casesheets import services
@@ -27,6 +27,7 @@ from campaign.casesheets.forms import ImportForm, ReviewForm
 from campaign.casesheets.highlight import LABELS, highlight, marks_of
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
+from campaign.core.roles import requires
 from campaign.extensions import db
 
 bp = Blueprint("casesheets", __name__)
@@ -272,7 +273,7 @@ def _case_has_target(case, target) -> bool:
 
 def _set_choices(form: ReviewForm, review: services.Review) -> None:
     form.save_as.choices = choices(_save_as_choices(review))
-    form.country_code.choices = choices([("", "—"), *cases.country_choices()])
+    form.country_code.choices = choices([("", "—"), *i18n.country_choices()])
     people = review.proposal.people
     for index, row in enumerate(form.people):
         options = [("", "A new person")]

@@ -8,7 +8,8 @@ from flask import render_template
 from flask_babel import gettext
 
 from campaign import i18n
-from campaign.supporters.vocabulary import N_
+
+N_ = i18n.N_
 
 STAFF = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),

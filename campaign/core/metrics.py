@@ -1,6 +1,7 @@
 """Prometheus metrics at ``GET /metrics`` (docs/OPERATIONS.md, "Metrics").
 
-Sending figures come from the database at scrape time, so they hold across
+Sending figures (registered by the mailings domain with :func:`collector`)
+come from the database at scrape time, so they hold across
 any number of worker processes and machines and survive restarts: deliveries
 by state (one grouped query), messages sent and failed, the send rate of the
 last minute, expired outbox leases, bounces of the last 24 hours, heartbeat
@@ -16,7 +17,8 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -27,16 +29,18 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import select
 
-from campaign.auth.roles import _bearer, api_requires
 from campaign.core.models import Heartbeat
+from campaign.core.roles import api_requires, bearer_token
 from campaign.core.types import utcnow
 from campaign.extensions import db
 
 bp = Blueprint("metrics", __name__)
-IN_FLIGHT = ("scheduled", "sending", "paused")
+# Functions of the scrape's time returning metric families, registered by the
+# domains' hooks modules with :func:`collector` (core knows no domain).
+COLLECTORS: list[Callable[[datetime], list]] = []
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
@@ -58,6 +62,12 @@ HTTP_LATENCY = Histogram(
 )
 
 
+def collector(function: Callable[[datetime], list]) -> Callable[[datetime], list]:
+    """Register ``function(now)`` to add its metric families to every scrape."""
+    COLLECTORS.append(function)
+    return function
+
+
 def metrics_token_or_admin(view):
     """``METRICS_TOKEN`` as a bearer token, else an admin's API token."""
     guarded = api_requires("admin")(view)
@@ -65,7 +75,7 @@ def metrics_token_or_admin(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         expected = current_app.config.get("METRICS_TOKEN") or ""
-        given = _bearer() or ""
+        given = bearer_token() or ""
         if expected and hmac.compare_digest(given.encode(), expected.encode()):
             return view(*args, **kwargs)
         return guarded(*args, **kwargs)
@@ -102,98 +112,10 @@ def _http_metrics() -> bytes:
 
 
 def _database_families() -> list:
-    from campaign.mailings.models import (
-        BOUNCE_KINDS,
-        DELIVERY_STATES,
-        STATES,
-        Bounce,
-        Delivery,
-        Mailing,
-    )
-
     now = utcnow()
     families = []
-
-    # Deliveries by mailing and state: one grouped query; totals are its sums.
-    per_mailing = GaugeMetricFamily(
-        "ua_mailing_deliveries",
-        "Deliveries of each mailing in flight (scheduled, sending, paused), by state.",
-        labels=["mailing_id", "mailing_state", "state"],
-    )
-    totals: dict[str, int] = {}
-    rows = db.session.execute(
-        select(Delivery.mailing_id, Mailing.state, Delivery.state, func.count())
-        .join(Mailing, Mailing.id == Delivery.mailing_id)
-        .group_by(Delivery.mailing_id, Mailing.state, Delivery.state)
-    )
-    for mailing_id, mailing_state, state, count in rows:
-        totals[state] = totals.get(state, 0) + count
-        if mailing_state in IN_FLIGHT:
-            per_mailing.add_metric([str(mailing_id), mailing_state, state], count)
-    by_state = GaugeMetricFamily(
-        "ua_deliveries", "All deliveries (outbox rows), by state.", labels=["state"]
-    )
-    for state in DELIVERY_STATES:
-        by_state.add_metric([state], totals.get(state, 0))
-    sent = CounterMetricFamily("ua_messages_sent", "Messages handed to the SMTP relay.")
-    sent.add_metric([], totals.get("sent", 0))
-    failed = CounterMetricFamily(
-        "ua_messages_failed", "Deliveries given up after their last attempt."
-    )
-    failed.add_metric([], totals.get("failed", 0))
-    families += [per_mailing, by_state, sent, failed]
-
-    mailings = GaugeMetricFamily("ua_mailings", "Mailings, by state.", labels=["state"])
-    counts = dict(
-        db.session.execute(select(Mailing.state, func.count()).group_by(Mailing.state)).all()
-    )
-    for state in STATES:
-        mailings.add_metric([state], counts.get(state, 0))
-    families.append(mailings)
-
-    minute = db.session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .join(Mailing, Mailing.id == Delivery.mailing_id)
-        .where(
-            Mailing.state.in_((*IN_FLIGHT, "sent")),
-            Delivery.state == "sent",
-            Delivery.sent_at >= now - timedelta(seconds=60),
-        )
-    )
-    rate = GaugeMetricFamily(
-        "ua_send_rate_per_second", "Messages sent per second over the last minute."
-    )
-    rate.add_metric([], round(minute / 60, 3))
-    families.append(rate)
-
-    expired = db.session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.state == "sending", Delivery.lease_until < now)
-    )
-    leases = GaugeMetricFamily(
-        "ua_outbox_leases_expired",
-        "Deliveries claimed by a worker whose lease ran out (the sweeper re-queues them).",
-    )
-    leases.add_metric([], expired)
-    families.append(leases)
-
-    bounces = GaugeMetricFamily(
-        "ua_bounces_last_24h", "Bounces and complaints received in the last 24 hours, by kind.",
-        labels=["kind"],
-    )  # fmt: skip
-    received = dict(
-        db.session.execute(
-            select(Bounce.kind, func.count())
-            .where(Bounce.received_at >= now - timedelta(hours=24))
-            .group_by(Bounce.kind)
-        ).all()
-    )
-    for kind in BOUNCE_KINDS:
-        bounces.add_metric([kind], received.get(kind, 0))
-    families.append(bounces)
-
+    for collect in COLLECTORS:
+        families += collect(now)
     heartbeat = GaugeMetricFamily(
         "ua_heartbeat_age_seconds",
         "Seconds since each background process last showed life (tick: beat and a worker).",

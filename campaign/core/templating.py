@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from markupsafe import Markup, escape
 
+from campaign.core.roles import has_role
+from campaign.i18n import country_name, language_name
+
 
 def register(app: Flask) -> None:
     zone = ZoneInfo(app.config["ORG_TIMEZONE"])
@@ -37,9 +40,6 @@ def register(app: Flask) -> None:
                 lines = [escape(line) for line in block.split("\n")]
                 html += Markup("<p>") + Markup("<br>").join(lines) + Markup("</p>")
         return html
-
-    from campaign.auth.roles import has_role
-    from campaign.cases.services import country_name, language_name
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["country"] = country_name

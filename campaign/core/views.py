@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import select, text
 
-from campaign.auth.roles import public, requires
 from campaign.core import dashboard
 from campaign.core.models import Heartbeat
+from campaign.core.roles import public, requires
 from campaign.core.types import utcnow
 from campaign.extensions import db
 
@@ -17,16 +17,7 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @requires("viewer")
 def home():
-    appeals = dashboard.appeals_last_days(7)
-    return render_template(
-        "core/dashboard.html",
-        open_appeals=dashboard.open_appeals(),
-        mailings=dashboard.mailings_in_flight(),
-        appeals=appeals,
-        appeals_top=max((count for _day, count in appeals), default=0),
-        outcomes=dashboard.recent_outcomes(),
-        bounces=dashboard.bounces_needing_attention(),
-    )
+    return render_template("core/dashboard.html", panels=dashboard.panels())
 
 
 @bp.get("/healthz")

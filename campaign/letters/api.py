@@ -7,13 +7,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from campaign.auth.roles import api_requires
 from campaign.cases.services import get_case
 from campaign.core.db import MAX_ID, MAX_PAGE
 from campaign.core.errors import NotFound
+from campaign.core.roles import api_requires
 from campaign.extensions import db
 from campaign.letters import services
-from campaign.letters.models import CHANNELS
+from campaign.supporters.models import CHANNELS
 
 letters_bp = Blueprint(
     "api_letters", __name__, url_prefix="/api/v1", description="Letters and actions"

@@ -10,6 +10,7 @@ the supporter's country), the deadline, and the "I sent my appeal" link.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import quote
@@ -174,7 +175,7 @@ def outcome(case: Case, language: str) -> str:
     last update's news, else the standard thanks."""
     if case.status != "closed":
         return ""
-    closing = _latest_closing(case)
+    closing = latest_closing(case)
     if closing is not None and closing.text.strip():
         return closing.text.strip()
     last = case.updates[-1] if case.updates else None
@@ -183,13 +184,24 @@ def outcome(case: Case, language: str) -> str:
     return "\n\n".join(part for part in (last.title, last.body) if part)
 
 
-def _latest_closing(case: Case):
-    # The outcomes domain records closings; without it, updates tell the story.
-    try:
-        from campaign.outcomes.services import latest_closing
-    except ImportError:
-        return None
-    return latest_closing(case)
+# The outcomes domain (a layer above) records closings and registers how to
+# find a case's latest with closing_finder; without one, updates tell the story.
+_closing_finders: list[Callable] = []
+
+
+def closing_finder(function: Callable) -> Callable:
+    """Register ``function(case)``: the case's latest closing (with ``text`` and
+    ``outcomes``), or None."""
+    _closing_finders.append(function)
+    return function
+
+
+def latest_closing(case: Case):
+    for find in _closing_finders:
+        closing = find(case)
+        if closing is not None:
+            return closing
+    return None
 
 
 def _lines(text: str) -> list[str]:

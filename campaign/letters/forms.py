@@ -14,8 +14,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from campaign.core.forms import choices
-from campaign.letters.models import CHANNELS
 from campaign.letters.printing import MAX_COPIES
+from campaign.supporters.models import CHANNELS
 
 DEFAULT_BODY = """{{ salutation }},
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 from flask import render_template
 
+from campaign import i18n
 from campaign.cases.models import Case
 from campaign.cases.services import org_today
 from campaign.core.errors import ValidationError
@@ -50,7 +51,7 @@ def pack_html(
         block=block,
         pages=pages,
         sender=None if blank else supporter,
-        country=texts.country_name(getattr(supporter, "country", None), block.language),
+        country=i18n.country_name(getattr(supporter, "country", None), block.language),
         date=texts.long_date(today, block.language),
     )
 

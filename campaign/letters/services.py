@@ -19,7 +19,6 @@ from sqlalchemy import func, select, update
 from campaign.audit.services import diff, record
 from campaign.cases.models import Case, CaseUpdate
 from campaign.cases.services import (
-    language_name,
     normalise_country,
     normalise_languages,
     org_today,
@@ -29,8 +28,10 @@ from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.tokens import TokenRefused, fast_signer, make_token, read_token
 from campaign.core.types import utcnow
 from campaign.extensions import db
+from campaign.i18n import country_name, language_name
 from campaign.letters import rendering, texts
-from campaign.letters.models import ACTION_SOURCES, CHANNELS, Action, LetterTemplate
+from campaign.letters.models import LetterTemplate
+from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action
 
 ACTION_PURPOSE = "action"
 # An action link outlives its deadline by this much (late letters still count,
@@ -215,7 +216,7 @@ def letter_values(
         "first_name": person.first_name or "",
         "last_name": person.last_name or "",
         "city": person.city or "",
-        "country": texts.country_name(person.country, language) if person.country else "",
+        "country": country_name(person.country, language) if person.country else "",
         "target_name": getattr(target, "name", "") or "",
         "target_title": getattr(target, "title", "") or "",
         "target_organisation": getattr(target, "organisation", "") or "",

@@ -202,11 +202,5 @@ def long_date(day: date, language: str | None) -> str:
     return format_date(day, format="long", locale=locale(language))
 
 
-def country_name(code: str | None, language: str | None) -> str:
-    if not code:
-        return ""
-    return locale(language).territories.get(code.upper(), code.upper())
-
-
 def direction(language: str | None) -> str:
     return "rtl" if (language or "").lower() in RTL else "ltr"

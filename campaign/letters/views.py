@@ -23,15 +23,16 @@ from flask_babel import format_date, gettext
 from flask_login import current_user
 
 from campaign import i18n
-from campaign.auth.roles import public, requires
 from campaign.cases import services as cases
 from campaign.cases.models import Case
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
+from campaign.core.roles import public, requires
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import db, limiter
+from campaign.i18n import N_
 from campaign.letters import printing, rendering, services
-from campaign.letters.appeal import appeal_block, render_letter
+from campaign.letters.appeal import appeal_block, latest_closing, render_letter
 from campaign.letters.forms import (
     DEFAULT_BODY,
     ActionForm,
@@ -39,8 +40,7 @@ from campaign.letters.forms import (
     LetterForm,
     PrintForm,
 )
-from campaign.letters.models import CHANNELS
-from campaign.supporters.vocabulary import N_
+from campaign.supporters.models import CHANNELS
 
 bp = Blueprint("letters", __name__)
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def edit(case_id: int, letter_id: int | None = None):
             except ServiceError as error:
                 attach_error(form, error)
             else:
-                flash(f"Saved the {cases.language_name(letter.language)} letter.", "success")
+                flash(f"Saved the {i18n.language_name(letter.language)} letter.", "success")
                 return redirect(url_for("letters.show", case_id=case.id, letter_id=letter.id))
     if request.method == "POST" and (form.errors or form.form_errors):
         status = 422
@@ -204,8 +204,8 @@ def print_pack(case_id: int):
     case = _case_or_404(case_id)
     form = PrintForm(request.args)
     languages = sorted({x.language for x in services.list_letters(case)})
-    form.language.choices = choices((code, cases.language_name(code)) for code in languages)
-    form.country.choices = choices([("", "No embassy copies"), *cases.country_choices()])
+    form.language.choices = choices((code, i18n.language_name(code)) for code in languages)
+    form.country.choices = choices([("", "No embassy copies"), *i18n.country_choices()])
     if "copies" in request.args and form.validate():
         try:
             html = printing.pack_html(
@@ -281,8 +281,6 @@ def _person_outcomes(case: Case) -> list[dict]:
     page's language (people who did not consent to be named are left out)."""
     if case.status != "closed":
         return []
-    from campaign.outcomes.services import latest_closing
-
     closing = latest_closing(case)
     if closing is None:
         return []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from campaign.auth.roles import requires
 from campaign.core.forms import ConfirmForm, confirmed
+from campaign.core.roles import requires
 from campaign.mailbox import services
 
 bp = Blueprint("mailbox", __name__, url_prefix="/mailbox")

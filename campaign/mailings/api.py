@@ -7,8 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from campaign.auth.roles import api_requires
 from campaign.core.db import MAX_ID
+from campaign.core.roles import api_requires
 from campaign.mailings import services
 from campaign.mailings.models import KINDS, STATES
 

@@ -180,7 +180,7 @@ def audience_select(mailing: Mailing):
     acted = audience.get("acted")
     if acted is not None and mailing.case_id:
         # Narrowed to those who reported an action for the case, or to the others.
-        from campaign.letters.models import Action
+        from campaign.supporters.models import Action
 
         actors = select(Action.supporter_id).where(
             Action.case_id == mailing.case_id, Action.supporter_id.is_not(None)

@@ -18,10 +18,10 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from campaign.auth.roles import requires
 from campaign.cases.models import Case, CaseUpdate
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
+from campaign.core.roles import requires
 from campaign.extensions import db
 from campaign.i18n import catalogue_languages
 from campaign.mailings import bounces, services

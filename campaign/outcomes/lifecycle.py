@@ -187,8 +187,8 @@ def start_due_notices(now: datetime | None = None) -> int:
 
 
 def _start(notice: OutcomeNotice, now: datetime) -> None:
-    from campaign.letters.models import Action
     from campaign.mailings import services as mailings
+    from campaign.supporters.models import Action
 
     case = db.session.get(Case, notice.case_id)
     notice.appeals = db.session.scalar(

@@ -14,8 +14,8 @@ from statistics import median
 from sqlalchemy import func, select
 
 from campaign.cases.models import Case
-from campaign.cases.services import country_name
 from campaign.extensions import db
+from campaign.i18n import country_name
 from campaign.outcomes.models import IMPROVEMENTS, OUTCOMES, Closing, PersonOutcome
 
 
@@ -31,7 +31,7 @@ class Table:
 
 
 def appeals_per_case() -> Table:
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     counts = dict(
         db.session.execute(

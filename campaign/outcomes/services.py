@@ -240,7 +240,7 @@ def _mailing_events(case: Case) -> list[dict]:
 
 def _appeal_events(case: Case) -> list[dict]:
     try:
-        from campaign.letters.models import Action
+        from campaign.supporters.models import Action
     except ImportError:
         return []
     from sqlalchemy import func

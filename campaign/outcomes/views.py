@@ -18,11 +18,11 @@ from flask import (
 )
 from flask_login import current_user
 
-from campaign.auth.roles import requires
 from campaign.cases import services as cases
 from campaign.core.csvexport import to_csv
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, confirmed
+from campaign.core.roles import requires
 from campaign.extensions import db
 from campaign.outcomes import lifecycle, services
 from campaign.outcomes import reports as reports_module

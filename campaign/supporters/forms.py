@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.core.forms import choices
+from campaign.i18n import NATIVE_NAMES
 from campaign.supporters import vocabulary as vocab
 from campaign.supporters.importer import ENCODINGS, FIELDS
 from campaign.supporters.models import MERGE_POLICIES, STATES
@@ -37,7 +38,7 @@ class SignupForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
     first_name = StringField(_l("First name"), validators=[Length(max=100)])
     last_name = StringField(_l("Last name"), validators=[Length(max=100)])
-    language = SelectField(_l("Language"), choices=choices(vocab.NATIVE_NAMES.items()))
+    language = SelectField(_l("Language"), choices=choices(NATIVE_NAMES.items()))
     country = SelectField(_l("Country"), validate_choice=False)
     city = StringField(_l("City"), validators=[Length(max=100)])
     interests = _interests_field(_l("What you care about most (optional)"))
@@ -52,7 +53,7 @@ class ConfirmSignupForm(FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=choices(vocab.NATIVE_NAMES.items()))
+    language = SelectField(_l("Language"), choices=choices(NATIVE_NAMES.items()))
     interests = _interests_field(_l("What you care about most (optional)"))
 
 

@@ -9,6 +9,7 @@ A filter is a dict with any of these keys, all combined with AND:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from dateutil.relativedelta import relativedelta
@@ -95,7 +96,7 @@ def has_interest(values: list[str]):
 
 def conditions(filters: dict) -> list:
     """SQL conditions on Supporter for a cleaned filter dict."""
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     where = []
     column = {
@@ -120,17 +121,25 @@ def conditions(filters: dict) -> list:
         recent = select(1).where(Action.supporter_id == Supporter.id, Action.created_at >= cutoff)
         where.append(~exists(recent))
     if filters.get("received_mailing"):
-        where.append(Supporter.id.in_(_received(filters["received_mailing"])))
+        received = RECIPIENTS["received_mailing"](filters["received_mailing"])
+        where.append(Supporter.id.in_(received))
     return where
 
 
-def _received(mailing_id: int):
-    # The outbox belongs to the mailings domain, which may load after this one.
-    from campaign.mailings.models import Delivery
+# Filters on data that higher domains own (the outbox is the mailings
+# domain's): key → function of the filter's value returning a SELECT of
+# supporter ids. Registered with :func:`recipients`, as periodic jobs are.
+RECIPIENTS: dict[str, Callable] = {}
 
-    return select(Delivery.supporter_id).where(
-        Delivery.mailing_id == mailing_id, Delivery.state == "sent"
-    )
+
+def recipients(key: str):
+    """Register ``function(value)`` as the supporter ids the filter ``key`` keeps."""
+
+    def register(function: Callable) -> Callable:
+        RECIPIENTS[key] = function
+        return function
+
+    return register
 
 
 def describe(filters: dict) -> str:

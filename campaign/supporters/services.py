@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import Select, delete, false, func, or_, select, update
+from sqlalchemy import Select, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from campaign.audit.services import diff, record
@@ -38,6 +38,7 @@ from campaign.supporters.models import (
     SupporterList,
     SuppressedAddress,
 )
+from campaign.supporters.signals import supporter_erasing
 from campaign.supporters.tokens import address_digest
 
 PROFILE_FIELDS = ("first_name", "last_name", "language", "country", "city", "timezone", "interests")
@@ -496,7 +497,7 @@ def _export_value(supporter: Supporter, column: str):
 
 def personal_data(actor, supporter: Supporter) -> dict:
     """Everything held about one supporter (the right of access), audited."""
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     record(actor, "supporter.access", supporter, f"Exported data of supporter #{supporter.id}")
     lists = db.session.scalars(
@@ -546,20 +547,9 @@ def erase(actor, supporter: Supporter) -> None:
         )
     )
     record(actor, "supporter.erase", supporter, f"Erased supporter #{supporter.id}")
-    _settle_deliveries(supporter.id)
+    supporter_erasing.send(supporter.id)
     db.session.delete(supporter)
     db.session.flush()
-
-
-def _settle_deliveries(supporter_id: int) -> None:
-    """Unsent copies end suppressed; the rows stay (anonymous) for the mailing's counts."""
-    from campaign.mailings.models import Delivery
-
-    db.session.execute(
-        update(Delivery)
-        .where(Delivery.supporter_id == supporter_id, Delivery.state.in_(("queued", "sending")))
-        .values(state="suppressed", last_error="supporter erased")
-    )
 
 
 def erased_count() -> int:

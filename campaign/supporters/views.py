@@ -22,13 +22,13 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from campaign import i18n
-from campaign.auth.roles import public, requires
-from campaign.cases.services import country_choices
 from campaign.core.db import MAX_PAGE
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
+from campaign.core.roles import public, requires
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import csrf, db, limiter
+from campaign.i18n import N_
 from campaign.supporters import importer, imports, segments, services, tasks, tokens, vocabulary
 from campaign.supporters.forms import (
     AddToListForm,
@@ -42,7 +42,6 @@ from campaign.supporters.forms import (
     UploadForm,
 )
 from campaign.supporters.models import STATES, ImportJob, ListMember, SupporterList
-from campaign.supporters.vocabulary import N_
 
 bp = Blueprint("supporters", __name__)
 
@@ -99,7 +98,7 @@ def signup():
     if form.consent.errors:
         form.consent.errors = [gettext("Tick the box to agree to receive our emails.")]
     status = 422 if request.method == "POST" else 200
-    return _public("public/signup.html", status, form=form, native_names=vocabulary.NATIVE_NAMES)
+    return _public("public/signup.html", status, form=form, native_names=i18n.NATIVE_NAMES)
 
 
 EMAIL_INVALID = N_("Enter a valid email address, like name@example.org.")
@@ -246,7 +245,7 @@ def index():
 
 
 def _supporter_form(form: SupporterForm) -> SupporterForm:
-    form.country.choices = choices([("", "—"), *country_choices()])
+    form.country.choices = choices([("", "—"), *i18n.country_choices()])
     return form
 
 
@@ -278,7 +277,7 @@ def create():
 @requires("viewer")
 def show(supporter_id: int):
     from campaign.cases.models import Case
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     supporter = _or_404(services.get_supporter, supporter_id)
     add_form = AddToListForm(formdata=None)
@@ -427,7 +426,7 @@ def lists():
 
 
 def _can(role: str) -> bool:
-    from campaign.auth.roles import has_role
+    from campaign.core.roles import has_role
 
     return has_role(current_user, role)
 

@@ -1,5 +1,6 @@
-"""The fixed vocabularies supporters are described with: interests, languages,
-countries and the time zone a country defaults to.
+"""The fixed vocabularies supporters are described with: interests and the
+time zone a country defaults to; languages and countries are campaign.i18n's
+(re-exported here for the code that checks a supporter's fields).
 
 Lookups are precomputed sets and dicts because the import checks every row.
 """
@@ -10,12 +11,20 @@ import re
 from functools import cache
 from pathlib import Path
 
-import pycountry
+from campaign.i18n import N_, country, country_codes, language, language_codes
 
-
-def N_(message: str) -> str:
-    """Marks a label for the message catalogue; translated where it is shown."""
-    return message
+__all__ = [
+    "INTERESTS",
+    "REGIONS",
+    "THEMES",
+    "country",
+    "country_codes",
+    "interest_choices",
+    "interests",
+    "language",
+    "language_codes",
+    "timezone_for",
+]
 
 
 REGIONS = {
@@ -35,19 +44,6 @@ THEMES = {
     "women": N_("Women's rights"),
 }
 INTERESTS = {**REGIONS, **THEMES}
-
-# Languages the public pages speak; supporters may have any ISO 639-1 language.
-PUBLIC_LANGUAGES = ("en", "fr", "es", "de", "ru", "uk", "ar")
-# Each public language in its own words, for the language pickers.
-NATIVE_NAMES = {
-    "en": "English",
-    "fr": "Français",
-    "es": "Español",
-    "de": "Deutsch",
-    "ru": "Русский",
-    "uk": "Українська",
-    "ar": "العربية",
-}
 
 # Countries spanning several zones: the zone most of their people live in.
 _MAIN_ZONE = {
@@ -77,48 +73,10 @@ _SPLIT = re.compile(r"[;,|]")
 
 
 @cache
-def country_codes() -> dict[str, str]:
-    """Lower-cased alpha-2, alpha-3 and names → alpha-2."""
-    table = {}
-    for c in pycountry.countries:
-        for name in (c.alpha_2, c.alpha_3, c.name, getattr(c, "common_name", None)):
-            if name:
-                table[name.lower()] = c.alpha_2
-    return table
-
-
-@cache
-def language_codes() -> dict[str, str]:
-    """Lower-cased ISO 639-1 and -3 codes and English names → ISO 639-1."""
-    table = {}
-    for lang in pycountry.languages:
-        code = getattr(lang, "alpha_2", None)
-        if code:
-            for name in (code, lang.alpha_3, lang.name):
-                table[name.lower()] = code
-    return table
-
-
-@cache
 def _interest_keys() -> dict[str, str]:
     table = {key: key for key in INTERESTS}
     table.update({label.lower(): key for key, label in INTERESTS.items()})
     return table
-
-
-def country(value: str | None) -> str | None:
-    """An alpha-2 code, None for empty, KeyError for something unknown."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    return country_codes()[value.lower()]
-
-
-def language(value: str | None) -> str | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    return language_codes()[value.lower().split("-")[0].split("_")[0]]
 
 
 def interests(value) -> list[str]:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from campaign.auth.roles import ROLES, rank
+from campaign.core.roles import ROLES, rank
 
 PUBLIC_ENDPOINTS = {
     "static",

@@ -1,8 +1,9 @@
 from datetime import timedelta
 
 from campaign.cases import services as cases
-from campaign.core import dashboard
+from campaign.cases.hooks import open_appeals
 from campaign.demo import load
+from campaign.letters.hooks import appeals_last_days
 
 
 def test_dashboard_shows_what_needs_attention(app, db, login):
@@ -13,10 +14,10 @@ def test_dashboard_shows_what_needs_attention(app, db, login):
     )  # fmt: skip
     cases.issue_case(None, soon)
     db.session.commit()
-    open_cases = [case.title for case, _days in dashboard.open_appeals()]
+    open_cases = [case.title for case, _days in open_appeals()]
     assert open_cases[0] == "Hunger striker"  # the soonest deadline first
     assert "Crimean Tatar leader forcibly confined to psychiatric hospital" not in open_cases
-    days = dashboard.appeals_last_days(7)
+    days = appeals_last_days(7)
     assert len(days) == 7 and days[-1][0] == cases.org_today()
     page = login("viewer").get("/").get_data(as_text=True)
     for text in (

@@ -127,7 +127,7 @@ def test_celery_tasks_log_their_name_and_id(app, db, capsys):
 
 
 def test_an_error_in_a_signed_link_route_logs_no_token(app, capsys):
-    from campaign.auth.roles import public
+    from campaign.core.roles import public
 
     @public
     def boom(token):

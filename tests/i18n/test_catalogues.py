@@ -114,9 +114,9 @@ def test_every_refused_link_message_is_in_the_catalogue():
 
 
 def test_public_labels_cover_every_outcome_and_channel():
-    from campaign.letters.models import CHANNELS
     from campaign.letters.views import CHANNEL_LABELS, OUTCOME_LABELS
     from campaign.outcomes.models import OUTCOMES
+    from campaign.supporters.models import CHANNELS
 
     assert OUTCOME_LABELS.keys() == OUTCOMES.keys()
     assert CHANNEL_LABELS.keys() == CHANNELS.keys()

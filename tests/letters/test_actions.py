@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from campaign.core.tokens import TokenRefused, make_token
 from campaign.letters import services
-from campaign.letters.models import Action
+from campaign.supporters.models import Action
 from tests.letters import conftest as letter_fixtures
 
 

@@ -87,7 +87,7 @@ def test_signup_and_confirmation_resend_burst_is_limited(app, client, db, redis_
 
 
 def test_took_action_burst_is_limited(client, db, public_case):
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     case, _ = public_case
     assert_limited(

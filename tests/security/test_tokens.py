@@ -53,7 +53,7 @@ def state_of(db, supporter) -> str:
 
 
 def actions(db) -> int:
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     return db.session.scalar(select(func.count()).select_from(Action))
 
@@ -191,7 +191,7 @@ def test_expired_action_link_is_refused(client, db, pair):
 
 
 def test_a_replayed_action_link_counts_once_and_only_for_its_supporter(client, db, pair):
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     ann, bob, case = pair
     path = action_path(case, ann)

@@ -80,7 +80,7 @@ def test_a_supporter_can_have_all_their_data(app, db, login, make_supporter):
 
 def test_erasure_deletes_the_person_keeps_counts_and_a_keyed_hash(app, db, login, make_supporter):
     from campaign.cases.services import create_case
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     person = make_supporter(email="Erase.Me@example.org", first_name="Ana")
     keep = make_supporter()

@@ -60,7 +60,7 @@ def test_profile_and_state_filters(people, filters, expected):
 
 def test_activity_filters(app, db, people):
     from campaign.cases.services import create_case
-    from campaign.letters.models import Action
+    from campaign.supporters.models import Action
 
     case = create_case(None, {"title": "UA"})
     other = create_case(None, {"title": "Other"})

@@ -3,13 +3,18 @@
 Every view function carries ``required_role`` (``None`` for public routes);
 tests/auth/test_route_matrix.py walks the URL map and fails on any route that
 declares nothing, so a new route cannot forget its guard.
+
+They live in core because every domain's views use them; the one thing they
+need from auth, the user an API token names, auth hands over with
+:func:`token_user_loader` (as it hands Flask-Login the session's user).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 ROLES = ("viewer", "campaigner", "coordinator", "admin")
@@ -19,6 +24,11 @@ ROLE_LABELS = {
     "coordinator": "Coordinator (issues, sends, closes)",
     "admin": "Admin (users and settings)",
 }
+
+
+def token_user_loader(app, loader: Callable[[str | None], object | None]) -> None:
+    """Register how a bearer token (or None) becomes a staff user (or None)."""
+    app.extensions["token_user_loader"] = loader
 
 
 def rank(role: str | None) -> int:
@@ -61,9 +71,7 @@ def api_requires(role: str):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from campaign.auth.services import user_for_token
-
-            user = user_for_token(_bearer())
+            user = current_app.extensions["token_user_loader"](bearer_token())
             if user is None:
                 abort(401)
             if not has_role(user, role):
@@ -83,7 +91,8 @@ def public(view):
     return view
 
 
-def _bearer() -> str | None:
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
