@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -17,13 +18,27 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.cases.labels import case_label, update_label
-from campaign.core.types import UTCDateTime, utcnow
+from campaign.core.types import StrEnumColumn, UTCDateTime, one_of, utcnow
 from campaign.extensions import db
 
-CASE_STATUSES = ("draft", "active", "closed")
+
+class CaseStatus(StrEnum):
+    """draft → active → closed (an update can reopen a closed case)."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class UpdateKind(StrEnum):
+    FURTHER_ACTION = "further_action"
+    NO_FURTHER_ACTION = "no_further_action"
+
+
+CASE_STATUSES = tuple(CaseStatus)
 UPDATE_KINDS = {
-    "further_action": "Further action requested",
-    "no_further_action": "No further action requested",
+    UpdateKind.FURTHER_ACTION: "Further action requested",
+    UpdateKind.NO_FURTHER_ACTION: "No further action requested",
 }
 PERSON_STATUSES = {
     "at_risk": "At risk",
@@ -68,7 +83,7 @@ class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("number", "year"),
-        CheckConstraint("status IN ('draft', 'active', 'closed')", name="status"),
+        CheckConstraint(one_of("status", CaseStatus), name="status"),
         CheckConstraint(
             "(number IS NULL AND year IS NULL) OR (number > 0 AND year >= 1961)", name="number"
         ),
@@ -88,7 +103,9 @@ class Case(db.Model):
     embargo_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     languages: Mapped[list] = mapped_column(JSON, default=list)
     themes: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    status: Mapped[CaseStatus] = mapped_column(
+        StrEnumColumn(CaseStatus, 10), default=CaseStatus.DRAFT, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -129,13 +146,13 @@ class CaseUpdate(db.Model):
     __tablename__ = "case_updates"
     __table_args__ = (
         UniqueConstraint("case_id", "sequence"),
-        CheckConstraint("kind IN ('further_action', 'no_further_action')", name="kind"),
+        CheckConstraint(one_of("kind", UpdateKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     sequence: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[UpdateKind] = mapped_column(StrEnumColumn(UpdateKind, 20))
     title: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     new_deadline: Mapped[date | None] = mapped_column(Date)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 
 
@@ -36,3 +38,30 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class StrEnumColumn(TypeDecorator):
+    """A ``StrEnum`` stored as its value in a VARCHAR and loaded as the member.
+
+    The schema stays a plain string column, its values kept by the table's
+    CHECK constraint (:func:`one_of`), so no migration follows from the type;
+    a value outside the enum is refused before it reaches the database.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int):
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The CHECK constraint text ``column IN ('a', 'b')``."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"

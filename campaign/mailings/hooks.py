@@ -15,6 +15,7 @@ from campaign.extensions import db
 from campaign.mailings.models import (
     BOUNCE_KINDS,
     DELIVERY_STATES,
+    IN_FLIGHT,
     STATES,
     Bounce,
     Delivery,
@@ -23,8 +24,6 @@ from campaign.mailings.models import (
 from campaign.mailings.services import progress
 from campaign.supporters.segments import recipients
 from campaign.supporters.signals import supporter_erasing
-
-IN_FLIGHT = ("scheduled", "sending", "paused")
 
 
 def mailings_in_flight() -> list[tuple]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -16,37 +17,80 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from campaign.core.types import UTCDateTime, utcnow
+from campaign.core.types import StrEnumColumn, UTCDateTime, one_of, utcnow
 from campaign.extensions import db
 
+
+class MailingKind(StrEnum):
+    APPEAL = "appeal"
+    UPDATE = "update"
+    OUTCOME = "outcome"
+    REMINDER = "reminder"
+    FREE = "free"
+
+
 KINDS = {
-    "appeal": "Appeal",
-    "update": "Update",
-    "outcome": "Outcome notice",
-    "reminder": "Reminder",
-    "free": "Free-form",
+    MailingKind.APPEAL: "Appeal",
+    MailingKind.UPDATE: "Update",
+    MailingKind.OUTCOME: "Outcome notice",
+    MailingKind.REMINDER: "Reminder",
+    MailingKind.FREE: "Free-form",
 }
-# draft → scheduled → sending → sent, with paused and cancelled (DESIGN.md §2).
-STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
-# queued → sending → sent, or failed, bounced, suppressed.
-DELIVERY_STATES = ("queued", "sending", "sent", "failed", "bounced", "suppressed")
-FINAL_DELIVERY_STATES = ("sent", "failed", "bounced", "suppressed")
-BOUNCE_KINDS = ("hard", "soft", "complaint")
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+class MailingState(StrEnum):
+    """draft → scheduled → sending → sent, with paused and cancelled (DESIGN.md §2)."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """queued → sending → sent, or failed, bounced, suppressed."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    SUPPRESSED = "suppressed"
+
+
+class BounceKind(StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+    COMPLAINT = "complaint"
+
+
+# The tuples of values, as the forms, metrics and older code read them.
+STATES = tuple(MailingState)
+DELIVERY_STATES = tuple(DeliveryState)
+FINAL_DELIVERY_STATES = (
+    DeliveryState.SENT,
+    DeliveryState.FAILED,
+    DeliveryState.BOUNCED,
+    DeliveryState.SUPPRESSED,
+)
+# Mailings that have started and not ended (the sweeper, metrics, dashboard).
+IN_FLIGHT = (MailingState.SCHEDULED, MailingState.SENDING, MailingState.PAUSED)
+BOUNCE_KINDS = tuple(BounceKind)
 
 
 class Mailing(db.Model):
     __tablename__ = "mailings"
     __table_args__ = (
-        CheckConstraint(_in("state", STATES), name="state"),
-        CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint(one_of("state", MailingState), name="state"),
+        CheckConstraint(one_of("kind", MailingKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), default="free")
+    kind: Mapped[MailingKind] = mapped_column(
+        StrEnumColumn(MailingKind, 10), default=MailingKind.FREE
+    )
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
@@ -58,7 +102,9 @@ class Mailing(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     # {"lists": [ids], "segments": [ids], "case": bool}
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    state: Mapped[MailingState] = mapped_column(
+        StrEnumColumn(MailingState, 10), default=MailingState.DRAFT, index=True
+    )
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -76,10 +122,6 @@ class Mailing(db.Model):
     # When the sweeper last enqueued tasks for a stalled mailing (it waits between wakes).
     woken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    deliveries: Mapped[list[Delivery]] = relationship(
-        back_populates="mailing", lazy="dynamic", passive_deletes=True
-    )
-
     @property
     def kind_label(self) -> str:
         return KINDS.get(self.kind, self.kind)
@@ -94,7 +136,7 @@ class Delivery(db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("mailing_id", "supporter_id"),
-        CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
+        CheckConstraint(one_of("state", DeliveryState), name="state"),
         # The claim query: queued rows of a mailing that are due, oldest first.
         Index("ix_deliveries_mailing_id_state_due_at", "mailing_id", "state", "due_at"),
         Index("ix_deliveries_supporter_id", "supporter_id"),
@@ -106,7 +148,9 @@ class Delivery(db.Model):
     supporter_id: Mapped[int | None] = mapped_column(
         ForeignKey("supporters.id", ondelete="SET NULL")
     )
-    state: Mapped[str] = mapped_column(String(10), default="queued")
+    state: Mapped[DeliveryState] = mapped_column(
+        StrEnumColumn(DeliveryState, 10), default=DeliveryState.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
     # Not before this time (retry backoff); NULL means at once.
@@ -116,7 +160,7 @@ class Delivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    mailing: Mapped[Mailing] = relationship(back_populates="deliveries")
+    mailing: Mapped[Mailing] = relationship()
 
     @property
     def message_id(self) -> str:
@@ -132,7 +176,7 @@ class Bounce(db.Model):
     """A delivery status notification or complaint, tied to its delivery and supporter."""
 
     __tablename__ = "bounces"
-    __table_args__ = (CheckConstraint(_in("kind", BOUNCE_KINDS), name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", BounceKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int | None] = mapped_column(
@@ -144,7 +188,7 @@ class Bounce(db.Model):
     supporter_id: Mapped[int | None] = mapped_column(
         ForeignKey("supporters.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[BounceKind] = mapped_column(StrEnumColumn(BounceKind, 10))
     status: Mapped[str] = mapped_column(String(20), default="")  # e.g. 5.1.1
     diagnostic: Mapped[str] = mapped_column(String(500), default="")
     recipient: Mapped[str] = mapped_column(String(320), default="")

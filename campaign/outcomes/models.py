@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from campaign.core.types import UTCDateTime, utcnow
+from campaign.core.types import StrEnumColumn, UTCDateTime, one_of, utcnow
 from campaign.extensions import db
 
 OUTCOMES = {
@@ -43,9 +44,16 @@ IMPROVEMENTS = frozenset(
         "death_sentence_commuted",
     }
 )
+
+
+class Decision(StrEnum):
+    NO_FURTHER_ACTION = "no_further_action"
+    CONTINUE = "continue"
+
+
 DECISIONS = {
-    "no_further_action": "No further action requested: the case closes",
-    "continue": "Continue appeals: the case stays active",
+    Decision.NO_FURTHER_ACTION: "No further action requested: the case closes",
+    Decision.CONTINUE: "Continue appeals: the case stays active",
 }
 
 
@@ -57,13 +65,11 @@ class Closing(db.Model):
     """
 
     __tablename__ = "closings"
-    __table_args__ = (
-        CheckConstraint("decision IN ('no_further_action', 'continue')", name="decision"),
-    )
+    __table_args__ = (CheckConstraint(one_of("decision", Decision), name="decision"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    decision: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[Decision] = mapped_column(StrEnumColumn(Decision, 20))
     text: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -143,11 +149,24 @@ def summarise(outcomes: list[str]) -> str:
     return next(iter(kinds)) if len(kinds) == 1 else "No improvement"
 
 
+class NoticeTiming(StrEnum):
+    ORG_TIME = "org_time"
+    LOCAL_MORNING = "local_morning"
+
+
+class NoticeState(StrEnum):
+    """scheduled → started, or cancelled before it starts."""
+
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    CANCELLED = "cancelled"
+
+
 NOTICE_TIMINGS = {
-    "org_time": "At a time in the organisation's time zone",
-    "local_morning": "At 09:00 in each supporter's own time zone",
+    NoticeTiming.ORG_TIME: "At a time in the organisation's time zone",
+    NoticeTiming.LOCAL_MORNING: "At 09:00 in each supporter's own time zone",
 }
-NOTICE_STATES = ("scheduled", "started", "cancelled")
+NOTICE_STATES = tuple(NoticeState)
 
 
 class OutcomeNotice(db.Model):
@@ -161,21 +180,23 @@ class OutcomeNotice(db.Model):
 
     __tablename__ = "outcome_notices"
     __table_args__ = (
-        CheckConstraint("state IN ('scheduled', 'started', 'cancelled')", name="state"),
-        CheckConstraint("timing IN ('org_time', 'local_morning')", name="timing"),
+        CheckConstraint(one_of("state", NoticeState), name="state"),
+        CheckConstraint(one_of("timing", NoticeTiming), name="timing"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     closing_id: Mapped[int] = mapped_column(ForeignKey("closings.id", ondelete="CASCADE"))
-    timing: Mapped[str] = mapped_column(String(15))
+    timing: Mapped[NoticeTiming] = mapped_column(StrEnumColumn(NoticeTiming, 15))
     # When it starts (UTC). For local_morning: the first 09:00 anywhere on local_date.
     send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     local_date: Mapped[date | None] = mapped_column(Date)
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     thanks_body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="scheduled")
+    state: Mapped[NoticeState] = mapped_column(
+        StrEnumColumn(NoticeState, 10), default=NoticeState.SCHEDULED
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

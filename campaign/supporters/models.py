@@ -4,25 +4,55 @@ and the actions supporters take for cases (table ``actions``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from campaign.core.types import UTCDateTime, utcnow
+from campaign.core.types import StrEnumColumn, UTCDateTime, one_of, utcnow
 from campaign.extensions import db
 
-# pending → subscribed → unsubscribed; bounced, complained, blocked suppress.
-STATES = ("pending", "subscribed", "unsubscribed", "bounced", "complained", "blocked")
-SUPPRESSED = ("unsubscribed", "bounced", "complained", "blocked")
-SUPPRESSIONS = ("bounced", "complained", "blocked")
-IMPORT_STATES = ("new", "queued", "running", "done", "failed")
-# How a supporter acted for a case (the labels are translated where shown).
+
+class SupporterState(StrEnum):
+    """pending → subscribed → unsubscribed; bounced, complained, blocked suppress."""
+
+    PENDING = "pending"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    BLOCKED = "blocked"
+
+
+class ImportState(StrEnum):
+    NEW = "new"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Channel(StrEnum):
+    """How a supporter acted for a case."""
+
+    LETTER = "letter"
+    EMAIL = "email"
+    FAX = "fax"
+    SOCIAL = "social"
+    PHONE = "phone"
+
+
+STATES = tuple(SupporterState)
+SUPPRESSIONS = (SupporterState.BOUNCED, SupporterState.COMPLAINED, SupporterState.BLOCKED)
+SUPPRESSED = (SupporterState.UNSUBSCRIBED, *SUPPRESSIONS)
+IMPORT_STATES = tuple(ImportState)
+# The labels are translated where they are shown.
 CHANNELS = {
-    "letter": "Letter",
-    "email": "Email",
-    "fax": "Fax",
-    "social": "Social media",
-    "phone": "Phone call",
+    Channel.LETTER: "Letter",
+    Channel.EMAIL: "Email",
+    Channel.FAX: "Fax",
+    Channel.SOCIAL: "Social media",
+    Channel.PHONE: "Phone call",
 }
 ACTION_SOURCES = ("email link", "public page", "staff", "api")
 MERGE_POLICIES = {"update": "Update fields from the file", "keep": "Keep existing data"}
@@ -31,11 +61,7 @@ MERGE_POLICIES = {"update": "Update fields from the file", "keep": "Keep existin
 class Supporter(db.Model):
     __tablename__ = "supporters"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('pending', 'subscribed', 'unsubscribed', 'bounced', 'complained', "
-            "'blocked')",
-            name="state",
-        ),
+        CheckConstraint(one_of("state", SupporterState), name="state"),
         Index("ix_supporters_state_language", "state", "language"),
         Index("ix_supporters_state_country", "state", "country"),
         # Segments by "state since date" and the purge of stale sign-ups.
@@ -52,7 +78,9 @@ class Supporter(db.Model):
     city: Mapped[str] = mapped_column(String(100), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     interests: Mapped[list] = mapped_column(JSON, default=list)
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    state: Mapped[SupporterState] = mapped_column(
+        StrEnumColumn(SupporterState, 12), default=SupporterState.PENDING
+    )
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -153,7 +181,7 @@ class ImportJob(db.Model):
 
     __tablename__ = "import_jobs"
     __table_args__ = (
-        CheckConstraint("state IN ('new', 'queued', 'running', 'done', 'failed')", name="state"),
+        CheckConstraint(one_of("state", ImportState), name="state"),
         CheckConstraint("policy IN ('update', 'keep')", name="policy"),
     )
 
@@ -171,7 +199,9 @@ class ImportJob(db.Model):
     )
     policy: Mapped[str] = mapped_column(String(10), default="keep")
     dry_run: Mapped[bool] = mapped_column(default=True)
-    state: Mapped[str] = mapped_column(String(10), default="new")
+    state: Mapped[ImportState] = mapped_column(
+        StrEnumColumn(ImportState, 10), default=ImportState.NEW
+    )
     bytes_done: Mapped[int] = mapped_column(Integer, default=0)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
@@ -223,7 +253,7 @@ class Action(db.Model):
     __table_args__ = (
         UniqueConstraint("case_id", "supporter_id", "channel"),
         UniqueConstraint("case_id", "email_hash", "channel"),
-        CheckConstraint("channel IN ('letter', 'email', 'fax', 'social', 'phone')", name="channel"),
+        CheckConstraint(one_of("channel", Channel), name="channel"),
         Index("ix_actions_case_id_created_at", "case_id", "created_at"),
         Index("ix_actions_supporter_id", "supporter_id"),
     )
@@ -234,7 +264,7 @@ class Action(db.Model):
     supporter_id: Mapped[int | None] = mapped_column(
         ForeignKey("supporters.id", ondelete="SET NULL")
     )
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(StrEnumColumn(Channel, 10))
     country: Mapped[str | None] = mapped_column(String(2))
     # "email link", "public page", "staff", "api"
     source: Mapped[str] = mapped_column(String(20))
