@@ -7,7 +7,18 @@ from pathlib import Path
 from flask import Flask, current_app, jsonify, request
 
 from campaign import config as settings
+from campaign import i18n
+from campaign.api import register as register_api
+from campaign.auth.services import load_session_user, user_for_token
+from campaign.cli import register as register_cli
+from campaign.core import db as core_db
+from campaign.core import logs, metrics, requestguard
+from campaign.core.errorpages import STAFF, STAFF_EXPIRED, render_error
+from campaign.core.roles import token_user_loader
+from campaign.core.templating import register as register_templating
+from campaign.core.urls import IdConverter
 from campaign.domains import DOMAINS, domain_module
+from campaign.extensions import api as rest_api
 from campaign.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,15 +30,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    from campaign.core.urls import IdConverter
-
     app.url_map.converters["int"] = IdConverter
     app.config.update(settings.from_environment())
     app.config.update(overrides or {})
     app.instance_path = app.config["INSTANCE_PATH"]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
-    from campaign.core import db as core_db
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -38,13 +45,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.login_message = "Log in to see this page."
     login_manager.session_protection = "basic"
     celery_init_app(app)
-    from campaign import i18n
-
     i18n.init_app(app)
     _register_models()
     _register_blueprints(app)
     _register_errors(app)
-    from campaign.core import logs, metrics, requestguard
 
     requestguard.register(app)  # NUL and other unstorable characters: 400 before any view
     logs.init_app(app)  # JSON lines with a request id (LOG_FORMAT)
@@ -52,11 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.after_request(core_db.commit_or_rollback)
     app.after_request(_security_headers)
 
-    from campaign.cli import register as register_cli
-
     register_cli(app)
-    from campaign.core.templating import register as register_templating
-
     register_templating(app)
     return app
 
@@ -72,9 +72,6 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from campaign.auth.services import load_session_user, user_for_token
-    from campaign.core.roles import token_user_loader
-
     login_manager.user_loader(load_session_user)
     token_user_loader(app, user_for_token)
     for domain in DOMAINS:
@@ -82,17 +79,11 @@ def _register_blueprints(app: Flask) -> None:
         if views is not None:
             app.register_blueprint(views.bp)
 
-    # campaign.api (the package) would shadow a module-level name "api" here.
-    from campaign.api import register as register_api
-    from campaign.extensions import api as rest_api
-
     rest_api.init_app(app)
     register_api(app, rest_api, [domain_module(d, "api") for d in DOMAINS])
 
 
 def _register_errors(app: Flask) -> None:
-    from campaign.core.errorpages import STAFF, STAFF_EXPIRED, render_error
-
     def handler(error):
         code = getattr(error, "code", 500) or 500
         expired = code == 400 and getattr(error, "description", "").startswith("The CSRF")

@@ -13,7 +13,9 @@ from flask.cli import AppGroup
 from campaign.auth import services as auth
 from campaign.core.errors import ServiceError
 from campaign.core.roles import ROLES
+from campaign.demo import is_empty, load
 from campaign.extensions import db
+from campaign.supporters.cli import supporters
 
 users = AppGroup("users", help="Staff accounts.")
 tokens = AppGroup("tokens", help="API tokens of staff accounts.")
@@ -24,7 +26,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(demo)
     app.cli.add_command(bootstrap)
-    from campaign.supporters.cli import supporters
 
     app.cli.add_command(supporters)
 
@@ -93,8 +94,6 @@ def create_token(email: str, name: str) -> None:
 @click.option("--supporters", default=300, show_default=True)
 def demo(supporters: int) -> None:
     """Load the demo data (UA 205/16 and more) into an empty database."""
-    from campaign.demo import load
-
     try:
         summary = load(supporters=supporters)
     except ServiceError as error:
@@ -108,8 +107,6 @@ def demo(supporters: int) -> None:
 @click.option("--with-demo/--no-demo", default=True)
 def bootstrap(email: str, with_demo: bool) -> None:
     """First start: an admin account if there is none, demo data if empty."""
-    from campaign.demo import is_empty, load
-
     if auth.count_users() == 0:
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         try:

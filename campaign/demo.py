@@ -11,8 +11,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from campaign.cases import services as cases
-from campaign.cases.models import Case
+from campaign.cases.models import Case, Person
+from campaign.core.errors import Conflict
 from campaign.domains import DOMAINS, domain_module
+from campaign.extensions import db
 from campaign.outcomes import services as outcomes
 
 PROSECUTOR = {
@@ -56,9 +58,6 @@ KUKU_SUMMARY = (
 
 
 def is_empty() -> bool:
-    from campaign.cases.models import Person
-    from campaign.extensions import db
-
     return not (
         db.session.scalar(select(func.count(Case.id)))
         or db.session.scalar(select(func.count(Person.id)))
@@ -71,8 +70,6 @@ def _at(day: date) -> datetime:
 
 def load(supporters: int = 300) -> str:
     if not is_empty():
-        from campaign.core.errors import Conflict
-
         raise Conflict("The database already holds cases; demo data goes only into an empty one.")
     ua205 = _ua_205_16()
     kuku = _kuku_case()

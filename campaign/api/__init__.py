@@ -12,6 +12,7 @@ import functools
 from flask import Flask, jsonify, render_template, request
 
 from campaign.core.errors import ServiceError
+from campaign.core.roles import public
 from campaign.extensions import csrf
 
 
@@ -23,7 +24,6 @@ def register(app: Flask, api, modules) -> None:
 
     # The spec is public reading, as any API's documentation is. flask-smorest
     # registers a bound method, which takes no attributes: wrap it.
-    from campaign.core.roles import public
 
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.startswith("api-docs."):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from campaign.cases.models import Case
+from campaign.cases.models import Case, CaseStatus
 from campaign.cases.services import org_today
 from campaign.core.dashboard import panel
 from campaign.extensions import db
@@ -13,7 +13,7 @@ from campaign.extensions import db
 def open_appeals(limit: int = 10) -> list[tuple[Case, int | None]]:
     """Active UAs whose deadline has not passed, soonest first, with days left."""
     today = org_today()
-    cases = db.session.scalars(select(Case).where(Case.status == "active"))
+    cases = db.session.scalars(select(Case).where(Case.status == CaseStatus.ACTIVE))
     result = []
     for case in cases:
         deadline = case.current_deadline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _ORDINALS = [
     "first",
@@ -52,8 +53,6 @@ def parse_label(text: str, *, pivot: int | None = None) -> tuple[int, int] | Non
         return None
     number, year = int(match.group(1)), match.group(2)
     if len(year) == 2:
-        from datetime import date
-
         pivot = pivot if pivot is not None else (date.today().year + 1) % 100
         year = (1900 if int(year) > pivot else 2000) + int(year)
     else:

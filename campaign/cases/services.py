@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from campaign.audit.services import diff, record
-from campaign.cases.labels import case_label, parse_label
+from campaign.cases.labels import case_label, parse_label, update_label
 from campaign.cases.models import (
     CASE_STATUSES,
     PERSON_STATUSES,
@@ -26,11 +26,13 @@ from campaign.cases.models import (
     Case,
     CaseNumberCounter,
     CasePerson,
+    CaseStatus,
     CaseUpdate,
     Person,
     PersonAlias,
     PersonStatus,
     Target,
+    UpdateKind,
 )
 from campaign.cases.names import name_key, search_keys
 from campaign.cases.signals import update_issued
@@ -254,7 +256,7 @@ def create_case(actor, data: dict, *, number: int | None = None, year: int | Non
     clean = _clean_case(data)
     if "title" not in clean:
         raise ValidationError("Give the UA a title.", "title")
-    case = Case(status="draft", created_by_id=getattr(actor, "id", None), **clean)
+    case = Case(status=CaseStatus.DRAFT, created_by_id=getattr(actor, "id", None), **clean)
     if number is not None or year is not None:
         _set_manual_number(case, number, year)
     db.session.add(case)
@@ -288,7 +290,7 @@ def update_case(actor, case: Case, data: dict) -> Case:
     if "number" in data or "year" in data:
         number, year = data.get("number", case.number), data.get("year", case.year)
         if (number, year) != (case.number, case.year):
-            if case.status == "draft" and number is None and year is None:
+            if case.status == CaseStatus.DRAFT and number is None and year is None:
                 case.number = case.year = None
             else:
                 _set_manual_number(case, number, year)
@@ -324,7 +326,7 @@ def next_number(year: int) -> int:
 
 def issue_case(actor, case: Case, *, today: date | None = None) -> Case:
     """draft → active, with the next number of the year unless one was entered."""
-    if case.status != "draft":
+    if case.status != CaseStatus.DRAFT:
         raise Conflict(f"{case.label} has already been issued.", "status")
     missing = [f for f in ("summary", "recommended_actions") if not getattr(case, f).strip()]
     if missing:
@@ -335,7 +337,7 @@ def issue_case(actor, case: Case, *, today: date | None = None) -> Case:
     if case.number is None:
         case.year = (today or org_today()).year
         case.number = next_number(case.year)
-    case.status = "active"
+    case.status = CaseStatus.ACTIVE
     case.issued_at = utcnow()
     case.issued_by_id = getattr(actor, "id", None)
     _flush_unique(case)
@@ -344,9 +346,9 @@ def issue_case(actor, case: Case, *, today: date | None = None) -> Case:
 
 
 def close_case(actor, case: Case, note: str = "") -> Case:
-    if case.status != "active":
+    if case.status != CaseStatus.ACTIVE:
         raise Conflict("Only an active UA can be closed.", "status")
-    case.status = "closed"
+    case.status = CaseStatus.CLOSED
     record(actor, "case.close", case, f"Closed {case.label}" + (f": {note}" if note else ""))
     return case
 
@@ -361,7 +363,7 @@ def add_update(
     new_deadline: date | None = None,
 ) -> CaseUpdate:
     """Number the next update; one asking for action reopens a closed case (a re-arrest)."""
-    if case.status == "draft":
+    if case.status == CaseStatus.DRAFT:
         raise Conflict("Issue the UA before adding updates to it.", "status")
     if kind not in UPDATE_KINDS:
         raise ValidationError("Choose whether further action is requested.", "kind")
@@ -391,9 +393,9 @@ def add_update(
     db.session.add(item)
     # News that asks for action again (a re-arrest) reopens a closed case; a
     # further "no further action" notice does not.
-    reopened = case.status == "closed" and kind == "further_action"
+    reopened = case.status == CaseStatus.CLOSED and kind == UpdateKind.FURTHER_ACTION
     if reopened:
-        case.status = "active"
+        case.status = CaseStatus.ACTIVE
     db.session.flush()
     update_issued.send(case, update=item, actor=actor)
     record(
@@ -590,8 +592,6 @@ def get_target(case: Case, target_id: int) -> Target:
 
 
 def update_label_for_next(case: Case) -> str:
-    from campaign.cases.labels import update_label
-
     return f"{update_label(len(case.updates) + 1)} of {case.label}"
 
 

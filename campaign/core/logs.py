@@ -21,6 +21,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from celery import signals
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
@@ -182,7 +183,6 @@ def _connect_celery(app: Flask) -> None:
     if _connected:
         return
     _connected = True
-    from celery import signals
 
     fmt, level = app.config.get("LOG_FORMAT", "json"), app.config.get("LOG_LEVEL", "INFO")
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
+import redis
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,6 +29,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import select
@@ -103,8 +105,6 @@ class _DatabaseCollector:
 
 def _http_metrics() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
@@ -136,8 +136,6 @@ def queue_names() -> list[str]:
 
 
 def _queue_families() -> list:
-    import redis
-
     depth = GaugeMetricFamily(
         "ua_celery_queue_length", "Tasks waiting in each Celery queue (Redis).", labels=["queue"]
     )

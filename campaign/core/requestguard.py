@@ -13,6 +13,8 @@ import re
 
 from flask import Flask, jsonify, request
 
+from campaign.core.errorpages import PUBLIC_BAD_CHARACTER, render_error
+
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = (
     "The request contains a NUL character (\\0) or an invalid character, which no "
@@ -55,7 +57,6 @@ def refuse_hostile_characters():
         return None
     if request.path.startswith("/api/"):
         return jsonify({"code": 400, "status": "Bad request", "message": MESSAGE}), 400
-    from campaign.core.errorpages import PUBLIC_BAD_CHARACTER, render_error
 
     return render_error(400, staff_text=MESSAGE, public_text=PUBLIC_BAD_CHARACTER)
 

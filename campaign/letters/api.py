@@ -13,7 +13,7 @@ from campaign.core.errors import NotFound
 from campaign.core.roles import api_requires
 from campaign.extensions import db
 from campaign.letters import services
-from campaign.supporters.models import CHANNELS
+from campaign.supporters.models import CHANNELS, Supporter
 
 letters_bp = Blueprint(
     "api_letters", __name__, url_prefix="/api/v1", description="Letters and actions"
@@ -148,8 +148,6 @@ class Actions(MethodView):
         case = get_case(data["case_id"])
         supporter = None
         if data.get("supporter_id") is not None:
-            from campaign.supporters.models import Supporter
-
             supporter = db.session.get(Supporter, data["supporter_id"])
             if supporter is None:
                 raise NotFound("There is no such supporter.", "supporter_id")

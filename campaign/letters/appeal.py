@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from campaign.cases.models import Case, CaseUpdate, Target
+from campaign.cases.models import Case, CaseStatus, CaseUpdate, Target
 from campaign.cases.services import org_today
 from campaign.letters import rendering, services, texts
 
@@ -124,7 +124,7 @@ def appeal_block(
         else services.public_url(case, language) + "#took-action",
         public_url=services.public_url(case, language),
         print_url=services.print_url(case, supporter) if has_link else None,
-        closed=case.status == "closed",
+        closed=case.status == CaseStatus.CLOSED,
         outcome=outcome(case, language),
         t=texts.strings(language),
     )
@@ -173,7 +173,7 @@ def render_letter(
 def outcome(case: Case, language: str) -> str:
     """What the public page says once a UA is closed: the closing text, else the
     last update's news, else the standard thanks."""
-    if case.status != "closed":
+    if case.status != CaseStatus.CLOSED:
         return ""
     closing = latest_closing(case)
     if closing is not None and closing.text.strip():

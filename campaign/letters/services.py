@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from campaign.audit.services import diff, record
-from campaign.cases.models import Case, CaseUpdate
+from campaign.cases.models import Case, CaseStatus, CaseUpdate
 from campaign.cases.services import (
     normalise_country,
     normalise_languages,
@@ -31,7 +31,7 @@ from campaign.extensions import db
 from campaign.i18n import country_name, language_name
 from campaign.letters import rendering, texts
 from campaign.letters.models import LetterTemplate
-from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action
+from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action, Supporter
 
 ACTION_PURPOSE = "action"
 # An action link outlives its deadline by this much (late letters still count,
@@ -240,7 +240,7 @@ def sample_values(case: Case, language: str, target=None) -> dict:
 
 def is_public(case: Case, now: datetime | None = None) -> bool:
     """Issued and past its embargo: a draft or an embargoed UA is not shown."""
-    if case.status == "draft":
+    if case.status == CaseStatus.DRAFT:
         return False
     embargo = getattr(case, "embargo_until", None)
     return embargo is None or embargo <= (now or utcnow())
@@ -307,8 +307,6 @@ def print_url(case: Case, supporter) -> str:
 
 def read_action_token(token: str, *, today: date | None = None):
     """(case, supporter, channel or None) of a signed link, or TokenRefused."""
-    from campaign.supporters.models import Supporter
-
     payload = read_token(ACTION_PURPOSE, token, max_age=ACTION_LINK_MAX_AGE)
     if not isinstance(payload, dict) or not {"c", "s"} <= payload.keys():
         raise TokenRefused("This link is not valid. Check that it was copied whole.")
@@ -355,7 +353,7 @@ def record_action(
     channel = _channel(channel)
     if source not in ACTION_SOURCES:
         raise ValidationError(f"Unknown source “{source}”.", "source")
-    if case.status == "draft":
+    if case.status == CaseStatus.DRAFT:
         raise Conflict("A draft UA takes no actions yet.", "case_id")
     if country is None and supporter is not None:
         country = supporter.country

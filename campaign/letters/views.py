@@ -40,7 +40,9 @@ from campaign.letters.forms import (
     LetterForm,
     PrintForm,
 )
+from campaign.supporters import services as supporters
 from campaign.supporters.models import CHANNELS
+from campaign.supporters.tasks import send_confirmation_after_commit
 
 bp = Blueprint("letters", __name__)
 log = logging.getLogger(__name__)
@@ -375,8 +377,6 @@ def _record_public_action(case: Case, form: ActionForm) -> None:
 
 def _sign_up(case: Case, form: ActionForm) -> None:
     """Double opt-in through the supporters domain; answers nothing about the address."""
-    from campaign.supporters import services as supporters
-
     data = {
         "email": form.email.data,
         "first_name": form.first_name.data,
@@ -393,8 +393,6 @@ def _sign_up(case: Case, form: ActionForm) -> None:
 
 
 def _send_confirmation_after_commit(supporter_id: int) -> None:
-    from campaign.supporters.tasks import send_confirmation_after_commit
-
     send_confirmation_after_commit(supporter_id)
 
 

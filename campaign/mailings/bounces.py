@@ -24,14 +24,16 @@ from email import policy
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
+from aiosmtpd.controller import Controller
 from flask import current_app
 from sqlalchemy import select
 
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings.compose import verp_delivery_id
-from campaign.mailings.models import Bounce, BounceScore, Delivery
-from campaign.supporters.models import ConsentEvent, Supporter
+from campaign.mailings.models import Bounce, BounceKind, BounceScore, Delivery, DeliveryState
+from campaign.supporters.models import Supporter, SupporterState
+from campaign.supporters.services import suppress
 
 log = logging.getLogger(__name__)
 SOFT_THRESHOLD = 5.0  # Mailman 3: bounce_score_threshold
@@ -70,7 +72,7 @@ def parse(raw: bytes) -> list[Report]:
     if match and match.group(1) == "2":
         return []
     status = match.group(0) if match else ""
-    kind = "hard" if status.startswith("5") else "soft"
+    kind = BounceKind.HARD if status.startswith("5") else BounceKind.SOFT
     return [Report(kind, status, _first_line(text), "", original)]
 
 
@@ -87,7 +89,7 @@ def _delivery_status(part, original: str) -> list[Report]:
         recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
         recipient = recipient.split(";", 1)[-1].strip()
         diagnostic = str(block.get("Diagnostic-Code", "")).split(";", 1)[-1].strip()
-        kind = "hard" if status.startswith("5") else "soft"
+        kind = BounceKind.HARD if status.startswith("5") else BounceKind.SOFT
         reports.append(Report(kind, status[:20], diagnostic[:500], recipient[:320], original))
     return reports
 
@@ -101,7 +103,9 @@ def _complaint(message: EmailMessage, original: str) -> Report:
             if block is not None:
                 recipient = str(block.get("Original-Rcpt-To", "")).strip()
                 feedback = str(block.get("Feedback-Type", "")).strip()
-    return Report("complaint", "", f"feedback type: {feedback or 'abuse'}", recipient, original)
+    return Report(
+        BounceKind.COMPLAINT, "", f"feedback type: {feedback or 'abuse'}", recipient, original
+    )
 
 
 def _original_message_id(message: EmailMessage) -> str:
@@ -161,12 +165,12 @@ def process(raw: bytes, envelope_recipients=(), source: str = "smtp") -> list[Bo
         if supporter_id is None:
             continue
         detail = f"{report.status} {report.diagnostic}".strip()[:400]
-        if report.kind == "complaint":
-            _suppress(supporter_id, "complained", "complaint", detail)
-        elif report.kind == "hard":
+        if report.kind == BounceKind.COMPLAINT:
+            _suppress(supporter_id, SupporterState.COMPLAINED, "complaint", detail)
+        elif report.kind == BounceKind.HARD:
             hard_bounce(supporter_id, detail)
-            if delivery is not None and delivery.state == "sent":
-                delivery.state = "bounced"
+            if delivery is not None and delivery.state == DeliveryState.SENT:
+                delivery.state = DeliveryState.BOUNCED
         else:
             soft_bounce(supporter_id, detail)
     db.session.flush()
@@ -202,7 +206,7 @@ def _supporter_by_email(address: str) -> int | None:
 
 
 def hard_bounce(supporter_id: int, detail: str) -> None:
-    _suppress(supporter_id, "bounced", "bounce", detail)
+    _suppress(supporter_id, SupporterState.BOUNCED, "bounce", detail)
 
 
 def soft_bounce(supporter_id: int, detail: str) -> None:
@@ -223,23 +227,13 @@ def soft_bounce(supporter_id: int, detail: str) -> None:
 
 def _suppress(supporter_id: int, state: str, source: str, detail: str) -> None:
     supporter = db.session.get(Supporter, supporter_id)
-    if supporter is None or supporter.state == state or supporter.state in ("complained",):
+    if (
+        supporter is None
+        or supporter.state == state
+        or supporter.state == SupporterState.COMPLAINED
+    ):
         return
-    try:
-        from campaign.supporters.services import suppress
-    except ImportError:
-        suppress = None
-    if suppress is not None:
-        suppress(supporter, state, source=source, detail=detail[:500])
-        return
-    # Until the supporters service lands: the same change, logged the same way.
-    db.session.add(
-        ConsentEvent(
-            supporter_id=supporter.id, old_state=supporter.state, new_state=state,
-            source=source, detail=detail[:500],
-        )
-    )  # fmt: skip
-    supporter.state, supporter.state_changed_at = state, utcnow()
+    suppress(supporter, state, source=source, detail=detail[:500])
 
 
 def recent(limit: int = 100, mailing_id: int | None = None) -> list[Bounce]:
@@ -286,8 +280,6 @@ class BounceHandler:
 
 
 def start_smtp_intake(app, host: str, port: int):
-    from aiosmtpd.controller import Controller
-
     controller = Controller(BounceHandler(app), hostname=host, port=port)
     controller.start()
     return controller
@@ -336,6 +328,8 @@ def poll_if_configured() -> None:
 
 
 def main() -> None:
+    # The process entry point (Procfile) builds the app, whose package imports
+    # this module: at the top this would be a cycle.
     from campaign import create_app
 
     app = create_app()

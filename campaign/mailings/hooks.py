@@ -19,7 +19,9 @@ from campaign.mailings.models import (
     STATES,
     Bounce,
     Delivery,
+    DeliveryState,
     Mailing,
+    MailingState,
 )
 from campaign.mailings.services import progress
 from campaign.supporters.segments import recipients
@@ -51,7 +53,7 @@ def bounces_panel() -> dict:
 def received(mailing_id: int):
     """The supporters a mailing was sent to."""
     return select(Delivery.supporter_id).where(
-        Delivery.mailing_id == mailing_id, Delivery.state == "sent"
+        Delivery.mailing_id == mailing_id, Delivery.state == DeliveryState.SENT
     )
 
 
@@ -60,8 +62,11 @@ def settle_deliveries(supporter_id: int) -> None:
     """Unsent copies end suppressed; the rows stay (anonymous) for the mailing's counts."""
     db.session.execute(
         update(Delivery)
-        .where(Delivery.supporter_id == supporter_id, Delivery.state.in_(("queued", "sending")))
-        .values(state="suppressed", last_error="supporter erased")
+        .where(
+            Delivery.supporter_id == supporter_id,
+            Delivery.state.in_((DeliveryState.QUEUED, DeliveryState.SENDING)),
+        )
+        .values(state=DeliveryState.SUPPRESSED, last_error="supporter erased")
     )
 
 
@@ -92,11 +97,11 @@ def sending_families(now: datetime) -> list:
     for state in DELIVERY_STATES:
         by_state.add_metric([state], totals.get(state, 0))
     sent = CounterMetricFamily("ua_messages_sent", "Messages handed to the SMTP relay.")
-    sent.add_metric([], totals.get("sent", 0))
+    sent.add_metric([], totals.get(DeliveryState.SENT, 0))
     failed = CounterMetricFamily(
         "ua_messages_failed", "Deliveries given up after their last attempt."
     )
-    failed.add_metric([], totals.get("failed", 0))
+    failed.add_metric([], totals.get(DeliveryState.FAILED, 0))
     families += [per_mailing, by_state, sent, failed]
 
     mailings = GaugeMetricFamily("ua_mailings", "Mailings, by state.", labels=["state"])
@@ -112,8 +117,8 @@ def sending_families(now: datetime) -> list:
         .select_from(Delivery)
         .join(Mailing, Mailing.id == Delivery.mailing_id)
         .where(
-            Mailing.state.in_((*IN_FLIGHT, "sent")),
-            Delivery.state == "sent",
+            Mailing.state.in_((*IN_FLIGHT, MailingState.SENT)),
+            Delivery.state == DeliveryState.SENT,
             Delivery.sent_at >= now - timedelta(seconds=60),
         )
     )
@@ -126,7 +131,7 @@ def sending_families(now: datetime) -> list:
     expired = db.session.scalar(
         select(func.count())
         .select_from(Delivery)
-        .where(Delivery.state == "sending", Delivery.lease_until < now)
+        .where(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
     )
     leases = GaugeMetricFamily(
         "ua_outbox_leases_expired",

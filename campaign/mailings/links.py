@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from campaign.cases.models import Case
 from campaign.extensions import db
+from campaign.letters.services import action_urls
+from campaign.supporters.tokens import unsubscribe_urls
 
 
 def personal_links(case_id: int | None):
     """recipient → its personal links (built without a request; BASE_URL decides)."""
-    from campaign.letters.services import action_urls
-    from campaign.supporters.tokens import unsubscribe_urls
-
     unsubscribe = unsubscribe_urls()
     row = db.session.get(Case, case_id) if case_id else None
     action = action_urls(row.id) if row is not None else None

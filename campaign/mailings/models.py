@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.core.types import StrEnumColumn, UTCDateTime, one_of, utcnow
 from campaign.extensions import db
+from campaign.mailings.compose import message_id
 
 
 class MailingKind(StrEnum):
@@ -164,8 +165,6 @@ class Delivery(db.Model):
 
     @property
     def message_id(self) -> str:
-        from campaign.mailings.compose import message_id
-
         return message_id(self.mailing_id, self.id)
 
     def __repr__(self) -> str:

@@ -6,9 +6,11 @@ caller's request or task commits. Tasks are enqueued after that commit.
 
 from __future__ import annotations
 
+import email
 import logging
 import re
 from datetime import datetime, timedelta
+from email import policy
 from types import SimpleNamespace
 
 from flask import current_app
@@ -20,13 +22,24 @@ from campaign.core.db import on_commit
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
-from campaign.mailings import compose
-from campaign.mailings.models import DELIVERY_STATES, KINDS, Delivery, Mailing
-from campaign.supporters.models import Segment, Supporter, SupporterList
+from campaign.mailings import compose, smtp
+from campaign.mailings.links import personal_links
+from campaign.mailings.models import (
+    DELIVERY_STATES,
+    FINAL_DELIVERY_STATES,
+    KINDS,
+    Delivery,
+    DeliveryState,
+    Mailing,
+    MailingKind,
+    MailingState,
+)
+from campaign.supporters.models import Action, Segment, Supporter, SupporterList, SupporterState
+from campaign.supporters.services import audience_select as supporters_audience
 
 log = logging.getLogger(__name__)
-EDITABLE = ("draft",)
-CASE_KINDS = ("appeal", "update", "outcome", "reminder")
+EDITABLE = (MailingState.DRAFT,)
+CASE_KINDS = (MailingKind.APPEAL, MailingKind.UPDATE, MailingKind.OUTCOME, MailingKind.REMINDER)
 
 
 # -- drafting -----------------------------------------------------------------
@@ -45,7 +58,7 @@ def create_mailing(
     case_audience: bool = False,
     everyone: bool = False,
 ) -> Mailing:
-    mailing = Mailing(created_by_id=getattr(actor, "id", None), state="draft")
+    mailing = Mailing(created_by_id=getattr(actor, "id", None), state=MailingState.DRAFT)
     audience = (list_ids, segment_ids, case_audience, everyone)
     _apply(mailing, kind, subject, body, case_id, update_id, *audience)
     db.session.add(mailing)
@@ -97,9 +110,9 @@ def _apply(mailing, kind, subject, body, case_id, update_id, lists, segments, ca
         update_row = db.session.get(CaseUpdate, int(update_id))
         if update_row is None or case is None or update_row.case_id != case.id:
             raise ValidationError("Choose an update of this UA.", "update_id")
-    if kind == "update" and update_row is None:
+    if kind == MailingKind.UPDATE and update_row is None:
         raise ValidationError("Choose which update to send.", "update_id")
-    if kind == "free" and not (body or "").strip():
+    if kind == MailingKind.FREE and not (body or "").strip():
         raise ValidationError("Write the text of the mailing.", "body")
     lists, segments = _ids(lists), _ids(segments)
     _must_exist(SupporterList, lists, "list_ids", "list")
@@ -167,7 +180,7 @@ def audience_select(mailing: Mailing):
     if audience.get("lists") or audience.get("segments"):
         parts.append(_list_audience(audience.get("lists", ()), audience.get("segments", ())))
     if audience.get("all"):
-        parts.append(select(Supporter.id).where(Supporter.state == "subscribed"))
+        parts.append(select(Supporter.id).where(Supporter.state == SupporterState.SUBSCRIBED))
     if audience.get("case") and mailing.case_id:
         parts.append(case_audience_select(mailing.case_id, exclude_mailing_id=mailing.id))
     if not parts:
@@ -175,12 +188,11 @@ def audience_select(mailing: Mailing):
     ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
     ids = ids.subquery()
     query = select(Supporter.id).where(
-        Supporter.id.in_(select(ids.c[0])), Supporter.state == "subscribed"
+        Supporter.id.in_(select(ids.c[0])), Supporter.state == SupporterState.SUBSCRIBED
     )
     acted = audience.get("acted")
     if acted is not None and mailing.case_id:
         # Narrowed to those who reported an action for the case, or to the others.
-        from campaign.supporters.models import Action
 
         actors = select(Action.supporter_id).where(
             Action.case_id == mailing.case_id, Action.supporter_id.is_not(None)
@@ -190,12 +202,6 @@ def audience_select(mailing: Mailing):
 
 
 def _list_audience(list_ids, segment_ids):
-    try:
-        from campaign.supporters.services import audience_select as supporters_audience
-    except ImportError:  # the supporters issue has not landed its lists yet
-        supporters_audience = None
-    if supporters_audience is None:
-        return select(Supporter.id).where(literal(False))
     return supporters_audience(list_ids=tuple(list_ids), segment_ids=tuple(segment_ids))
 
 
@@ -209,15 +215,15 @@ def case_audience_select(case_id: int, exclude_mailing_id: int | None = None):
         .join(Supporter, Supporter.id == Delivery.supporter_id)
         .where(
             Delivery.mailing_id.in_(earlier),
-            Delivery.state == "sent",
-            Supporter.state == "subscribed",
+            Delivery.state == DeliveryState.SENT,
+            Supporter.state == SupporterState.SUBSCRIBED,
         )
         .distinct()
     )
 
 
 def audience_size(mailing: Mailing) -> int:
-    if mailing.state not in ("draft", "scheduled"):
+    if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         return mailing.total
     return db.session.scalar(select(func.count()).select_from(audience_select(mailing).subquery()))
 
@@ -226,7 +232,7 @@ def audience_size(mailing: Mailing) -> int:
 
 
 def approve(actor, mailing: Mailing) -> Mailing:
-    if mailing.state != "draft":
+    if mailing.state != MailingState.DRAFT:
         raise Conflict("Only a draft can be approved.")
     mailing.approved_at, mailing.approved_by_id = utcnow(), getattr(actor, "id", None)
     db.session.flush()
@@ -260,7 +266,7 @@ def send(
     threshold). None means the caller confirmed otherwise (the API states
     ``expected``; the CLI and tests call the service directly).
     """
-    if mailing.state not in ("draft", "scheduled"):
+    if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         raise Conflict("This mailing has already been sent or cancelled.")
     if mailing.approved_at is None:
         raise Conflict("A coordinator must approve the mailing first.")
@@ -279,7 +285,7 @@ def send(
     elif ticked is False:
         raise ValidationError("Tick to confirm.", "confirm")
     if at is not None and at > utcnow():
-        mailing.state, mailing.scheduled_at = "scheduled", at
+        mailing.state, mailing.scheduled_at = MailingState.SCHEDULED, at
         db.session.flush()
         record(actor, "mailing.schedule", mailing, f"Scheduled mailing {mailing.id} for {at}")
         return mailing
@@ -294,7 +300,7 @@ def start(actor, mailing: Mailing) -> int:
     rows = select(
         literal(mailing.id),
         ids.c[0],
-        literal("queued"),
+        literal(DeliveryState.QUEUED),
         literal(0),
         literal(""),
         literal(now, type_=Delivery.__table__.c.updated_at.type),
@@ -307,7 +313,7 @@ def start(actor, mailing: Mailing) -> int:
     )
     db.session.execute(statement)
     mailing.total = db.session.scalar(select(func.count()).where(Delivery.mailing_id == mailing.id))
-    mailing.state, mailing.started_at, mailing.scheduled_at = "sending", now, None
+    mailing.state, mailing.started_at, mailing.scheduled_at = MailingState.SENDING, now, None
     mailing.consecutive_failures, mailing.pause_reason = 0, ""
     db.session.flush()
     record(actor, "mailing.send", mailing, f"Started mailing {mailing.id} to {mailing.total}")
@@ -317,9 +323,9 @@ def start(actor, mailing: Mailing) -> int:
 
 
 def pause(actor, mailing: Mailing, reason: str = "Paused by staff.") -> Mailing:
-    if mailing.state not in ("sending", "scheduled"):
+    if mailing.state not in (MailingState.SENDING, MailingState.SCHEDULED):
         raise Conflict("Only a mailing that is sending or scheduled can be paused.")
-    mailing.state, mailing.pause_reason = "paused", reason[:500]
+    mailing.state, mailing.pause_reason = MailingState.PAUSED, reason[:500]
     db.session.flush()
     record(actor, "mailing.pause", mailing, f"Paused mailing {mailing.id}")
     return mailing
@@ -327,25 +333,25 @@ def pause(actor, mailing: Mailing, reason: str = "Paused by staff.") -> Mailing:
 
 def resume(actor, mailing: Mailing) -> Mailing:
     """Carry on with the deliveries still queued; never re-send the ones sent (listmonk's bug)."""
-    if mailing.state != "paused":
+    if mailing.state != MailingState.PAUSED:
         raise Conflict("Only a paused mailing can be resumed.")
     if mailing.started_at is None:
-        mailing.state = "scheduled" if mailing.scheduled_at else "draft"
+        mailing.state = MailingState.SCHEDULED if mailing.scheduled_at else MailingState.DRAFT
     else:
-        mailing.state = "sending"
+        mailing.state = MailingState.SENDING
     mailing.pause_reason, mailing.consecutive_failures = "", 0
     db.session.flush()
     record(actor, "mailing.resume", mailing, f"Resumed mailing {mailing.id}")
-    if mailing.state == "sending":
+    if mailing.state == MailingState.SENDING:
         mailing_id = mailing.id
         on_commit(lambda: wake(mailing_id))
     return mailing
 
 
 def cancel(actor, mailing: Mailing) -> Mailing:
-    if mailing.state in ("sent", "cancelled"):
+    if mailing.state in (MailingState.SENT, MailingState.CANCELLED):
         raise Conflict("This mailing has already ended.")
-    mailing.state, mailing.finished_at = "cancelled", utcnow()
+    mailing.state, mailing.finished_at = MailingState.CANCELLED, utcnow()
     db.session.flush()
     record(actor, "mailing.cancel", mailing, f"Cancelled mailing {mailing.id}")
     return mailing
@@ -353,6 +359,8 @@ def cancel(actor, mailing: Mailing) -> Mailing:
 
 def wake(mailing_id: int, tasks: int | None = None) -> bool:
     """Enqueue batch tasks; False when Redis is unreachable (the sweeper tries again)."""
+    # A real cycle: tasks imports this module at its top (the wake-up is to
+    # move into tasks.py, issue 14 item 4, which ends it).
     from campaign.mailings.tasks import send_batch
 
     count = tasks or current_app.config["MAILING_PARALLEL_TASKS"]
@@ -382,7 +390,7 @@ def counts(mailing_id: int) -> dict[str, int]:
 def progress(mailing: Mailing) -> dict:
     """Counts per state (one query, so they add up), rate and estimated time left."""
     by_state = counts(mailing.id)
-    done = sum(by_state[s] for s in ("sent", "failed", "bounced", "suppressed"))
+    done = sum(by_state[s] for s in FINAL_DELIVERY_STATES)
     total = sum(by_state.values())
     rate = None
     eta = None
@@ -391,7 +399,7 @@ def progress(mailing: Mailing) -> dict:
         seconds = max((end - mailing.started_at).total_seconds(), 0.001)
         rate = done / seconds
         left = total - done
-        if left and mailing.state == "sending":
+        if left and mailing.state == MailingState.SENDING:
             eta = timedelta(seconds=round(left / rate))
     return {
         "counts": by_state,
@@ -441,9 +449,6 @@ def sample_recipient(language: str, supporter: Supporter | None = None) -> compo
 
 def preview(mailing: Mailing, language: str, supporter: Supporter | None = None) -> dict:
     """The HTML and text a supporter in ``language`` would get, and the headers."""
-    import email
-    from email import policy
-
     composer = composer_for(mailing, language)
     _sender, _to, raw = composer.build(sample_recipient(language, supporter))
     message = email.message_from_bytes(raw, policy=policy.default)
@@ -471,15 +476,11 @@ def links_for(case_id: int | None):
     Keys and URL prefixes are prepared here, once per composer; per recipient
     only the two tokens are signed (campaign.mailings.links).
     """
-    from campaign.mailings.links import personal_links
-
     return personal_links(case_id)
 
 
 def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:
     """Send one copy, "[TEST]" in the subject, to a staff address (not via the outbox)."""
-    from campaign.mailings import smtp
-
     address = (address or "").strip()
     if not address or "@" not in address or len(address) > 320:
         raise ValidationError("Enter an email address.", "address")

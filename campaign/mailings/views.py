@@ -26,6 +26,8 @@ from campaign.extensions import db
 from campaign.i18n import catalogue_languages
 from campaign.mailings import bounces, services
 from campaign.mailings.forms import MailingForm, SendForm, TestSendForm
+from campaign.mailings.models import MailingKind, MailingState
+from campaign.supporters.services import all_lists, all_segments
 
 bp = Blueprint("mailings", __name__)
 LANGUAGES = catalogue_languages()  # English and every message catalogue
@@ -56,10 +58,6 @@ def _fill_choices(form: MailingForm) -> None:
 
 
 def _audiences():
-    try:
-        from campaign.supporters.services import all_lists, all_segments
-    except ImportError:
-        return [], []
     return all_lists(), all_segments()
 
 
@@ -89,7 +87,7 @@ def new():
     form = MailingForm()
     _fill_choices(form)
     if request.method == "GET":
-        form.kind.data = request.args.get("kind", "appeal")
+        form.kind.data = request.args.get("kind", MailingKind.APPEAL)
         form.case_id.data = request.args.get("case_id", "")
     if form.validate_on_submit():
         try:
@@ -148,7 +146,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
     send_form.typed.label.text = f"Type {size} to send"
     test_form = test_form or TestSendForm()
     test_form.language.choices = choices((lang, lang) for lang in LANGUAGES)
-    refresh = mailing.state == "sending"
+    refresh = mailing.state == MailingState.SENDING
     return render_template(
         "mailings/show.html",
         mailing=mailing,
@@ -224,7 +222,9 @@ def send(mailing_id: int):
                 typed=form.typed.data or "",
                 ticked=bool(form.confirm.data),
             )
-            flash("Scheduled." if mailing.state == "scheduled" else "Sending.", "success")
+            flash(
+                "Scheduled." if mailing.state == MailingState.SCHEDULED else "Sending.", "success"
+            )
             return redirect(url_for("mailings.show", mailing_id=mailing.id))
         except ServiceError as error:
             if not error.field:  # not about the form (no approval, already sent): the page says

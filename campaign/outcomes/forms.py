@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from campaign.core.forms import choices
-from campaign.outcomes.models import DECISIONS, NOTICE_TIMINGS, OUTCOMES
+from campaign.outcomes.models import DECISIONS, NOTICE_TIMINGS, OUTCOMES, Decision, NoticeTiming
 
 
 class OutcomeForm(Form):
@@ -35,7 +35,7 @@ class OutcomeForm(Form):
 class CloseForm(FlaskForm):
     outcomes = FieldList(FormField(OutcomeForm))
     decision = RadioField(
-        "What now?", choices=choices(DECISIONS.items()), default="no_further_action"
+        "What now?", choices=choices(DECISIONS.items()), default=Decision.NO_FURTHER_ACTION
     )
     text = TextAreaField(
         "Closing text",
@@ -46,7 +46,9 @@ class CloseForm(FlaskForm):
 
 class NoticeTimingMixin:
     timing = RadioField(
-        "Send the outcome notice", choices=choices(NOTICE_TIMINGS.items()), default="local_morning"
+        "Send the outcome notice",
+        choices=choices(NOTICE_TIMINGS.items()),
+        default=NoticeTiming.LOCAL_MORNING,
     )
     send_at = DateTimeLocalField(
         "Date and time (organisation's time zone)", validators=[Optional()], format="%Y-%m-%dT%H:%M"

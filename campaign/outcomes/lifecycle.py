@@ -17,14 +17,25 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from campaign.audit.services import record
+from campaign.auth.models import User
 from campaign.cases import services as cases
-from campaign.cases.models import Case
+from campaign.cases.models import Case, CaseStatus
 from campaign.cases.signals import update_issued
 from campaign.core.db import insert_ignore
 from campaign.core.errors import Conflict, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
-from campaign.outcomes.models import NOTICE_TIMINGS, Closing, OutcomeNotice, Reminder
+from campaign.mailings import services as mailings
+from campaign.mailings.models import Delivery, Mailing, MailingKind
+from campaign.outcomes.models import (
+    NOTICE_TIMINGS,
+    Closing,
+    NoticeState,
+    NoticeTiming,
+    OutcomeNotice,
+    Reminder,
+)
+from campaign.supporters.models import Action, Supporter
 
 log = logging.getLogger(__name__)
 LOCAL_HOUR = 9
@@ -38,11 +49,9 @@ APPEALS_PLACEHOLDER = "{appeals}"
 
 @update_issued.connect
 def draft_update_mailing(case: Case, *, update, actor) -> None:
-    from campaign.mailings import services as mailings
-
     mailings.create_mailing(
         actor,
-        kind="update",
+        kind=MailingKind.UPDATE,
         subject=f"{case.label}: {update.label}",
         body=update.body,
         case_id=case.id,
@@ -75,7 +84,7 @@ def _when(timing: str, at: datetime | None, local_date: date | None, now: dateti
     """(send_at in UTC, local_date) for a timing, or a refusal at the field."""
     if timing not in NOTICE_TIMINGS:
         raise ValidationError("Choose when the notice goes out.", "timing")
-    if timing == "org_time":
+    if timing == NoticeTiming.ORG_TIME:
         if at is None:
             raise ValidationError("Give the date and time to send the notice.", "send_at")
         if at.tzinfo is None:  # a time typed by staff is the organisation's time
@@ -130,7 +139,7 @@ def _subject(text: str) -> str:
 
 
 def edit_notice(actor, notice: OutcomeNotice, *, timing, at=None, local_date=None, texts=None):
-    if notice.state != "scheduled":
+    if notice.state != NoticeState.SCHEDULED:
         raise Conflict("The notice has started or was cancelled: it can no longer change.")
     now = utcnow()
     notice.send_at, notice.local_date = _when(timing, at, local_date, now)
@@ -146,8 +155,8 @@ def edit_notice(actor, notice: OutcomeNotice, *, timing, at=None, local_date=Non
 def cancel_notice(actor, notice: OutcomeNotice) -> None:
     claimed = db.session.execute(
         update(OutcomeNotice)
-        .where(OutcomeNotice.id == notice.id, OutcomeNotice.state == "scheduled")
-        .values(state="cancelled")
+        .where(OutcomeNotice.id == notice.id, OutcomeNotice.state == NoticeState.SCHEDULED)
+        .values(state=NoticeState.CANCELLED)
     ).rowcount
     if not claimed:
         raise Conflict("The notice has already started or was cancelled.")
@@ -168,7 +177,7 @@ def start_due_notices(now: datetime | None = None) -> int:
     now = now or utcnow()
     due = db.session.scalars(
         select(OutcomeNotice.id).where(
-            OutcomeNotice.state == "scheduled", OutcomeNotice.send_at <= now
+            OutcomeNotice.state == NoticeState.SCHEDULED, OutcomeNotice.send_at <= now
         )
     ).all()
     started = 0
@@ -177,8 +186,8 @@ def start_due_notices(now: datetime | None = None) -> int:
         # catch-up after downtime, exactly one sees rowcount 1.
         claimed = db.session.execute(
             update(OutcomeNotice)
-            .where(OutcomeNotice.id == notice_id, OutcomeNotice.state == "scheduled")
-            .values(state="started", started_at=now)
+            .where(OutcomeNotice.id == notice_id, OutcomeNotice.state == NoticeState.SCHEDULED)
+            .values(state=NoticeState.STARTED, started_at=now)
         ).rowcount
         if claimed:
             _start(db.session.get(OutcomeNotice, notice_id), now)
@@ -187,22 +196,27 @@ def start_due_notices(now: datetime | None = None) -> int:
 
 
 def _start(notice: OutcomeNotice, now: datetime) -> None:
-    from campaign.mailings import services as mailings
-    from campaign.supporters.models import Action
-
     case = db.session.get(Case, notice.case_id)
     notice.appeals = db.session.scalar(
         select(func.count(Action.id)).where(Action.case_id == case.id)
     )
     creator = _creator(notice)
     main = mailings.create_mailing(
-        creator, kind="outcome", subject=notice.subject, body=notice.body, case_id=case.id,
+        creator,
+        kind=MailingKind.OUTCOME,
+        subject=notice.subject,
+        body=notice.body,
+        case_id=case.id,
         case_audience=True,
-    )  # fmt: skip
+    )
     thanks = mailings.create_mailing(
-        creator, kind="outcome", subject=notice.subject, case_id=case.id, case_audience=True,
+        creator,
+        kind=MailingKind.OUTCOME,
+        subject=notice.subject,
+        case_id=case.id,
+        case_audience=True,
         body=notice.thanks_body.replace(APPEALS_PLACEHOLDER, f"{notice.appeals:,}"),
-    )  # fmt: skip
+    )
     main.audience = {**main.audience, "acted": False}
     thanks.audience = {**thanks.audience, "acted": True}
     notice.mailing_id, notice.thanks_mailing_id = main.id, thanks.id
@@ -210,7 +224,7 @@ def _start(notice: OutcomeNotice, now: datetime) -> None:
         mailings.approve(creator, mailing)
         if mailings.audience_size(mailing):
             mailings.start(creator, mailing)
-            if notice.timing == "local_morning":
+            if notice.timing == NoticeTiming.LOCAL_MORNING:
                 _stagger_by_time_zone(mailing.id, notice.local_date)
         else:
             mailings.cancel(creator, mailing)
@@ -218,8 +232,6 @@ def _start(notice: OutcomeNotice, now: datetime) -> None:
 
 
 def _creator(notice: OutcomeNotice):
-    from campaign.auth.models import User
-
     return db.session.get(User, notice.created_by_id) if notice.created_by_id else None
 
 
@@ -234,9 +246,6 @@ def local_send_time(zone_name: str, day: date) -> datetime:
 
 def _stagger_by_time_zone(mailing_id: int, day: date) -> None:
     """Hold each delivery until 09:00 in its supporter's zone: one UPDATE per zone."""
-    from campaign.mailings.models import Delivery
-    from campaign.supporters.models import Supporter
-
     zones = db.session.scalars(
         select(Supporter.timezone)
         .join(Delivery, Delivery.supporter_id == Supporter.id)
@@ -259,13 +268,10 @@ def _stagger_by_time_zone(mailing_id: int, day: date) -> None:
 
 def send_due_reminders(today: date | None = None) -> int:
     """Remind non-acting recipients of the appeal a few days before the deadline."""
-    from campaign.mailings import services as mailings
-    from campaign.mailings.models import Mailing
-
     today = today or cases.org_today()
     days = current_app.config["REMINDER_DAYS_BEFORE"]
     sent = 0
-    for case in db.session.scalars(select(Case).where(Case.status == "active")):
+    for case in db.session.scalars(select(Case).where(Case.status == CaseStatus.ACTIVE)):
         deadline = case.current_deadline
         if deadline is None or not (today <= deadline <= today + timedelta(days=days)):
             continue  # never after the deadline, and not too early
@@ -286,7 +292,7 @@ def send_due_reminders(today: date | None = None) -> int:
         left = (deadline - today).days
         when = "last day" if left == 0 else f"{left} day{'s' if left != 1 else ''} left"
         mailing = mailings.create_mailing(
-            None, kind="reminder", case_id=case.id, case_audience=True,
+            None, kind=MailingKind.REMINDER, case_id=case.id, case_audience=True,
             subject=f"{case.label}: {when} to send your appeal",
             body=f"Appeals for {case.label} must arrive before {deadline:%d %B %Y}. If you have "
             "not written yet, there is still time.",

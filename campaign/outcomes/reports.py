@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from campaign.cases.models import Case
 from campaign.extensions import db
 from campaign.i18n import country_name
+from campaign.mailings.models import FINAL_DELIVERY_STATES, Delivery, Mailing
 from campaign.outcomes.models import IMPROVEMENTS, OUTCOMES, Closing, PersonOutcome
+from campaign.supporters.models import Action
 
 
 @dataclass
@@ -31,8 +33,6 @@ class Table:
 
 
 def appeals_per_case() -> Table:
-    from campaign.supporters.models import Action
-
     counts = dict(
         db.session.execute(
             select(Action.case_id, func.count(Action.id)).group_by(Action.case_id)
@@ -140,9 +140,7 @@ def improvement_share() -> Table:
 
 
 def mailing_statistics() -> Table:
-    from campaign.mailings.models import Delivery, Mailing
-
-    states = ("sent", "failed", "bounced", "suppressed")
+    states = FINAL_DELIVERY_STATES
     counts: dict[int, Counter] = defaultdict(Counter)
     for mailing_id, state, n in db.session.execute(
         select(Delivery.mailing_id, Delivery.state, func.count(Delivery.id)).group_by(

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from campaign.audit.services import record
 from campaign.cases import services as cases
-from campaign.cases.models import Case
+from campaign.cases.models import Case, CaseStatus, UpdateKind
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.extensions import db
-from campaign.outcomes.models import DECISIONS, OUTCOMES, Closing, OfficialReply, PersonOutcome
+from campaign.mailings.models import Delivery, DeliveryState, Mailing
+from campaign.outcomes.models import (
+    DECISIONS,
+    OUTCOMES,
+    Closing,
+    Decision,
+    OfficialReply,
+    PersonOutcome,
+)
+from campaign.supporters.models import Action
 
 # The person's status history gets a line for each outcome.
 _STATUS_OF_OUTCOME = {
@@ -41,7 +50,7 @@ def close_case(
     on the case; "continue" keeps the case active (as after a conviction is
     upheld), with the outcomes on record.
     """
-    if case.status != "active":
+    if case.status != CaseStatus.ACTIVE:
         raise Conflict(f"{case.label} is {case.status}: only an active UA can be closed.", "status")
     if decision not in DECISIONS:
         raise ValidationError("Choose whether appeals stop or continue.", "decision")
@@ -99,7 +108,7 @@ def close_case(
         f"{case.label}: {closing.summary}; {DECISIONS[decision].split(':')[0].lower()}",
         {"outcomes": {people[p].name: o for p, (o, _on, _n) in given.items()}},
     )
-    if decision == "no_further_action":
+    if decision == Decision.NO_FURTHER_ACTION:
         cases.close_case(actor, case, closing.summary)
     return closing
 
@@ -184,7 +193,7 @@ def timeline(case: Case) -> list[dict]:
     if case.issued_at:
         events.append(_event(case.issued_at, "issued", f"Issued as {case.label}", case.title))
     for update in case.updates:
-        kind = "stop" if update.kind == "no_further_action" else "update"
+        kind = "stop" if update.kind == UpdateKind.NO_FURTHER_ACTION else "update"
         events.append(
             _event(
                 update.issued_at,
@@ -212,23 +221,17 @@ _ORDER = {"issued": 0, "mailing": 1, "update": 2, "stop": 2, "appeals": 3, "repl
 
 
 def _event(when, kind: str, title: str, detail: str = "", anchor: str = "") -> dict:
-    from datetime import datetime
-
     day = when.date() if isinstance(when, datetime) else when
     return {"when": when, "day": day, "sort": day, "order": _ORDER.get(kind, 9), "kind": kind,
             "title": title, "detail": detail, "anchor": anchor}  # fmt: skip
 
 
 def _mailing_events(case: Case) -> list[dict]:
-    try:
-        from campaign.mailings.models import Delivery, Mailing
-    except ImportError:  # the mailings domain is optional for the timeline
-        return []
-    from sqlalchemy import func
-
     rows = db.session.execute(
         select(Mailing, func.count(Delivery.id))
-        .outerjoin(Delivery, (Delivery.mailing_id == Mailing.id) & (Delivery.state == "sent"))
+        .outerjoin(
+            Delivery, (Delivery.mailing_id == Mailing.id) & (Delivery.state == DeliveryState.SENT)
+        )
         .where(Mailing.case_id == case.id, Mailing.started_at.is_not(None))
         .group_by(Mailing.id)
     ).all()
@@ -239,12 +242,6 @@ def _mailing_events(case: Case) -> list[dict]:
 
 
 def _appeal_events(case: Case) -> list[dict]:
-    try:
-        from campaign.supporters.models import Action
-    except ImportError:
-        return []
-    from sqlalchemy import func
-
     day = func.date(Action.created_at)
     rows = db.session.execute(
         select(day, func.count(Action.id)).where(Action.case_id == case.id).group_by(day)

@@ -27,7 +27,7 @@ from campaign.extensions import db
 from campaign.outcomes import lifecycle, services
 from campaign.outcomes import reports as reports_module
 from campaign.outcomes.forms import CloseWithNoticeForm, NoticeForm, ReplyForm
-from campaign.outcomes.models import OutcomeNotice
+from campaign.outcomes.models import NoticeTiming, OutcomeNotice
 
 bp = Blueprint("outcomes", __name__)
 
@@ -174,7 +174,7 @@ def notice(notice_id: int):
     item = _notice_or_404(notice_id)
     case = cases.get_case(item.case_id)
     form = NoticeForm(obj=item)
-    if request.method == "GET" and item.timing == "org_time":
+    if request.method == "GET" and item.timing == NoticeTiming.ORG_TIME:
         form.send_at.data = item.send_at.astimezone(ZoneInfo(current_app.config["ORG_TIMEZONE"]))
     if form.validate_on_submit():
         texts = {"subject": form.subject.data, "body": form.body.data,

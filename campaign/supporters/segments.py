@@ -20,7 +20,7 @@ from campaign.core.db import dialect_name
 from campaign.core.errors import ValidationError
 from campaign.core.types import utcnow
 from campaign.supporters import vocabulary as vocab
-from campaign.supporters.models import STATES, Supporter
+from campaign.supporters.models import STATES, Action, Supporter
 
 LIST_KEYS = ("languages", "countries", "interests", "states")
 DATE_KEYS = ("state_since", "state_before")
@@ -96,8 +96,6 @@ def has_interest(values: list[str]):
 
 def conditions(filters: dict) -> list:
     """SQL conditions on Supporter for a cleaned filter dict."""
-    from campaign.supporters.models import Action
-
     where = []
     column = {
         "languages": Supporter.language,

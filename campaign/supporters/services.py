@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -25,17 +26,20 @@ from campaign.audit.services import diff, record
 from campaign.core.csvexport import csv_safe
 from campaign.core.db import insert_ignore
 from campaign.core.errors import Conflict, NotFound, ValidationError
+from campaign.core.tokens import TokenRefused
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.supporters import segments as seg
 from campaign.supporters import vocabulary as vocab
 from campaign.supporters.models import (
     SUPPRESSIONS,
+    Action,
     ConsentEvent,
     ListMember,
     Segment,
     Supporter,
     SupporterList,
+    SupporterState,
     SuppressedAddress,
 )
 from campaign.supporters.signals import supporter_erasing
@@ -43,7 +47,12 @@ from campaign.supporters.tokens import address_digest
 
 PROFILE_FIELDS = ("first_name", "last_name", "language", "country", "city", "timezone", "interests")
 # A later suppression never softens an earlier one (a bounce after a complaint).
-_SEVERITY = {"unsubscribed": 1, "bounced": 2, "complained": 3, "blocked": 4}
+_SEVERITY = {
+    SupporterState.UNSUBSCRIBED: 1,
+    SupporterState.BOUNCED: 2,
+    SupporterState.COMPLAINED: 3,
+    SupporterState.BLOCKED: 4,
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -102,8 +111,6 @@ def clean_profile(data: dict) -> dict:
 
 
 def _timezone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
@@ -187,7 +194,7 @@ def unsubscribe(supporter: Supporter, *, source: str, ip: str | None = None, sta
     if supporter.state in _SEVERITY:
         db.session.flush()
         return False
-    _set_state(supporter, "unsubscribed", source=source, ip=ip, staff=staff)
+    _set_state(supporter, SupporterState.UNSUBSCRIBED, source=source, ip=ip, staff=staff)
     db.session.flush()
     return True
 
@@ -217,7 +224,9 @@ def open_confirmation(supporter: Supporter) -> bool:
 
     The caller sends the email (``tasks.send_confirmation``) after commit.
     """
-    if supporter.state in ("subscribed", "blocked") or not _resend_due(supporter):
+    if supporter.state in (SupporterState.SUBSCRIBED, SupporterState.BLOCKED) or not _resend_due(
+        supporter
+    ):
         return False
     supporter.confirm_nonce = secrets.token_urlsafe(12)
     supporter.confirm_sent_at = utcnow()
@@ -235,9 +244,11 @@ def sign_up(data: dict, *, ip: str | None, source: str = "sign-up form") -> Supp
     profile = clean_profile({k: v for k, v in data.items() if k in PROFILE_FIELDS})
     supporter = db.session.scalar(select(Supporter).where(Supporter.email == email))
     if supporter is None:
-        supporter = Supporter(**{"interests": [], **profile}, email=email, state="pending")
+        supporter = Supporter(
+            **{"interests": [], **profile}, email=email, state=SupporterState.PENDING
+        )
         db.session.add(supporter)
-        _set_state(supporter, "pending", source=source, ip=ip)
+        _set_state(supporter, SupporterState.PENDING, source=source, ip=ip)
         try:
             with db.session.begin_nested():
                 db.session.flush()
@@ -255,14 +266,12 @@ def confirm(supporter: Supporter, nonce: str | None, *, ip: str | None = None) -
     Refuses a link whose nonce is not the open one: a replayed link after an
     unsubscribe, or an older link after a newer one was sent.
     """
-    from campaign.core.tokens import TokenRefused
-
-    if supporter.state == "subscribed" and supporter.confirm_nonce is None:
+    if supporter.state == SupporterState.SUBSCRIBED and supporter.confirm_nonce is None:
         return False
-    if not nonce or supporter.confirm_nonce != nonce or supporter.state == "blocked":
+    if not nonce or supporter.confirm_nonce != nonce or supporter.state == SupporterState.BLOCKED:
         raise TokenRefused("This confirmation link is no longer valid. Sign up again.")
     supporter.confirm_nonce = None
-    _set_state(supporter, "subscribed", source="confirmation link", ip=ip)
+    _set_state(supporter, SupporterState.SUBSCRIBED, source="confirmation link", ip=ip)
     db.session.execute(
         delete(SuppressedAddress).where(SuppressedAddress.digest == address_digest(supporter.email))
     )
@@ -286,9 +295,11 @@ def create_supporter(actor, data: dict) -> Supporter:
     if db.session.scalar(select(Supporter.id).where(Supporter.email == email)):
         raise Conflict("A supporter with this address exists already.", "email")
     profile = clean_profile({k: v for k, v in data.items() if k in PROFILE_FIELDS})
-    supporter = Supporter(**{"interests": [], **profile}, email=email, state="pending")
+    supporter = Supporter(**{"interests": [], **profile}, email=email, state=SupporterState.PENDING)
     db.session.add(supporter)
-    _set_state(supporter, "pending", source="staff", staff=actor, detail="added by staff")
+    _set_state(
+        supporter, SupporterState.PENDING, source="staff", staff=actor, detail="added by staff"
+    )
     db.session.flush()
     open_confirmation(supporter)
     record(actor, "supporter.create", supporter, f"Added supporter #{supporter.id}")
@@ -441,7 +452,7 @@ def audience_select(*, list_ids: Iterable[int] = (), segment_ids: Iterable[int] 
         conditions = seg.conditions(seg.clean_filters(segment.filters))
         parts.append(db.and_(*conditions) if conditions else db.true())
     where = or_(*parts) if parts else false()
-    return select(Supporter.id).where(Supporter.state == "subscribed", where)
+    return select(Supporter.id).where(Supporter.state == SupporterState.SUBSCRIBED, where)
 
 
 # --- export and data rights -----------------------------------------------
@@ -497,8 +508,6 @@ def _export_value(supporter: Supporter, column: str):
 
 def personal_data(actor, supporter: Supporter) -> dict:
     """Everything held about one supporter (the right of access), audited."""
-    from campaign.supporters.models import Action
-
     record(actor, "supporter.access", supporter, f"Exported data of supporter #{supporter.id}")
     lists = db.session.scalars(
         select(SupporterList.name)
@@ -565,6 +574,8 @@ def purge_unconfirmed(days: int | None = None) -> int:
     days = days if days is not None else current_app.config.get("UNCONFIRMED_PURGE_DAYS", 14)
     cutoff = utcnow() - timedelta(days=days)
     result = db.session.execute(
-        delete(Supporter).where(Supporter.state == "pending", Supporter.state_changed_at < cutoff)
+        delete(Supporter).where(
+            Supporter.state == SupporterState.PENDING, Supporter.state_changed_at < cutoff
+        )
     )
     return result.rowcount or 0

@@ -13,7 +13,11 @@ from campaign.core.mail import send_email
 from campaign.core.tasks import enqueue_after_commit, periodic
 from campaign.extensions import db
 from campaign.i18n import in_language
-from campaign.supporters.models import ImportJob, Supporter
+from campaign.supporters import imports
+from campaign.supporters.imports import broker_unreachable
+from campaign.supporters.models import ImportJob, ImportState, Supporter
+from campaign.supporters.services import purge_unconfirmed as purge
+from campaign.supporters.tokens import confirm_url, preferences_url
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +30,6 @@ log = logging.getLogger(__name__)
 )
 def send_confirmation(supporter_id: int) -> bool:
     """Email the double opt-in link to a supporter whose confirmation is open."""
-    from campaign.supporters.tokens import confirm_url, preferences_url
-
     supporter = db.session.get(Supporter, supporter_id)
     if supporter is None or supporter.confirm_nonce is None:
         return False  # confirmed, unsubscribed or purged meanwhile
@@ -53,25 +55,19 @@ def send_confirmation_after_commit(supporter_id: int) -> None:
 
 def run_import_after_commit(job_id: int) -> None:
     """Queue the import once its job commits; with Redis down, the job says so."""
-    from campaign.supporters.imports import broker_unreachable
-
     enqueue_after_commit(run_import, job_id, broker_down=broker_unreachable)
 
 
 @shared_task(name="supporters.run_import")
 def run_import(job_id: int) -> None:
-    from campaign.supporters import imports
-
     job = db.session.get(ImportJob, job_id)
-    if job is None or job.state in ("done", "new"):
+    if job is None or job.state in (ImportState.DONE, ImportState.NEW):
         return
     imports.execute(job)
 
 
 @periodic
 def purge_unconfirmed() -> None:
-    from campaign.supporters.services import purge_unconfirmed as purge
-
     removed = purge()
     if removed:
         log.info("purged %d unconfirmed sign-ups", removed)

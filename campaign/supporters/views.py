@@ -22,10 +22,11 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from campaign import i18n
+from campaign.cases.models import Case
 from campaign.core.db import MAX_PAGE
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
-from campaign.core.roles import public, requires
+from campaign.core.roles import has_role, public, requires
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import csrf, db, limiter
 from campaign.i18n import N_
@@ -41,7 +42,15 @@ from campaign.supporters.forms import (
     SupporterForm,
     UploadForm,
 )
-from campaign.supporters.models import STATES, ImportJob, ListMember, SupporterList
+from campaign.supporters.models import (
+    STATES,
+    Action,
+    ImportJob,
+    ImportState,
+    ListMember,
+    SupporterList,
+    SupporterState,
+)
 
 bp = Blueprint("supporters", __name__)
 
@@ -140,7 +149,7 @@ def confirm(token: str):
     i18n.use_supporter_language(supporter.language)
     form = ConfirmSignupForm()
     if request.method == "GET":
-        if supporter.state == "subscribed" and supporter.confirm_nonce is None:
+        if supporter.state == SupporterState.SUBSCRIBED and supporter.confirm_nonce is None:
             return _public("public/confirmed.html", already=True)
         return _public("public/confirm.html", form=form, email=supporter.email)
     if not form.validate_on_submit():
@@ -276,9 +285,6 @@ def create():
 @bp.get("/supporters/<int:supporter_id>")
 @requires("viewer")
 def show(supporter_id: int):
-    from campaign.cases.models import Case
-    from campaign.supporters.models import Action
-
     supporter = _or_404(services.get_supporter, supporter_id)
     add_form = AddToListForm(formdata=None)
     add_form.list_id.choices = choices((lst.id, lst.name) for lst in services.all_lists())
@@ -341,7 +347,7 @@ def block(supporter_id: int):
     supporter = _or_404(services.get_supporter, supporter_id)
     if not confirmed("Not blocked"):
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
-    services.suppress(supporter, "blocked", source="staff", staff=current_user)
+    services.suppress(supporter, SupporterState.BLOCKED, source="staff", staff=current_user)
     flash("Blocked: this address is never mailed again.", "success")
     return redirect(url_for("supporters.show", supporter_id=supporter.id))
 
@@ -426,8 +432,6 @@ def lists():
 
 
 def _can(role: str) -> bool:
-    from campaign.core.roles import has_role
-
     return has_role(current_user, role)
 
 
@@ -464,8 +468,6 @@ def export_list(list_id: int):
 
 
 def _segment_form(form: SegmentForm) -> SegmentForm:
-    from campaign.cases.models import Case
-
     cases = db.session.scalars(
         db.select(Case)
         .where(Case.number.is_not(None))
@@ -593,7 +595,7 @@ def _job_or_404(job_id: int):
 @requires("campaigner")
 def import_job(job_id: int):
     job = _job_or_404(job_id)
-    if job.state != "new":
+    if job.state != ImportState.NEW:
         return render_template("supporters/import_job.html", job=job, confirm=ConfirmForm())
     try:
         headers = imports.headers(job)
