@@ -14,6 +14,7 @@ from campaign.cli import register as register_cli
 from campaign.core import db as core_db
 from campaign.core import logs, metrics, requestguard
 from campaign.core.errorpages import STAFF, STAFF_EXPIRED, render_error
+from campaign.core.errors import NotFound
 from campaign.core.roles import token_user_loader
 from campaign.core.templating import register as register_templating
 from campaign.core.urls import IdConverter
@@ -94,6 +95,19 @@ def _register_errors(app: Flask) -> None:
 
     for code in STAFF:
         app.register_error_handler(code, handler)
+
+    # A service's NotFound, wherever a view lets it through, is the 404 page
+    # (the supporter's or the staff one) or, under /api/, a JSON 404 naming
+    # what was not found. (Other refusals: campaign.api's ServiceError handler.)
+    def not_found(error: NotFound):
+        if request.path.startswith("/api/"):
+            body = {"code": 404, "status": STAFF[404][0], "message": error.message}
+            if error.field:
+                body["field"] = error.field
+            return jsonify(body), 404
+        return render_error(404)
+
+    app.register_error_handler(NotFound, not_found)
 
 
 def _security_headers(response):

@@ -93,6 +93,8 @@ def from_environment() -> dict:
         # Logs (campaign/core/logs.py): "json" lines (production) or "text".
         "LOG_FORMAT": _env("LOG_FORMAT", "json"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        # True when the host (a test run, an embedding) installs its own log handlers.
+        "LOG_KEEP_HANDLERS": False,
         # Prometheus: /metrics takes an admin's API token, or this bearer token.
         "METRICS_TOKEN": _env("METRICS_TOKEN", ""),
         # Deadline reminders go this many days before the appeal deadline.
@@ -106,6 +108,9 @@ def from_environment() -> dict:
         # in each process's memory until Redis is back (tests/faults).
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
+        "RATELIMIT_SIGNUP": _env("RATELIMIT_SIGNUP", "10 per hour"),
+        # The public case page's action report and other public forms.
+        "RATELIMIT_PUBLIC_FORMS": _env("RATELIMIT_PUBLIC_FORMS", "10 per minute;200 per day"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Celery: the database is the truth, Redis only carries wake-ups.
         "CELERY": {
@@ -135,6 +140,21 @@ def from_environment() -> dict:
             },
             "timezone": "UTC",
         },
+        # Supporters: how long a confirmation link and a preferences link stay
+        # valid, the wait before a confirmation is sent again, and the days after
+        # which sign-ups never confirmed are deleted.
+        "CONFIRM_MAX_AGE_DAYS": _int("CONFIRM_MAX_AGE_DAYS", 7),
+        "PREFERENCES_MAX_AGE_DAYS": _int("PREFERENCES_MAX_AGE_DAYS", 365),
+        "CONFIRM_RESEND_SECONDS": _int("CONFIRM_RESEND_SECONDS", 600),
+        "UNCONFIRMED_PURGE_DAYS": _int("UNCONFIRMED_PURGE_DAYS", 14),
+        # Keys the hashes of erased and suppressed addresses; empty: SECRET_KEY.
+        "SUPPRESSION_KEY": _env("SUPPRESSION_KEY", ""),
+        # Supporter import: the longest line read (a guard against a file with
+        # no line breaks).
+        "IMPORT_MAX_LINE_BYTES": _int("IMPORT_MAX_LINE_BYTES", 1 << 20),
+        # "I took action" links in emails stay valid this many days after the
+        # deadline (late letters still count; updates extend deadlines).
+        "ACTION_LINK_GRACE_DAYS": _int("ACTION_LINK_GRACE_DAYS", 60),
         # Mailings (DESIGN.md §3; the figures are in docs/PERFORMANCE.md, "Mailing").
         "MAILING_BATCH_SIZE": _int("MAILING_BATCH_SIZE", 500),
         # The recording window: at most this many sends per worker process are not

@@ -101,10 +101,6 @@ def verify(user: User, code: str) -> bool:
     return False
 
 
-def remaining_recovery_codes(user: User) -> int:
-    return sum(1 for r in user.recovery_codes if r.used_at is None)
-
-
 def reset(actor, user: User) -> None:
     """Admins turn 2FA off for someone who lost their phone; they enrol again."""
     user.totp_secret = None

@@ -165,8 +165,8 @@ def _log_request(response):
 
 
 def init_app(app: Flask) -> None:
-    if not app.config.get("LOG_KEEP_HANDLERS"):
-        configure(app.config.get("LOG_FORMAT", "json"), app.config.get("LOG_LEVEL", "INFO"))
+    if not app.config["LOG_KEEP_HANDLERS"]:
+        configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     # after_request hooks run in reverse order: index 0 runs last, so the line
     # carries the final status and the time of the commit too.
@@ -184,7 +184,7 @@ def _connect_celery(app: Flask) -> None:
         return
     _connected = True
 
-    fmt, level = app.config.get("LOG_FORMAT", "json"), app.config.get("LOG_LEVEL", "INFO")
+    fmt, level = app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]
 
     @signals.setup_logging.connect(weak=False)
     def _setup_logging(**_kwargs):  # worker and beat: do not install Celery's own

@@ -58,7 +58,7 @@ def send_email(
 ) -> str:
     """Send one message now; returns its Message-ID. SMTP errors propagate."""
     message = build_message(to, subject, text, html, headers=headers)
-    timeout = current_app.config.get("SMTP_TIMEOUT", 30)
+    timeout = current_app.config["SMTP_TIMEOUT"]
     with _connect(current_app.config["SMTP_URL"], timeout) as smtp:
         smtp.send_message(message)
     return message["Message-ID"]

@@ -76,7 +76,7 @@ def metrics_token_or_admin(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        expected = current_app.config.get("METRICS_TOKEN") or ""
+        expected = current_app.config["METRICS_TOKEN"]
         given = bearer_token() or ""
         if expected and hmac.compare_digest(given.encode(), expected.encode()):
             return view(*args, **kwargs)

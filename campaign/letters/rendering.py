@@ -17,7 +17,7 @@ from __future__ import annotations
 import traceback
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.ext import Extension
 from jinja2.lexer import Token
 from jinja2.sandbox import SandboxedEnvironment
@@ -202,10 +202,3 @@ def _template_line(error: BaseException) -> int | None:
     """The template line an error was raised at (Jinja maps its frames to it)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<template>"]
     return frames[-1].lineno if frames else getattr(error, "lineno", None)
-
-
-def used_placeholders(source: str) -> set[str]:
-    try:
-        return meta.find_undeclared_variables(TEXT_ENV.parse(source)) & PLACEHOLDERS.keys()
-    except TemplateSyntaxError:
-        return set()

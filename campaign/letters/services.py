@@ -34,9 +34,9 @@ from campaign.letters.models import LetterTemplate
 from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action, Supporter
 
 ACTION_PURPOSE = "action"
-# An action link outlives its deadline by this much (late letters still count,
-# and deadlines get extended by updates), and never lives longer than a year.
-ACTION_LINK_GRACE_DAYS = 60
+# An action link outlives its deadline by ACTION_LINK_GRACE_DAYS (late letters
+# still count, and deadlines get extended by updates), and never lives longer
+# than a year.
 ACTION_LINK_MAX_AGE = 400 * 24 * 3600
 # Filled in for blank copies of the print pack: lines to write on by hand.
 BLANK = {"first_name": "____________", "last_name": "________________", "city": "____________"}
@@ -315,7 +315,7 @@ def read_action_token(token: str, *, today: date | None = None):
     if case is None or supporter is None or not is_public(case):
         raise TokenRefused("This link is no longer valid.")
     deadline = case.current_deadline
-    grace = current_app.config.get("ACTION_LINK_GRACE_DAYS", ACTION_LINK_GRACE_DAYS)
+    grace = current_app.config["ACTION_LINK_GRACE_DAYS"]
     if deadline is not None and (today or org_today()) > deadline + timedelta(days=grace):
         raise TokenRefused("This link has expired: the appeal is over.")
     channel = payload.get("ch")

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 def _public_limit() -> str:
-    return current_app.config.get("RATELIMIT_PUBLIC_FORMS", "10 per minute;200 per day")
+    return current_app.config["RATELIMIT_PUBLIC_FORMS"]
 
 
 def _case_or_404(case_id: int) -> Case:

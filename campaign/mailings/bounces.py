@@ -317,7 +317,7 @@ def poll_imap(url: str) -> int:
 
 def poll_if_configured() -> None:
     global _last_poll
-    url = current_app.config.get("BOUNCE_IMAP_URL")
+    url = current_app.config["BOUNCE_IMAP_URL"]
     if not url or time.monotonic() - _last_poll < 60:
         return
     _last_poll = time.monotonic()

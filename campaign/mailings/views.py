@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from campaign.cases.models import Case, CaseUpdate
-from campaign.core.errors import NotFound, ServiceError
+from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.roles import requires
 from campaign.extensions import db
@@ -34,13 +34,6 @@ LANGUAGES = catalogue_languages()  # English and every message catalogue
 # The email's own styles are inline (that is how mail clients need them), so the
 # preview frame gets a policy of its own: inline styles, nothing else.
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
-
-
-def _mailing_or_404(mailing_id: int):
-    try:
-        return services.get_mailing(mailing_id)
-    except NotFound:
-        abort(404)
 
 
 def _fill_choices(form: MailingForm) -> None:
@@ -103,7 +96,7 @@ def new():
 @bp.route("/mailings/<int:mailing_id>/edit", methods=["GET", "POST"])
 @requires("campaigner")
 def edit(mailing_id: int):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     form = MailingForm(obj=None)
     _fill_choices(form)
     if request.method == "GET":
@@ -133,7 +126,7 @@ def edit(mailing_id: int):
 @bp.get("/mailings/<int:mailing_id>")
 @requires("viewer")
 def show(mailing_id: int):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     return _show(mailing)
 
 
@@ -165,7 +158,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
 @bp.get("/mailings/<int:mailing_id>/preview/<language>.<fmt>")
 @requires("viewer")
 def preview(mailing_id: int, language: str, fmt: str):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     if language not in LANGUAGES or fmt not in ("html", "txt"):
         abort(404)
     try:
@@ -184,7 +177,7 @@ def preview(mailing_id: int, language: str, fmt: str):
 @bp.post("/mailings/<int:mailing_id>/test")
 @requires("campaigner")
 def test(mailing_id: int):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     form = TestSendForm()
     form.language.choices = choices((lang, lang) for lang in LANGUAGES)
     if form.validate_on_submit():
@@ -206,7 +199,7 @@ def approve(mailing_id: int):
 @bp.post("/mailings/<int:mailing_id>/send")
 @requires("coordinator")
 def send(mailing_id: int):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     form = SendForm()
     if form.validate_on_submit():
         at = form.send_at.data
@@ -252,14 +245,14 @@ def resume(mailing_id: int):
 @bp.post("/mailings/<int:mailing_id>/cancel")
 @requires("coordinator")
 def cancel(mailing_id: int):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     if not confirmed("The mailing was not cancelled"):
         return redirect(url_for("mailings.show", mailing_id=mailing.id))
     return _act(mailing_id, services.cancel, "Cancelled.", checked=True)
 
 
 def _act(mailing_id: int, action, message: str, checked: bool = False):
-    mailing = _mailing_or_404(mailing_id)
+    mailing = services.get_mailing(mailing_id)
     if not checked and not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from campaign.cases import services as cases
 from campaign.core.csvexport import to_csv
-from campaign.core.errors import NotFound, ServiceError
+from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, confirmed
 from campaign.core.roles import requires
 from campaign.extensions import db
@@ -32,17 +32,10 @@ from campaign.outcomes.models import NoticeTiming, OutcomeNotice
 bp = Blueprint("outcomes", __name__)
 
 
-def _case_or_404(case_id: int):
-    try:
-        return cases.get_case(case_id)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/cases/<int:case_id>/close", methods=["GET", "POST"])
 @requires("coordinator")
 def close(case_id: int):
-    case = _case_or_404(case_id)
+    case = cases.get_case(case_id)
     form = CloseWithNoticeForm()
     if request.method == "GET":
         for person in case.people:
@@ -95,7 +88,7 @@ def _attach_outcome_error(form: CloseWithNoticeForm, error: ServiceError) -> Non
 @bp.route("/cases/<int:case_id>/replies", methods=["GET", "POST"])
 @requires("campaigner")
 def new_reply(case_id: int):
-    case = _case_or_404(case_id)
+    case = cases.get_case(case_id)
     form = ReplyForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -118,11 +111,8 @@ def new_reply(case_id: int):
 @bp.get("/cases/<int:case_id>/replies/<int:reply_id>/file")
 @requires("viewer")
 def reply_file(case_id: int, reply_id: int):
-    case = _case_or_404(case_id)
-    try:
-        reply = services.get_reply(case, reply_id)
-    except NotFound:
-        abort(404)
+    case = cases.get_case(case_id)
+    reply = services.get_reply(case, reply_id)
     if not reply.data:
         abort(404)
     # Always a download: a staff-uploaded file is never rendered by our origin.
@@ -163,15 +153,10 @@ def report_csv(slug: str):
     )
 
 
-def _notice_or_404(notice_id: int):
-    notice = db.session.get(OutcomeNotice, notice_id)
-    return notice or abort(404)
-
-
 @bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
 @requires("coordinator")
 def notice(notice_id: int):
-    item = _notice_or_404(notice_id)
+    item = db.get_or_404(OutcomeNotice, notice_id)
     case = cases.get_case(item.case_id)
     form = NoticeForm(obj=item)
     if request.method == "GET" and item.timing == NoticeTiming.ORG_TIME:
@@ -198,7 +183,7 @@ def notice(notice_id: int):
 @bp.post("/notices/<int:notice_id>/cancel")
 @requires("coordinator")
 def cancel_notice(notice_id: int):
-    item = _notice_or_404(notice_id)
+    item = db.get_or_404(OutcomeNotice, notice_id)
     if not confirmed("The notice was not cancelled"):
         return redirect(url_for("outcomes.notice", notice_id=item.id))
     try:

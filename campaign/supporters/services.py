@@ -215,7 +215,7 @@ def suppress(
 
 
 def _resend_due(supporter: Supporter) -> bool:
-    wait = timedelta(seconds=current_app.config.get("CONFIRM_RESEND_SECONDS", 600))
+    wait = timedelta(seconds=current_app.config["CONFIRM_RESEND_SECONDS"])
     return supporter.confirm_sent_at is None or utcnow() - supporter.confirm_sent_at >= wait
 
 
@@ -571,7 +571,7 @@ def erased_count() -> int:
 
 def purge_unconfirmed(days: int | None = None) -> int:
     """Delete sign-ups never confirmed within ``days`` (UNCONFIRMED_PURGE_DAYS)."""
-    days = days if days is not None else current_app.config.get("UNCONFIRMED_PURGE_DAYS", 14)
+    days = days if days is not None else current_app.config["UNCONFIRMED_PURGE_DAYS"]
     cutoff = utcnow() - timedelta(days=days)
     result = db.session.execute(
         delete(Supporter).where(

@@ -37,7 +37,7 @@ def send_confirmation(supporter_id: int) -> bool:
         "supporter": supporter,
         "confirm_url": confirm_url(supporter),
         "preferences_url": preferences_url(supporter),
-        "days": current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7),
+        "days": current_app.config["CONFIRM_MAX_AGE_DAYS"],
     }
     with in_language(supporter.language):
         subject = context["subject"] = gettext("Confirm your Urgent Action sign-up")

@@ -33,7 +33,7 @@ def address_digest(email: str, length: int = 64) -> str:
 
 
 def _digest_key() -> bytes:
-    return (current_app.config.get("SUPPRESSION_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return (current_app.config["SUPPRESSION_KEY"] or current_app.config["SECRET_KEY"]).encode()
 
 
 def _digest(key: bytes, email: str, length: int) -> str:

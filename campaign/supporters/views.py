@@ -24,7 +24,7 @@ from flask_login import current_user
 from campaign import i18n
 from campaign.cases.models import Case
 from campaign.core.db import MAX_PAGE
-from campaign.core.errors import NotFound, ServiceError
+from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.roles import has_role, public, requires
 from campaign.core.tokens import TokenRefused
@@ -55,13 +55,6 @@ from campaign.supporters.models import (
 bp = Blueprint("supporters", __name__)
 
 
-def _or_404(getter, *args):
-    try:
-        return getter(*args)
-    except NotFound:
-        abort(404)
-
-
 # --- public ---------------------------------------------------------------
 # The language: campaign.i18n.select_locale (?lang= or the form's language,
 # then the supporter a signed link names, then Accept-Language).
@@ -72,7 +65,7 @@ def _public(template: str, status: int = 200, **context):
 
 
 def _signup_limit() -> str:
-    return current_app.config.get("RATELIMIT_SIGNUP", "10 per hour")
+    return current_app.config["RATELIMIT_SIGNUP"]
 
 
 def _interest_choices():
@@ -102,7 +95,7 @@ def signup():
         else:
             if supporter is not None:
                 tasks.send_confirmation_after_commit(supporter.id)
-            days = current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7)
+            days = current_app.config["CONFIRM_MAX_AGE_DAYS"]
             return _public("public/signup_sent.html", days=days)
     if form.consent.errors:
         form.consent.errors = [gettext("Tick the box to agree to receive our emails.")]
@@ -141,7 +134,7 @@ def _token_error(error: TokenRefused):
 @i18n.supporter_page
 @public
 def confirm(token: str):
-    max_age = current_app.config.get("CONFIRM_MAX_AGE_DAYS", 7) * 86400
+    max_age = current_app.config["CONFIRM_MAX_AGE_DAYS"] * 86400
     try:
         supporter, extra = tokens.supporter_for(tokens.CONFIRM, token, max_age=max_age)
     except TokenRefused as error:
@@ -162,7 +155,7 @@ def confirm(token: str):
 
 
 def _preferences_age() -> int:
-    return current_app.config.get("PREFERENCES_MAX_AGE_DAYS", 365) * 86400
+    return current_app.config["PREFERENCES_MAX_AGE_DAYS"] * 86400
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -285,7 +278,7 @@ def create():
 @bp.get("/supporters/<int:supporter_id>")
 @requires("viewer")
 def show(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     add_form = AddToListForm(formdata=None)
     add_form.list_id.choices = choices((lst.id, lst.name) for lst in services.all_lists())
     actions = db.session.execute(
@@ -311,7 +304,7 @@ def show(supporter_id: int):
 @bp.route("/supporters/<int:supporter_id>/edit", methods=["GET", "POST"])
 @requires("campaigner")
 def edit(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     form = _supporter_form(SupporterForm(obj=supporter))
     form.email.data = supporter.email  # the address itself is not edited here
     if form.validate_on_submit():
@@ -334,7 +327,7 @@ def _confirmed_post() -> None:
 @bp.post("/supporters/<int:supporter_id>/unsubscribe")
 @requires("campaigner")
 def staff_unsubscribe(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     _confirmed_post()
     services.unsubscribe(supporter, source="staff", staff=current_user)
     flash("Unsubscribed.", "success")
@@ -344,7 +337,7 @@ def staff_unsubscribe(supporter_id: int):
 @bp.post("/supporters/<int:supporter_id>/block")
 @requires("coordinator")
 def block(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     if not confirmed("Not blocked"):
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
     services.suppress(supporter, SupporterState.BLOCKED, source="staff", staff=current_user)
@@ -355,7 +348,7 @@ def block(supporter_id: int):
 @bp.post("/supporters/<int:supporter_id>/reconfirm")
 @requires("campaigner")
 def reconfirm(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     _confirmed_post()
     if services.open_confirmation(supporter):
         tasks.send_confirmation_after_commit(supporter.id)
@@ -370,11 +363,11 @@ def reconfirm(supporter_id: int):
 @bp.post("/supporters/<int:supporter_id>/lists")
 @requires("campaigner")
 def add_to_list(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     form = AddToListForm()
     if not form.validate_on_submit() or not form.list_id.data:
         abort(400)
-    lst = _or_404(services.get_list, form.list_id.data)
+    lst = services.get_list(form.list_id.data)
     services.add_to_list(current_user, lst, [supporter.id])
     flash(f"Added to {lst.name}.", "success")
     return redirect(url_for("supporters.show", supporter_id=supporter.id))
@@ -383,7 +376,7 @@ def add_to_list(supporter_id: int):
 @bp.get("/supporters/<int:supporter_id>/data.json")
 @requires("coordinator")
 def personal_data(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     response = jsonify(services.personal_data(current_user, supporter))
     response.headers["Content-Disposition"] = f"attachment; filename=supporter-{supporter.id}.json"
     return response
@@ -392,7 +385,7 @@ def personal_data(supporter_id: int):
 @bp.post("/supporters/<int:supporter_id>/erase")
 @requires("coordinator")
 def erase(supporter_id: int):
-    supporter = _or_404(services.get_supporter, supporter_id)
+    supporter = services.get_supporter(supporter_id)
     if not confirmed("Nothing was erased"):
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
     services.erase(current_user, supporter)
@@ -438,7 +431,7 @@ def _can(role: str) -> bool:
 @bp.post("/supporters/lists/<int:list_id>/delete")
 @requires("coordinator")
 def delete_list(list_id: int):
-    lst = _or_404(services.get_list, list_id)
+    lst = services.get_list(list_id)
     if not confirmed("The list was not deleted"):
         return redirect(url_for("supporters.lists"))
     services.delete_list(current_user, lst)
@@ -459,7 +452,7 @@ def _csv_response(query, label: str, filename: str) -> Response:
 @bp.get("/supporters/lists/<int:list_id>/export.csv")
 @requires("coordinator")
 def export_list(list_id: int):
-    lst = _or_404(services.get_list, list_id)
+    lst = services.get_list(list_id)
     members = db.select(ListMember.supporter_id.label("id")).where(ListMember.list_id == lst.id)
     return _csv_response(members, f"list {lst.name}", f"list-{lst.id}.csv")
 
@@ -498,7 +491,7 @@ def segment_list():
 @bp.route("/supporters/segments/<int:segment_id>", methods=["GET", "POST"])
 @requires("viewer")
 def segment(segment_id: int | None = None):
-    item = _or_404(services.get_segment, segment_id) if segment_id else None
+    item = services.get_segment(segment_id) if segment_id else None
     formdata = request.form if request.method == "POST" else (request.args or None)
     form = _segment_form(SegmentForm(formdata=formdata, obj=item))
     if item is not None and not formdata:
@@ -545,7 +538,7 @@ def segment_count():
 @bp.post("/supporters/segments/<int:segment_id>/delete")
 @requires("coordinator")
 def delete_segment(segment_id: int):
-    item = _or_404(services.get_segment, segment_id)
+    item = services.get_segment(segment_id)
     if not confirmed("The segment was not deleted"):
         return redirect(url_for("supporters.segment_list"))
     services.delete_segment(current_user, item)
@@ -556,7 +549,7 @@ def delete_segment(segment_id: int):
 @bp.get("/supporters/segments/<int:segment_id>/export.csv")
 @requires("coordinator")
 def export_segment(segment_id: int):
-    item = _or_404(services.get_segment, segment_id)
+    item = services.get_segment(segment_id)
     query = services.segment_select(segments.clean_filters(item.filters))
     return _csv_response(query, f"segment {item.name}", f"segment-{item.id}.csv")
 
@@ -584,17 +577,10 @@ def import_upload():
     ), status
 
 
-def _job_or_404(job_id: int):
-    job = db.session.get(ImportJob, job_id)
-    if job is None:
-        abort(404)
-    return job
-
-
 @bp.route("/supporters/imports/<int:job_id>", methods=["GET", "POST"])
 @requires("campaigner")
 def import_job(job_id: int):
-    job = _job_or_404(job_id)
+    job = db.get_or_404(ImportJob, job_id)
     if job.state != ImportState.NEW:
         return render_template("supporters/import_job.html", job=job, confirm=ConfirmForm())
     try:
@@ -636,7 +622,7 @@ def import_job(job_id: int):
 @bp.post("/supporters/imports/<int:job_id>/run")
 @requires("campaigner")
 def import_for_real(job_id: int):
-    job = _job_or_404(job_id)
+    job = db.get_or_404(ImportJob, job_id)
     _confirmed_post()
     try:
         imports.run_again(current_user, job)
@@ -650,7 +636,7 @@ def import_for_real(job_id: int):
 @bp.get("/supporters/imports/<int:job_id>/rejected.csv")
 @requires("campaigner")
 def import_rejections(job_id: int):
-    job = _job_or_404(job_id)
+    job = db.get_or_404(ImportJob, job_id)
     path = importer.rejections_path(job)
     if not path.exists():
         abort(404)
