@@ -124,3 +124,31 @@ def test_erasure_deletes_the_person_keeps_counts_and_a_keyed_hash(app, db, login
         login("campaigner", "c2@example.org").post(f"/supporters/{keep.id}/erase").status_code
         == 403
     )
+
+
+def test_erasure_ends_unsent_copies_and_keeps_the_counts(app, db, make_supporter):
+    # The outbox is the mailings domain's: it hears of the erasure through
+    # supporters.signals.supporter_erasing (mailings/hooks.py).
+    from campaign.mailings.models import Delivery, DeliveryState, Mailing, MailingState
+
+    person, other = make_supporter(), make_supporter()
+    mailing = Mailing(subject="UA 1/26", state=MailingState.SENDING)
+    earlier = Mailing(subject="UA 2/26", state=MailingState.SENT)
+    db.session.add_all([mailing, earlier])
+    db.session.flush()
+    queued = Delivery(mailing_id=mailing.id, supporter_id=person.id)
+    sent = Delivery(mailing_id=earlier.id, supporter_id=person.id, state=DeliveryState.SENT)
+    untouched = Delivery(mailing_id=mailing.id, supporter_id=other.id)
+    db.session.add_all([queued, sent, untouched])
+    db.session.commit()
+
+    services.erase(None, person)
+    db.session.commit()
+    db.session.expire_all()
+    assert (queued.state, queued.supporter_id, queued.last_error) == (
+        DeliveryState.SUPPRESSED,
+        None,
+        "supporter erased",
+    )
+    assert (sent.state, sent.supporter_id) == (DeliveryState.SENT, None)
+    assert untouched.state == DeliveryState.QUEUED
