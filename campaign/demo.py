@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from campaign.cases import services as cases
-from campaign.cases.models import Case, Person
+from campaign.cases.models import Case, Person, UpdateKind
 from campaign.core.errors import Conflict
 from campaign.domains import DOMAINS, domain_module
 from campaign.extensions import db
 from campaign.outcomes import services as outcomes
+from campaign.outcomes.models import Decision
 
 PROSECUTOR = {
     "title": "Prosecutor General of the Russian Federation",
@@ -143,7 +144,7 @@ def _ua_205_16() -> Case:
     first = cases.add_update(
         None,
         case,
-        kind="further_action",
+        kind=UpdateKind.FURTHER_ACTION,
         title="Ilmi Umerov out of psychiatric hospital",
         body=(
             "Ilmi Umerov was discharged from the psychiatric institution in September 2016, "
@@ -172,7 +173,7 @@ def _ua_205_16() -> Case:
     second = cases.add_update(
         None,
         case,
-        kind="further_action",
+        kind=UpdateKind.FURTHER_ACTION,
         title="Crimean Tatar leaders sentenced",
         body=(
             "Akhtem Chiygoz was sentenced to eight years in jail on 11 September after more "
@@ -185,7 +186,7 @@ def _ua_205_16() -> Case:
     third = cases.add_update(
         None,
         case,
-        kind="no_further_action",
+        kind=UpdateKind.NO_FURTHER_ACTION,
         title="Crimean Tatar leaders released",
         body=UPDATE_3,
     )
@@ -193,7 +194,7 @@ def _ua_205_16() -> Case:
     closing = outcomes.close_case(
         None,
         case,
-        decision="no_further_action",
+        decision=Decision.NO_FURTHER_ACTION,
         outcomes=[
             {"person_id": p.id, "outcome": "released", "on": date(2017, 10, 25),
              "note": "flown to Turkey and set free; arrived in Kyiv on 27 October"}
@@ -260,7 +261,7 @@ def _kuku_case() -> Case:
     closing = outcomes.close_case(
         None,
         case,
-        decision="continue",
+        decision=Decision.CONTINUE,
         outcomes=[
             {"person_id": p.id, "outcome": "conviction_upheld", "on": date(2020, 6, 25),
              "note": "by the Russian Military Court of Appeals"}

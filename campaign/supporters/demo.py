@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from campaign.extensions import db
 from campaign.supporters import services
-from campaign.supporters.models import ConsentEvent, Supporter
+from campaign.supporters.models import ConsentEvent, Supporter, SupporterState
 from campaign.supporters.vocabulary import INTERESTS, timezone_for
 
 PEOPLE = {
@@ -28,7 +28,13 @@ PLACES = {
     "ar": [("EG", "القاهرة"), ("LB", "بيروت"), ("MA", "الدار البيضاء")],
 }
 # Mostly subscribed, as a living network is; a few of every other state.
-STATE_WEIGHTS = {"subscribed": 80, "pending": 6, "unsubscribed": 9, "bounced": 3, "complained": 2}
+STATE_WEIGHTS = {
+    SupporterState.SUBSCRIBED: 80,
+    SupporterState.PENDING: 6,
+    SupporterState.UNSUBSCRIBED: 9,
+    SupporterState.BOUNCED: 3,
+    SupporterState.COMPLAINED: 2,
+}
 START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
 
 
@@ -46,20 +52,20 @@ def _person(rng: random.Random, n: int) -> tuple[Supporter, str]:
         city=city,
         timezone=timezone_for(country),
         interests=sorted(rng.sample(list(INTERESTS), rng.randrange(4))),
-        state="pending",
+        state=SupporterState.PENDING,
         created_at=joined,
         state_changed_at=joined,
     )
     return supporter, rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()))[0]
 
 
-def _history(supporter: Supporter, final: str, rng: random.Random) -> None:
+def _history(supporter: Supporter, final: SupporterState, rng: random.Random) -> None:
     at = supporter.created_at
-    steps = [(None, "pending", "sign-up form")]
-    if final != "pending":
-        steps.append(("pending", "subscribed", "confirmation link"))
-    if final not in ("pending", "subscribed"):
-        steps.append(("subscribed", final, final))
+    steps = [(None, SupporterState.PENDING, "sign-up form")]
+    if final != SupporterState.PENDING:
+        steps.append((SupporterState.PENDING, SupporterState.SUBSCRIBED, "confirmation link"))
+    if final not in (SupporterState.PENDING, SupporterState.SUBSCRIBED):
+        steps.append((SupporterState.SUBSCRIBED, final, final))
     for old, new, what in steps:
         event = ConsentEvent(
             supporter=supporter, at=at, old_state=old, new_state=new, source="demo", detail=what
@@ -67,7 +73,7 @@ def _history(supporter: Supporter, final: str, rng: random.Random) -> None:
         db.session.add(event)
         supporter.state, supporter.state_changed_at = new, at
         at += timedelta(hours=rng.randrange(1, 2000))
-    if final == "pending":
+    if final == SupporterState.PENDING:
         supporter.state_changed_at = datetime.now(UTC)  # not purged as stale at once
 
 
