@@ -166,6 +166,16 @@ def language_codes() -> dict[str, str]:
     return table
 
 
+def is_country_code(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166 alpha-2 code (upper case)."""
+    return pycountry.countries.get(alpha_2=code) is not None
+
+
+def is_language_code(code: str) -> bool:
+    """Whether ``code`` is an ISO 639-1 code (lower case)."""
+    return pycountry.languages.get(alpha_2=code) is not None
+
+
 def country(value: str | None) -> str | None:
     """An alpha-2 code, None for empty, KeyError for something unknown."""
     value = (value or "").strip()

@@ -10,7 +10,6 @@ import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import pycountry
 from flask import current_app
 from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy import case as sql_case
@@ -40,6 +39,7 @@ from campaign.core.db import dialect_name, insert_ignore
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
+from campaign.i18n import is_country_code, is_language_code
 
 INDEX_REGIONS = ("ACT", "AFR", "AMR", "ASA", "EUR", "IOR", "MDE", "NWS", "ORG", "POL")
 _INDEX = re.compile(r"^\s*([A-Za-z]{3})\s*(\d{2})\s*/\s*(\d{3,5})\s*/\s*(\d{4})\s*$")
@@ -109,12 +109,12 @@ def normalise_index_reference(value: str | None) -> str | None:
 def normalise_country(code: str | None) -> str | None:
     if not code or not code.strip():
         return None
-    country = pycountry.countries.get(alpha_2=code.strip().upper())
-    if country is None:
+    code = code.strip().upper()
+    if not is_country_code(code):
         raise ValidationError(
             "Choose a country by its ISO 3166 code, e.g. UA or RU.", "country_code"
         )
-    return country.alpha_2
+    return code
 
 
 def normalise_languages(codes, field: str = "languages") -> list[str]:
@@ -125,7 +125,7 @@ def normalise_languages(codes, field: str = "languages") -> list[str]:
         code = (code or "").strip().lower()
         if not code:
             continue
-        if pycountry.languages.get(alpha_2=code) is None:
+        if not is_language_code(code):
             raise ValidationError(f"“{code}” is not an ISO 639-1 language code (en, ru…).", field)
         if code not in result:
             result.append(code)
