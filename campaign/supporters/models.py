@@ -219,7 +219,7 @@ class ImportJob(db.Model):
 
     @property
     def percent(self) -> int:
-        if self.state == "done":
+        if self.state == ImportState.DONE:
             return 100
         return min(99, int(100 * self.bytes_done / self.size)) if self.size else 0
 
