@@ -398,6 +398,7 @@ class _Bound:
     connection = None
     thread: int | None = None
     strangers: list[str] = []
+    older_threads: set[threading.Thread] = set()
 
 
 def _install_session_binding() -> None:
@@ -433,7 +434,9 @@ def _stranger(_dbapi_connection, _record, _proxy):
     on SQLite, would wait for its write lock: refused at once and reported."""
     if _Bound.connection is not None:
         where = threading.current_thread().name
-        _Bound.strangers.append(where)
+        if threading.current_thread() not in _Bound.older_threads:
+            # Not a thread an earlier test left running: this test's doing.
+            _Bound.strangers.append(where)
         raise RuntimeError(
             f"a second database connection was opened (thread {where}) in a test that runs "
             "in a rolled-back transaction: mark the test @pytest.mark.commits"
@@ -450,6 +453,7 @@ def _in_transaction(db):
     outer = connection.begin()
     _Bound.engine, _Bound.connection, _Bound.thread = engine, connection, threading.get_ident()
     _Bound.strangers = []
+    _Bound.older_threads = set(threading.enumerate()) - {threading.current_thread()}
     try:
         yield
     finally:

@@ -10,6 +10,9 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.mailings.conftest import sink  # noqa: F401 - the test's own SMTP server
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 def lines(capsys) -> list[dict]:
     out = capsys.readouterr().err

@@ -8,6 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -18,6 +18,9 @@ from campaign.supporters import services
 from campaign.supporters.models import ImportJob
 from tests.services import free_port
 
+# With Redis down the work runs on a fallback thread, on a connection of its own.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def app_config(app_config):
