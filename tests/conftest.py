@@ -303,13 +303,13 @@ def _build(config: dict, cached: bool = True):
 
 def _reset_celery(celery, changes: dict) -> None:
     """Celery's settings as built (tests point it at their Redis, make it eager),
-    and no pooled broker connections made with other settings."""
+    and no pooled broker connections kept from other settings."""
     if dict(celery.conf.changes) != changes:
         celery.conf.changes.clear()
         celery.conf.changes.update(changes)
-    if celery._pool is not None:
-        celery._pool.force_close_all()
-        celery._pool = None
+    # The pools live in kombu's registry, keyed by broker address: dropping the
+    # app's references makes it look them up again under the current address.
+    celery._pool = None
     amqp = celery.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
