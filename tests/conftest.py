@@ -1,21 +1,44 @@
 """Fixtures: the app on SQLite and on PostgreSQL, real Redis, logged-in clients.
 
 Every test that takes ``app`` (or anything built on it) runs twice, once per
-database; ``--db=sqlite`` or ``--db=postgresql`` runs just one.
+database; ``--db=sqlite`` or ``--db=postgresql`` runs just one. A module or test
+marked ``any_db`` does not depend on the SQL dialect and runs on SQLite only.
+
+The loop is kept fast in two ways:
+
+- one app per database and configuration for the whole session (building one
+  takes ~160 ms: routes, the OpenAPI spec); a test's own ``app_config`` that
+  changes more than the per-test settings in ``PER_TEST`` gets an app of its own,
+  built once and reused by every test with the same settings;
+- each test runs inside a transaction on one connection that is rolled back at
+  its end. The test's session and every request's session (each request has its
+  own app context, see ``IsolatedClient``) join that transaction through
+  savepoints, so a request's commit or rollback (core/db.py's
+  ``commit_or_rollback``) releases or rolls back its savepoint, and on_commit
+  hooks still run at that commit. Tests marked ``commits`` (and ``slow``, ``e2e``
+  and everything under tests/faults) commit for real and the tables are emptied
+  after them: there a worker process, thread or browser must see the data. A
+  test in a transaction that opens a second connection fails and says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import ipaddress
 import os
 import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import hypothesis
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from tests.services import Postgres, Redis, in_ci, unavailable
+from tests.services import Postgres, Redis, in_ci, session_ports, unavailable
 
 # Property-based tests explore new random examples on developers' machines and
 # replay a fixed set in CI, so that a CI run's verdict does not depend on luck.
@@ -24,6 +47,82 @@ if in_ci():
     hypothesis.settings.load_profile("ci")
 
 PASSWORD = "correct horse battery staple"
+TESTS = Path(__file__).resolve().parent
+# Settings that differ from test to test (temporary folders, servers on free
+# ports) and that the app only reads at the point of use: they are set on the
+# shared app for one test instead of building an app for each value.
+PER_TEST = ("INSTANCE_PATH", "MAILBOX_PATH", "SMTP_URL", "BASE_URL", "LIVE_PORT", "CATCHER_PORT")
+
+
+# -- no test reaches a port it did not open -------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_bind = socket.socket.bind
+_refused: list[str] = []
+
+
+def _foreign(sock, address) -> str | None:
+    """``host:port`` when ``address`` is not one of this session's own ports."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return None  # unix sockets: PostgreSQL's, within its own temporary folder
+    host, port = address[0], address[1]
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # a name other than localhost: somewhere else
+    if loopback and port in session_ports():
+        return None
+    return f"{host}:{port}"
+
+
+def _refuse(target: str):
+    _refused.append(target)
+    raise ConnectionRefusedError(
+        f"tests may only connect to ports the test session opened, not {target}"
+    )
+
+
+def _guarded_connect(self, address):
+    if target := _foreign(self, address):
+        _refuse(target)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if target := _foreign(self, address):
+        _refuse(target)
+    return _real_connect_ex(self, address)
+
+
+def _recording_bind(self, address):
+    _real_bind(self, address)
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        session_ports().add(self.getsockname()[1])  # a server of this process's own
+
+
+def pytest_configure(config):
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    socket.socket.bind = _recording_bind
+
+
+def pytest_unconfigure(config):
+    socket.socket.connect = _real_connect
+    socket.socket.connect_ex = _real_connect_ex
+    socket.socket.bind = _real_bind
+
+
+@pytest.fixture(autouse=True)
+def _own_ports_only():
+    """Fails a test that connected (or tried to) to a port this session did not
+    open: a developer's Redis, SMTP catcher or anything else on the machine."""
+    _refused.clear()
+    yield
+    if _refused:
+        targets = ", ".join(sorted(set(_refused)))
+        _refused.clear()
+        pytest.fail(f"the test tried to connect to {targets}, not opened by the tests")
 
 
 def pytest_addoption(parser):
@@ -39,10 +138,25 @@ def pytest_generate_tests(metafunc):
     if "db_backend" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")
         backends = ["sqlite", "postgresql"] if choice == "both" else [choice]
-        if metafunc.definition.get_closest_marker("e2e") and choice == "both":
+        definition = metafunc.definition
+        if choice == "both" and (
             # A browser journey exercises the pages, not the database: once is enough.
+            definition.get_closest_marker("e2e") or definition.get_closest_marker("any_db")
+        ):
             backends = ["sqlite"]
         metafunc.parametrize("db_backend", backends, scope="session")
+
+
+def pytest_collection_modifyitems(config, items):
+    faults = TESTS / "faults"
+    for item in items:
+        real_commits = (
+            item.get_closest_marker("slow")
+            or item.get_closest_marker("e2e")
+            or faults in Path(str(item.path)).parents
+        )
+        if real_commits and not item.get_closest_marker("commits"):
+            item.add_marker(pytest.mark.commits)
 
 
 @pytest.fixture(scope="session")
@@ -83,10 +197,22 @@ def redis_server():
 
 @pytest.fixture(scope="session")
 def database_url(db_backend, request, tmp_path_factory):
-    """One schema per backend per session; tests empty the tables after them."""
+    """One schema per backend per session."""
     if db_backend == "postgresql":
         return request.getfixturevalue("postgres")
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def closed_port():
+    """A loopback port of this session's where nothing listens: bound, never
+    listening, so a connection is refused and no other program can take it.
+    The default SMTP, Redis and broker addresses point here, so that a test
+    that forgets its own server reaches nothing, not a developer's services."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
 
 
 def make_config(database_url: str, instance, **extra) -> dict:
@@ -107,25 +233,6 @@ def make_config(database_url: str, instance, **extra) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def _schema(database_url, tmp_path_factory):
-    from campaign import create_app
-    from campaign.extensions import db
-
-    app = create_app(make_config(database_url, tmp_path_factory.mktemp("instance")))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        db.engine.dispose()
-    return database_url
-
-
-@pytest.fixture
-def app_config(_schema, tmp_path):
-    """Overrides for the app under test; tests may add to it before ``app``."""
-    return make_config(_schema, tmp_path)
-
-
 class IsolatedClient(FlaskClient):
     """Each request runs in its own app context, as in production.
 
@@ -141,18 +248,256 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-@pytest.fixture
-def app(app_config):
+# -- one app per configuration, for the whole session ---------------------------------
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_frozen(v) for v in value]
+        return tuple(sorted(items, key=repr) if isinstance(value, set | frozenset) else items)
+    return repr(value)
+
+
+@dataclass
+class Built:
+    """A cached app, its settings as built, and the global state of the
+    extensions that keep it on themselves rather than on the app."""
+
+    app: object
+    config: dict
+    extension_state: dict = field(default_factory=dict)
+    celery_changes: dict = field(default_factory=dict)
+
+
+_APPS: dict[tuple, Built] = {}
+
+
+def _shared_extensions():
+    from campaign.extensions import api, limiter
+
+    # Flask-Limiter and flask-smorest keep the last app's settings and storage
+    # on the extension object itself: saved per app, put back when it is used.
+    return {"limiter": limiter, "api": api}
+
+
+def _build(config: dict, cached: bool = True):
     from campaign import create_app
+
+    key = _frozen({k: v for k, v in config.items() if k not in PER_TEST})
+    built = _APPS.get(key) if cached else None
+    if built is None:
+        app = create_app(config)
+        app.test_client_class = IsolatedClient
+        built = Built(
+            app,
+            dict(app.config),
+            {name: dict(ext.__dict__) for name, ext in _shared_extensions().items()},
+            dict(app.extensions["celery"].conf.changes),
+        )
+        if cached:
+            _APPS[key] = built
+    return built
+
+
+def _reset_celery(celery, changes: dict) -> None:
+    """Celery's settings as built (tests point it at their Redis, make it eager),
+    and no pooled broker connections kept from other settings."""
+    if dict(celery.conf.changes) != changes:
+        celery.conf.changes.clear()
+        celery.conf.changes.update(changes)
+    # The pools live in kombu's registry, keyed by broker address: dropping the
+    # app's references makes it look them up again under the current address.
+    celery._pool = None
+    amqp = celery.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+def _activate(built: Built, config: dict):
+    """Make a cached app the one in use: its settings as built plus this test's,
+    its extension state, its Celery app and its log format."""
+    from flask_limiter import Limiter
+    from limits.storage import MemoryStorage
+
+    from campaign.core import logs
+
+    app = built.app
+    app.config.clear()
+    app.config.update(built.config)
+    app.config.update({k: config[k] for k in PER_TEST if k in config})
+    app.instance_path = app.config["INSTANCE_PATH"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    for name, ext in _shared_extensions().items():
+        ext.__dict__.update(built.extension_state[name])
+    limiter: Limiter = _shared_extensions()["limiter"]
+    storage = getattr(limiter, "_storage", None)
+    if isinstance(storage, MemoryStorage):
+        storage.reset()  # counts of earlier tests (a new app started from zero)
+    # The last Celery app built is the default and this thread's current one,
+    # which shared tasks resolve to: make it this app's.
+    celery = app.extensions["celery"]
+    _reset_celery(celery, built.celery_changes)
+    celery.set_default()
+    celery.set_current()
+    if not app.config.get("LOG_KEEP_HANDLERS"):
+        logs.configure(app.config.get("LOG_FORMAT", "json"), app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
     from campaign.extensions import db
 
-    app = create_app(app_config)
-    app.test_client_class = IsolatedClient
+    config = make_config(database_url, tmp_path_factory.mktemp("instance"))
+    app = _activate(_build(config), config)
     with app.app_context():
-        yield app
+        db.drop_all()
+        db.create_all()
+    return database_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines():
+    yield
+    from campaign.extensions import db
+
+    for built in _APPS.values():
+        with built.app.app_context():
+            db.engine.dispose()
+    _APPS.clear()
+
+
+@pytest.fixture
+def app_config(_schema, tmp_path, closed_port):
+    """Overrides for the app under test; tests may add to it before ``app``."""
+    nowhere = f"127.0.0.1:{closed_port}"
+    return make_config(
+        _schema,
+        tmp_path,
+        SMTP_URL=f"smtp://{nowhere}",
+        REDIS_URL=f"redis://{nowhere}/0",
+        CELERY=_celery_settings(f"redis://{nowhere}/0"),
+    )
+
+
+def _celery_settings(broker_url: str) -> dict:
+    from campaign.config import from_environment
+
+    return {**from_environment()["CELERY"], "broker_url": broker_url}
+
+
+# -- each test in a transaction that is rolled back -----------------------------------
+
+
+class _Bound:
+    """The connection of the current test's transaction, and who may use it."""
+
+    engine = None
+    connection = None
+    thread: int | None = None
+    strangers: list[str] = []
+    older_threads: set[threading.Thread] = set()
+
+
+def _install_session_binding() -> None:
+    """Sessions created on the test's thread use the test's connection, joined
+    through a savepoint (so their commit and rollback stay inside the test)."""
+    from flask_sqlalchemy.session import Session
+
+    from campaign.extensions import db
+
+    if getattr(Session, "_bound_for_tests", False):
+        return
+    original = Session.get_bind
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        found = original(self, mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if (
+            bind is None
+            and _Bound.connection is not None
+            and found is _Bound.engine
+            and threading.get_ident() == _Bound.thread
+        ):
+            return _Bound.connection
+        return found
+
+    Session.get_bind = get_bind
+    Session._bound_for_tests = True
+    db.session.session_factory.kw["join_transaction_mode"] = "create_savepoint"
+
+
+def _stranger(_dbapi_connection, _record, _proxy):
+    """A second connection while a test runs in a transaction (another thread,
+    the importer's writer, a raw connection) would not see the test's rows and,
+    on SQLite, would wait for its write lock: refused at once and reported."""
+    if _Bound.connection is not None:
+        where = threading.current_thread().name
+        if threading.current_thread() not in _Bound.older_threads:
+            # Not a thread an earlier test left running: this test's doing.
+            _Bound.strangers.append(where)
+        raise RuntimeError(
+            f"a second database connection was opened (thread {where}) in a test that runs "
+            "in a rolled-back transaction: mark the test @pytest.mark.commits"
+        )
+
+
+@contextlib.contextmanager
+def _in_transaction(db):
+    _install_session_binding()
+    engine = db.engine
+    if not event.contains(engine.pool, "checkout", _stranger):
+        event.listen(engine.pool, "checkout", _stranger)
+    connection = engine.connect()
+    outer = connection.begin()
+    _Bound.engine, _Bound.connection, _Bound.thread = engine, connection, threading.get_ident()
+    _Bound.strangers = []
+    _Bound.older_threads = set(threading.enumerate()) - {threading.current_thread()}
+    try:
+        yield
+    finally:
+        strangers = _Bound.strangers
         db.session.remove()
-        _empty_tables(db)
-        db.engine.dispose()
+        _Bound.engine = _Bound.connection = _Bound.thread = None
+        if outer.is_active:
+            outer.rollback()
+        if connection.dialect.name == "postgresql":
+            # Sequences ignore rollbacks: back to 1, as after RESTART IDENTITY.
+            connection.execute(
+                text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
+            )
+            connection.commit()
+        connection.close()
+    if strangers:
+        pytest.fail(
+            f"the test opened a second database connection (threads: {', '.join(strangers)}) "
+            "while running in a rolled-back transaction: mark it @pytest.mark.commits",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def app(app_config, request):
+    from campaign.extensions import db
+
+    # A test that changes the app itself (adds a route) gets one of its own.
+    own = request.node.get_closest_marker("own_app") is not None
+    app = _activate(_build(app_config, cached=not own), app_config)
+    with app.app_context():
+        try:
+            if request.node.get_closest_marker("commits"):
+                try:
+                    yield app
+                finally:
+                    db.session.remove()
+                    _empty_tables(db)
+            else:
+                with _in_transaction(db):
+                    yield app
+        finally:
+            if own:
+                db.engine.dispose()
 
 
 def _empty_tables(db) -> None:

@@ -33,10 +33,22 @@ def unavailable(message: str):
     pytest.skip(message)
 
 
+# The loopback ports this test session opened or handed out to its own servers:
+# the only ones a test may connect to (tests/conftest.py's port guard).
+_session_ports: set[int] = set()
+
+
+def session_ports() -> set[int]:
+    return _session_ports
+
+
 def free_port() -> int:
+    """A free loopback port, registered as this session's own."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port = sock.getsockname()[1]
+    _session_ports.add(port)
+    return port
 
 
 def _wait(check, timeout: float, what: str) -> None:

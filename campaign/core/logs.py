@@ -92,6 +92,8 @@ class _Text(logging.Formatter):
 class _Stderr(logging.StreamHandler):
     """Writes to the current sys.stderr (test runners and Celery replace it)."""
 
+    campaign = False  # True on the handler configure() installs
+
     def __init__(self):
         super().__init__()
 

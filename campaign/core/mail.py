@@ -19,6 +19,7 @@ from flask import current_app
 def _connect(url: str, timeout: float) -> smtplib.SMTP:
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
+    smtp: smtplib.SMTP
     if parts.scheme == "smtps":
         smtp = smtplib.SMTP_SSL(
             host, parts.port or 465, timeout=timeout, context=ssl.create_default_context()

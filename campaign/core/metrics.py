@@ -82,7 +82,7 @@ def metrics_token_or_admin(view):
             return view(*args, **kwargs)
         return guarded(*args, **kwargs)
 
-    wrapped.required_role = guarded.required_role
+    wrapped.required_role = guarded.required_role  # type: ignore[attr-defined]
     return wrapped
 
 

@@ -11,7 +11,7 @@ from campaign.core.types import UTCDateTime, utcnow
 from campaign.extensions import db
 
 
-class Heartbeat(db.Model):
+class Heartbeat(db.Model):  # type: ignore[name-defined]  # mypy cannot follow db.Model
     """Last sign of life of a background process, shown on the System page."""
 
     __tablename__ = "heartbeats"

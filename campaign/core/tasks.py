@@ -61,7 +61,7 @@ def enqueue_after_commit(task, *args, broker_down: Callable | None = None) -> No
     cannot be used from an after-commit hook). Pass the task itself to run it
     here instead, or a function that records on the row why nothing ran.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def publish() -> None:
         try:

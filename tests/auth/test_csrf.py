@@ -5,6 +5,9 @@ import pytest
 from tests.auth.test_route_matrix import concrete, routes
 from tests.conftest import PASSWORD, csrf
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 # RFC 8058: mail clients POST the one-click unsubscribe without cookies or a
 # token; its signed URL is its protection (tests/supporters cover it).
 CSRF_EXEMPT = {"supporters.unsubscribe"}

@@ -1,8 +1,12 @@
+import pytest
 from sqlalchemy import select
 
 from campaign.auth import services
 from campaign.auth.models import User
 from tests.conftest import PASSWORD
+
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
 
 
 def test_login_and_logout(app, make_user):

@@ -8,6 +8,9 @@ from campaign.auth import passwords, services
 from campaign.core.errors import ValidationError
 from tests.conftest import PASSWORD
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.mark.parametrize(
     ("password", "expected"),

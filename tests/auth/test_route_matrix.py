@@ -12,6 +12,9 @@ import pytest
 
 from campaign.core.roles import ROLES, rank
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 PUBLIC_ENDPOINTS = {
     "static",
     "auth.login",

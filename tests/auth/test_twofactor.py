@@ -10,6 +10,9 @@ import pytest
 from campaign.auth import services, twofactor
 from tests.conftest import PASSWORD
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture
 def app_config(app_config):

@@ -8,9 +8,13 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import event
 
 from campaign.cases import services
+
+# Each thread issues on a connection of its own: they must see committed drafts.
+pytestmark = pytest.mark.commits
 
 
 def test_parallel_issuing_gets_distinct_numbers(app, db):

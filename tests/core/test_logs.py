@@ -8,6 +8,10 @@ import logging
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.mailings.conftest import sink  # noqa: F401 - the test's own SMTP server
+
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
 
 
 def lines(capsys) -> list[dict]:
@@ -61,11 +65,15 @@ def test_api_requests_name_the_token_user(api_client, capsys):
     assert headers["Authorization"].split()[1] not in json.dumps(line)
 
 
-def test_no_password_token_or_email_reaches_the_log(app, make_user, api_client, capsys):
+def test_no_password_token_or_email_reaches_the_log(app, make_user, api_client, capsys, sink):  # noqa: F811
     from campaign.core.tokens import make_token
 
     make_user("viewer", "secret.person@example.org")
-    # The confirmation email runs at once and fails (no SMTP server): its error is logged.
+    # The confirmation email runs at once and fails (this test's SMTP server refuses
+    # the address, and names it in its answer): its error is logged.
+    refusal = "550 5.1.1 <supporter.joins@example.net>: no such mailbox"
+    sink.rcpt_rules["supporter.joins@example.net"] = refusal
+    app.config["SMTP_URL"] = sink.url
     app.extensions["celery"].conf.task_always_eager = True
     app.extensions["celery"].conf.task_eager_propagates = False
     client = app.test_client()
@@ -85,6 +93,7 @@ def test_no_password_token_or_email_reaches_the_log(app, make_user, api_client, 
               "language": "en"},
     )  # fmt: skip
     app.extensions["celery"].conf.task_always_eager = False
+    assert sink.sessions >= 1  # the confirmation was tried, on this test's server
     api, headers = api_client("admin")
     api.get("/api/v1/cases", headers=headers)
     logging.getLogger("campaign.test").warning("refused %s", "someone.else@example.com")
@@ -126,6 +135,7 @@ def test_celery_tasks_log_their_name_and_id(app, db, capsys):
     assert "request_id" not in line
 
 
+@pytest.mark.own_app  # adds a route
 def test_an_error_in_a_signed_link_route_logs_no_token(app, capsys):
     from campaign.core.roles import public
 

@@ -11,6 +11,9 @@ import pytest
 from campaign.mailings import services
 from campaign.mailings.wording import words
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 CONFIRMATION = {
     "fr": ("Confirmez votre inscription aux Actions urgentes", "Oui, je m'inscris",
            "Le lien est valable 7 jours."),

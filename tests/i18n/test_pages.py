@@ -13,6 +13,9 @@ from sqlalchemy import select
 from campaign.supporters.models import Supporter
 from campaign.supporters.tokens import confirm_token, preferences_token, unsubscribe_token
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 SIGNUP = {
     "en": "Join the Urgent Action network",
     "fr": "Rejoignez le réseau Actions urgentes",

@@ -11,6 +11,9 @@ import pytest
 from flask import render_template_string
 from flask_babel import refresh
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 def _text(response) -> str:
     return response.get_data(as_text=True)

@@ -1,9 +1,13 @@
 """The staff letters editor: placeholders, previews, save-time refusals, API."""
 
+import pytest
 from sqlalchemy import func, select
 
 from campaign.letters.models import LetterTemplate
 from tests.letters.conftest import EN_BODY, RU_BODY
+
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
 
 
 def letters_count(db) -> int:

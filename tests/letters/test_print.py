@@ -11,6 +11,9 @@ from pypdf import PdfReader
 from campaign.letters import printing, services
 from tests.services import unavailable
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture(autouse=True)
 def _pdftotext():

@@ -10,6 +10,9 @@ import pytest
 from campaign.mailbox.catcher import start
 from tests.services import free_port
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture
 def catcher(app):

@@ -16,6 +16,7 @@ def app_config(mail_config):
 FREE = {"kind": "free", "subject": "Write today", "body": "Please write.", "everyone": True}
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_create_approve_send_and_count(db, api_client, make_supporters, sink):
     make_supporters(4)
     sink.rcpt_rules["s3@example.net"] = "550 5.1.1 no such user"

@@ -14,6 +14,9 @@ from campaign.mailings import services
 from tests.letters import conftest as letter_fixtures
 from tests.mailings.test_pipeline import drain
 
+# Each test sends on worker threads, each on a connection of its own.
+pytestmark = pytest.mark.commits
+
 # The letters domain's UA (targets, embassies per country, letters in en and ru).
 case = letter_fixtures.case
 letters = letter_fixtures.letters

@@ -21,6 +21,9 @@ from campaign.supporters.models import ConsentEvent, Supporter
 from tests.mailings.test_pipeline import drain
 from tests.services import free_port
 
+# The mailing is sent on worker threads and bounces arrive on the intake's thread.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def app_config(mail_config):

@@ -10,6 +10,9 @@ from tests.letters import conftest as letter_fixtures
 from tests.mailings.test_appeal_email import received
 from tests.mailings.test_pipeline import drain
 
+# Each test sends on worker threads, each on a connection of its own.
+pytestmark = pytest.mark.commits
+
 case = letter_fixtures.case
 letters = letter_fixtures.letters
 make_supporter = letter_fixtures.make_supporter

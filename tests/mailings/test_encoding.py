@@ -12,6 +12,9 @@ from campaign.mailings import services, smtp
 from campaign.mailings.compose import MAX_LINE, Recipient
 from tests.mailings.test_pipeline import drain
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture
 def app_config(mail_config):
@@ -89,6 +92,7 @@ def test_a_value_with_a_line_break_cannot_break_out(db, approved_mailing):
     assert not re.search(rb"\r\n\.\r\n", raw)  # no line that would end the DATA early
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 @pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
 def test_a_mailing_arrives_intact_through_the_relay(
     db, sink, make_supporters, approved_mailing, pipelining
@@ -144,6 +148,7 @@ def test_answers_are_classified_the_same_with_pipelining(sink, app, pipelining):
     assert sink.messages[0].data.endswith(b".dot\r\nbody\r\n")
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 @pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
 def test_a_relay_without_8bitmime_gets_7bit_only(
     db, sink, make_supporters, approved_mailing, app, pipelining
@@ -185,6 +190,7 @@ def test_a_relay_without_8bitmime_gets_7bit_only(
     assert "Zoë" in parse(zoe.data).get_body(("plain",)).get_content()
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_8bit_follows_what_each_session_announces(db, sink, make_supporters, approved_mailing, app):
     """A recycled connection may reach a relay without 8BITMIME: each message asks its session."""
     app.config.update(MAILING_CONNECTIONS=1, MAILING_MESSAGES_PER_CONNECTION=1)

@@ -10,6 +10,9 @@ import time_machine
 
 from campaign.core.tokens import TokenRefused, fast_signer, make_token, read_token
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 AT = "2026-03-01 12:00:00"
 
 

@@ -26,6 +26,7 @@ def drain(mailing_id: int, limit: int = 200) -> None:
     db.session.commit()
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_every_supporter_gets_one_copy(db, sink, make_supporters, approved_mailing):
     make_supporters(120)
     make_supporters(5, state="unsubscribed", start=1000)
@@ -50,6 +51,7 @@ def test_starting_twice_materialises_nothing_new(db, make_supporters, approved_m
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 30
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_message_headers(db, sink, make_supporters, approved_mailing, app):
     make_supporters(1)
     mailing = approved_mailing(subject="Freedom for Ahmed — ÄÖÜ")
@@ -74,6 +76,7 @@ def test_message_headers(db, sink, make_supporters, approved_mailing, app):
     assert 'style="' in html and "<style" not in html  # CSS inlined
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_names_cannot_inject_headers(db, sink, approved_mailing):
     from campaign.supporters.models import Supporter
 
@@ -124,6 +127,7 @@ def _failing_for(language: str):
     return composer_for
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_a_top_up_that_cannot_be_composed_goes_back_to_the_queue(
     db, sink, make_supporters, approved_mailing, monkeypatch
 ):
@@ -153,6 +157,7 @@ def test_a_top_up_that_cannot_be_composed_goes_back_to_the_queue(
     }
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_a_first_claim_that_cannot_be_composed_goes_back_to_the_queue(
     db, make_supporters, approved_mailing, monkeypatch
 ):

@@ -34,6 +34,7 @@ def deliveries(mailing_id: int) -> int:
     )
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_sweeper_starts_a_scheduled_mailing_when_due(db, sink, make_supporters, approved_mailing):
     make_supporters(3)
     mailing = approved_mailing()
@@ -66,6 +67,7 @@ def test_sweeper_leaves_an_unapproved_schedule_alone(db, make_supporters, approv
     assert deliveries(mailing.id) == 0
 
 
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_rate_limit_holds_over_the_whole_pipeline(app, db, sink, make_supporters, approved_mailing):
     make_supporters(50)
     mailing = approved_mailing()

@@ -12,6 +12,9 @@ from campaign.mailings.models import Bounce, Delivery, Mailing
 from campaign.supporters.models import Supporter
 from tests.mailings.test_pipeline import drain
 
+# Each test sends on worker threads, each on a connection of its own.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def app_config(mail_config):

@@ -119,6 +119,7 @@ def test_notice_at_an_organisation_time_catches_up_after_downtime(story, db):
     assert lifecycle.start_due_notices(now=datetime(2030, 3, 2, 8, 1, tzinfo=UTC)) == 0
 
 
+@pytest.mark.commits  # two threads, each on a connection of its own
 def test_two_beats_start_a_notice_once(story, app, db):
     case, _people = story
     close(case, timing="org_time", at=datetime(2030, 3, 1, 12, 30))

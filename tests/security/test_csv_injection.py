@@ -8,6 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -92,6 +95,7 @@ def test_every_report_csv_is_neutralised(login, hostile_reports, slug):
     assert_neutralised([cell for row in rows for cell in row])
 
 
+@pytest.mark.commits  # the importer writes on a thread and connection of its own
 def test_import_rejections_csv_is_neutralised(login, db, tmp_path):
     from campaign.supporters import imports
 

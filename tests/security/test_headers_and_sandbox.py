@@ -9,6 +9,9 @@ import pytest
 
 from campaign.core.errors import ValidationError
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 BREAKS = ("\r\nBcc: victim@example.org", "\nBcc: victim@example.org", "\rBcc: x@example.org")
 
 

@@ -6,6 +6,9 @@ from datetime import date
 
 import pytest
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture
 def two_cases(app, db):

@@ -39,6 +39,7 @@ def csv_bytes(draw):
     return text.encode(draw(ENCODINGS), errors="replace")
 
 
+@pytest.mark.commits  # the importer writes on a thread and connection of its own
 @FIXTURE_OK
 @given(content=csv_bytes())
 def test_import_parser_never_crashes_and_accounts_for_every_row(app, db, tmp_path, content):

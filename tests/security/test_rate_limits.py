@@ -8,6 +8,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 BURST = 8  # the limits below allow 3
 
 

@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import PASSWORD
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 HOSTILE_NEXT = [
     "https://evil.example/",
     "//evil.example/",

@@ -9,6 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture
 def pair(app, db):

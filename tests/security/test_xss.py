@@ -10,6 +10,9 @@ import pytest
 
 from tests.security.conftest import RAW_SIGNS, escaped, hostile
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 CASE = ("case_title", "case_summary", "case_background", "case_actions")
 TARGET = tuple(f"target_{f}" for f in ("name", "title", "organisation", "address", "salutation"))
 SUPPORTER = ("supporter_first", "supporter_last", "supporter_city")

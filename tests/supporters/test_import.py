@@ -12,6 +12,9 @@ from campaign.supporters import importer, imports, services
 from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
 from tests.supporters.conftest import fail_the_second_write
 
+# The importer writes on a thread and connection of its own.
+pytestmark = pytest.mark.commits
+
 HEADER = "Email,First name,Last name,Language,Country,City,Interests\n"
 
 

@@ -2,12 +2,16 @@
 
 import string
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from campaign.core.errors import ValidationError
 from campaign.supporters.importer import fast_normalise_email
 from campaign.supporters.services import normalise_email
+
+# The importer writes on a thread and connection of its own.
+pytestmark = pytest.mark.commits
 
 ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
 local_parts = st.one_of(

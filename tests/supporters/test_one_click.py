@@ -5,6 +5,9 @@ import pytest
 from campaign.supporters.tokens import unsubscribe_url
 from tests.supporters.conftest import path_of
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 @pytest.fixture
 def app_config(app_config):

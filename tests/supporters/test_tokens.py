@@ -6,6 +6,9 @@ import time_machine
 from campaign.core.tokens import TokenRefused, make_token
 from campaign.supporters import services, tokens
 
+# Pages, headers and messages: nothing here depends on the SQL dialect.
+pytestmark = pytest.mark.any_db
+
 
 def test_links_are_absolute_on_base_url_and_work_without_a_request(app, make_supporter):
     supporter = make_supporter()
