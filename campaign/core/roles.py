@@ -53,7 +53,7 @@ def requires(role: str):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.required_role = role
+        wrapped.required_role = role  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
@@ -79,7 +79,7 @@ def api_requires(role: str):
             g.api_user = user
             return view(*args, **kwargs)
 
-        wrapped.required_role = role
+        wrapped.required_role = role  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
