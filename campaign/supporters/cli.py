@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from campaign.core.errors import ServiceError
 from campaign.extensions import db
 from campaign.supporters import imports, services
-from campaign.supporters.importer import ENCODINGS
+from campaign.supporters.imports.files import ENCODINGS
 
 supporters = AppGroup("supporters", help="Supporters: import files.")
 
@@ -70,6 +70,4 @@ def import_file(file, list_name, consent_source, dry_run, policy, encoding) -> N
         f"{counts.rejected} rejected."
     )
     if counts.rejected:
-        from campaign.supporters.importer import rejections_path
-
-        click.echo(f"Rejected rows (row, column, reason): {rejections_path(job)}")
+        click.echo(f"Rejected rows (row, column, reason): {imports.rejections_path(job)}")

@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.core.forms import choices
 from campaign.supporters import vocabulary as vocab
-from campaign.supporters.importer import ENCODINGS, FIELDS
+from campaign.supporters.imports.files import ENCODINGS, FIELDS
 from campaign.supporters.models import MERGE_POLICIES, STATES
 
 

@@ -29,7 +29,7 @@ from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import csrf, db, limiter
-from campaign.supporters import importer, imports, segments, services, tasks, tokens, vocabulary
+from campaign.supporters import imports, segments, services, tasks, tokens, vocabulary
 from campaign.supporters.forms import (
     AddToListForm,
     ConfirmSignupForm,
@@ -41,6 +41,7 @@ from campaign.supporters.forms import (
     SupporterForm,
     UploadForm,
 )
+from campaign.supporters.imports.files import FIELDS
 from campaign.supporters.models import STATES, ImportJob, ListMember, SupporterList
 from campaign.supporters.vocabulary import N_
 
@@ -607,10 +608,10 @@ def import_job(job_id: int):
         [(0, "— none —"), *((lst.id, lst.name) for lst in services.all_lists())]
     )
     if request.method == "GET":
-        for name in importer.FIELDS:
+        for name in FIELDS:
             getattr(form, f"map_{name}").data = job.mapping.get(name, "")
     if form.validate_on_submit():
-        mapping = {name: getattr(form, f"map_{name}").data for name in importer.FIELDS}
+        mapping = {name: getattr(form, f"map_{name}").data for name in FIELDS}
         try:
             imports.configure(
                 current_user,
@@ -628,7 +629,7 @@ def import_job(job_id: int):
             return redirect(url_for("supporters.import_job", job_id=job.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "supporters/import_map.html", form=form, job=job, headers=headers, fields=importer.FIELDS
+        "supporters/import_map.html", form=form, job=job, headers=headers, fields=FIELDS
     ), status
 
 
@@ -650,7 +651,7 @@ def import_for_real(job_id: int):
 @requires("campaigner")
 def import_rejections(job_id: int):
     job = _job_or_404(job_id)
-    path = importer.rejections_path(job)
+    path = imports.rejections_path(job)
     if not path.exists():
         abort(404)
     return send_file(

@@ -6,7 +6,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from campaign.core.errors import ValidationError
-from campaign.supporters.importer import fast_normalise_email
+from campaign.supporters.imports.rows import fast_normalise_email
 from campaign.supporters.services import normalise_email
 
 ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"

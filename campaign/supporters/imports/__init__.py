@@ -1,7 +1,9 @@
-"""Import jobs: receiving a file, choosing options, running, reporting.
-
-The streaming and merging itself is importer.py; this module owns the job's
-life: new (file checked, columns to map) → queued → running → done | failed.
+"""Importing supporter files. This module owns an import job's life: new
+(file checked, columns to map) → queued → running → done | failed. The work
+is in its modules: files (checking a file whole, mapping its columns), rows
+(validating each row into a typed Row), dedupe (duplicates and the merge
+policy), run (streaming the file to a writer thread), and one writer per
+database (writer: the common part; sqlite, postgres: the statements).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from campaign.audit.services import record
 from campaign.core.errors import Conflict, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
-from campaign.supporters import importer
+from campaign.supporters.imports import files
+from campaign.supporters.imports.dedupe import Counts
+from campaign.supporters.imports.run import imports_folder, remove_upload, run
+from campaign.supporters.imports.run import rejections_path as rejections_path  # for callers
 from campaign.supporters.models import MERGE_POLICIES, ImportJob
 from campaign.supporters.services import clean_text, get_list
 
@@ -24,7 +29,7 @@ from campaign.supporters.services import clean_text, get_list
 def receive(actor, stream, filename: str, encoding: str | None = None) -> ImportJob:
     """Keep an uploaded file and check it whole; FileRefused (nothing kept) when bad."""
     name = clean_text(Path(filename or "upload.csv").name, 200) or "upload.csv"
-    path = importer.imports_folder() / f"{uuid.uuid4().hex}.csv"
+    path = imports_folder() / f"{uuid.uuid4().hex}.csv"
     with open(path, "wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
     return _job_for(actor, path, name, encoding, remove_on_error=True)
@@ -40,7 +45,7 @@ def from_path(actor, path: str | Path, encoding: str | None = None) -> ImportJob
 
 def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -> ImportJob:
     try:
-        found = importer.inspect(path, encoding)
+        found = files.inspect(path, encoding)
     except ValidationError:
         if remove_on_error:
             path.unlink(missing_ok=True)
@@ -51,7 +56,7 @@ def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -
         size=found.size,
         encoding=encoding or None,
         delimiter=found.delimiter,
-        mapping=importer.guess_mapping(found.headers, last_mapping()),
+        mapping=files.guess_mapping(found.headers, last_mapping()),
         consent_source=f"import of {name}",
         warnings=found.warnings,
         state="new",
@@ -63,7 +68,7 @@ def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -
 
 
 def headers(job: ImportJob) -> list[str]:
-    return importer.inspect(job.path, job.encoding).headers
+    return files.inspect(job.path, job.encoding).headers
 
 
 def last_mapping() -> dict:
@@ -99,7 +104,7 @@ def configure(
         )
     if policy not in MERGE_POLICIES:
         raise ValidationError("Choose how to merge duplicates.", "policy")
-    job.mapping = importer.check_mapping(mapping, headers(job))
+    job.mapping = files.check_mapping(mapping, headers(job))
     job.consent_source = source
     job.list_id = get_list(list_id).id if list_id else None
     job.policy, job.dry_run, job.state = policy, dry_run, "queued"
@@ -110,10 +115,10 @@ def configure(
     return job
 
 
-def execute(job: ImportJob, progress=None) -> importer.Counts | None:
+def execute(job: ImportJob, progress=None) -> Counts | None:
     """Run a queued job to the end, recording failure on the job (never half-silent)."""
     try:
-        counts = importer.run(job, progress)
+        counts = run(job, progress)
     except ValidationError as error:
         _fail(job, error.message)
         return None
@@ -121,7 +126,7 @@ def execute(job: ImportJob, progress=None) -> importer.Counts | None:
         _fail(job, f"The import stopped: {type(error).__name__}. Run it again to continue.")
         raise
     if not job.dry_run:
-        importer.remove_upload(job)
+        remove_upload(job)
     return counts
 
 
