@@ -292,9 +292,10 @@ NOTES = [
     "overlap (the driver gives up the GIL for each row's step and waits to get it",
     "back). Reading in a second process was tried and removed (2026-12): on an",
     "idle machine SQLite took 13.2 s instead of 15.9 s, but the second interpreter",
-    "costs about 90 MB, which puts the import over the 250 MB budget, and the setting",
-    "that enabled it was never used. Passing a batch to SQLite as one JSON parameter (one statement, GIL",
-    "released throughout) was tried: no faster, and 110 MB more. Memory stays flat:",
+    "costs about 90 MB, which puts the import over the 250 MB budget (and its",
+    "setting was never on). Passing a batch to SQLite as one JSON parameter (one",
+    "statement, GIL released throughout) was tried: no faster, and 110 MB more.",
+    "Memory stays flat:",
     "a bounded queue of three batches, and statements of a fixed size.",
 ]
 
