@@ -31,7 +31,7 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings.compose import verp_delivery_id
 from campaign.mailings.models import Bounce, BounceScore, Delivery
-from campaign.supporters.models import ConsentEvent, Supporter
+from campaign.supporters.models import ConsentEvent, Supporter, email_key
 
 log = logging.getLogger(__name__)
 SOFT_THRESHOLD = 5.0  # Mailman 3: bounce_score_threshold
@@ -198,7 +198,8 @@ def _delivery_by_message_id(value: str) -> Delivery | None:
 def _supporter_by_email(address: str) -> int | None:
     if not address:
         return None
-    return db.session.scalar(select(Supporter.id).where(Supporter.email == address.lower()))
+    key = email_key(address)
+    return db.session.scalar(select(Supporter.id).where(Supporter.email_key == key))
 
 
 def hard_bounce(supporter_id: int, detail: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 
+import idna
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from campaign.core.types import UTCDateTime, utcnow
 from campaign.extensions import db
@@ -16,6 +18,19 @@ SUPPRESSED = ("unsubscribed", "bounced", "complained", "blocked")
 SUPPRESSIONS = ("bounced", "complained", "blocked")
 IMPORT_STATES = ("new", "queued", "running", "done", "failed")
 MERGE_POLICIES = {"update": "Update fields from the file", "keep": "Keep existing data"}
+
+
+def email_key(address: str) -> str:
+    """The identity of a mailbox (DESIGN.md rule 5): the whole address
+    case-folded, its domain in IDNA (ASCII) form. Mailbox providers treat
+    the local part without regard to case, so "Ann.Person@EXAMPLE.org" and
+    "ann.person@example.org" are one supporter."""
+    local, at, domain = address.strip().rpartition("@")
+    if at and not domain.isascii():
+        # An invalid domain stays as it is: normalise_email refuses such an address.
+        with suppress(idna.IDNAError):
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+    return f"{local}{at}{domain}".casefold()
 
 
 class Supporter(db.Model):
@@ -33,8 +48,11 @@ class Supporter(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Normalised: trimmed, domain lower-cased and IDNA-encoded (see services).
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # As first given (trimmed, domain lower-cased and IDNA-encoded: see
+    # services.normalise_email): the address mail goes to and staff see.
+    email: Mapped[str] = mapped_column(String(320))
+    # Who the supporter is: email_key(email), set with the address.
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -57,6 +75,11 @@ class Supporter(db.Model):
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="supporter", order_by="ConsentEvent.id", cascade="all, delete-orphan"
     )
+
+    @validates("email")
+    def _set_key(self, _name: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
 
     @property
     def name(self) -> str:

@@ -28,8 +28,9 @@ class Counts:
 class Existing(NamedTuple):
     """A supporter as the writers read it back (the columns of their SELECT)."""
 
-    email: str
+    key: str
     id: int
+    email: str
     first_name: str
     last_name: str
     language: str
@@ -45,12 +46,12 @@ _PROFILE = slice(1, 8)
 
 
 def dedupe(batch: list[Row], policy: str, seen: set[int] | None, counts: Counts) -> dict[str, Row]:
-    """address → the row that stands for it. ``seen`` (a dry run's memory of
+    """identity key → the row that stands for it. ``seen`` (a dry run's memory of
     earlier batches, as 8-byte hashes) counts repeats across batches."""
     if seen is None:
         # The common case in C: the first occurrence of an address wins
         # (reversed, so that later ones are overwritten by earlier ones).
-        rows = {row.email: row for row in reversed(batch)}
+        rows = {row.key: row for row in reversed(batch)}
         if len(rows) == len(batch):
             return rows
         if policy == "keep":
@@ -58,19 +59,19 @@ def dedupe(batch: list[Row], policy: str, seen: set[int] | None, counts: Counts)
             return rows
     rows = {}
     for row in batch:
-        email = row.email
+        key = row.key
         if seen is not None:
-            key = int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest())
-            if key in seen and email not in rows:
+            hashed = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest())
+            if hashed in seen and key not in rows:
                 counts.duplicates += 1
                 continue
-            seen.add(key)
-        if email in rows:
+            seen.add(hashed)
+        if key in rows:
             counts.duplicates += 1
             if policy == "update":
-                rows[email] = merge(rows[email], row)
+                rows[key] = merge(rows[key], row)
             continue
-        rows[email] = row
+        rows[key] = row
     return rows
 
 
@@ -109,12 +110,13 @@ def as_row(old: Existing) -> Row:
         interests = json.dumps(json.loads(interests))
     return Row(
         old.email, old.first_name, old.last_name, old.language, old.country, old.city,
-        old.timezone, interests, 0, old.language, old.timezone,
+        old.timezone, interests, 0, old.language, old.timezone, old.key,
     )  # fmt: skip
 
 
 def merge(old: Row, new: Row) -> Row:
-    """Non-empty values of ``new`` override ``old``; empty cells never blank a field."""
+    """Non-empty values of ``new`` override ``old``; empty cells never blank a
+    field. The address stays as ``old`` gave it first."""
     values = [old.email]
     for i in range(1, 8):
         value = new[i]
@@ -122,4 +124,5 @@ def merge(old: Row, new: Row) -> Row:
     if new.timezone is None and new.country and new.country != old.country:
         values[6] = vocab.timezone_for(new.country)  # moved country: its zone, unless given
     language, country, zone = values[3], values[4], values[6]
-    return Row(*values, new.number, language or "en", zone or vocab.timezone_for(country))
+    zone = zone or vocab.timezone_for(country)
+    return Row(*values, new.number, language or "en", zone, old.key)

@@ -23,8 +23,8 @@ class PostgresWriter(Writer):
         )
         return {row[0] for row in cursor.fetchall()}
 
-    def _existing(self, emails: list[str]) -> dict[str, Existing]:
-        if not emails:
+    def _existing(self, keys: list[str]) -> dict[str, Existing]:
+        if not keys:
             return {}
         cursor = self._cursor()
         found = {}
@@ -32,11 +32,11 @@ class PostgresWriter(Writer):
         # table was empty would scan it sequentially ever after. Chunks of
         # CHUNK_ROWS keep an index scan the cheaper plan on a large table.
         query = (
-            "SELECT email, id, first_name, last_name, language, country, city, timezone, "
-            "interests, import_ref FROM supporters WHERE email = ANY(%s)"
+            "SELECT email_key, id, email, first_name, last_name, language, country, city, "
+            "timezone, interests, import_ref FROM supporters WHERE email_key = ANY(%s)"
         )
-        for start in range(0, len(emails), CHUNK_ROWS):
-            cursor.execute(query, (emails[start : start + CHUNK_ROWS],), prepare=False)
+        for start in range(0, len(keys), CHUNK_ROWS):
+            cursor.execute(query, (keys[start : start + CHUNK_ROWS],), prepare=False)
             found.update((row[0], Existing(*row)) for row in cursor.fetchall())
         return found
 
@@ -48,7 +48,7 @@ class PostgresWriter(Writer):
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS import_rows (email text, first_name text, "
             "last_name text, language_given text, country text, city text, zone_given text, "
-            "interests text, row_number int, language text, timezone text) "
+            "interests text, row_number int, language text, timezone text, email_key text) "
             "ON COMMIT DELETE ROWS"
         )
         with cursor.copy("COPY import_rows FROM STDIN") as copy:
@@ -64,14 +64,14 @@ class PostgresWriter(Writer):
         cursor.execute(
             "WITH created AS (INSERT INTO supporters (email, first_name, last_name, language, "  # noqa: S608 - only a constant clause is formatted in
             "country, city, timezone, interests, state, import_ref, state_changed_at, "
-            "created_at, updated_at) SELECT email, first_name, last_name, language, country, "
-            "city, timezone, interests::json, 'subscribed', %(file)s || row_number, %(now)s, "
-            "%(now)s, %(now)s FROM import_rows ORDER BY email "
-            "ON CONFLICT (email) DO NOTHING RETURNING id, email), "
+            "created_at, updated_at, email_key) SELECT email, first_name, last_name, language, "
+            "country, city, timezone, interests::json, 'subscribed', %(file)s || row_number, "
+            "%(now)s, %(now)s, %(now)s, email_key FROM import_rows ORDER BY email_key "
+            "ON CONFLICT (email_key) DO NOTHING RETURNING id, email_key), "
             "logged AS (INSERT INTO consent_events (supporter_id, at, new_state, source, detail, "
             "staff_id) SELECT id, %(now)s, 'subscribed', %(source)s, %(detail)s, %(staff)s "
-            f"FROM created){listed} SELECT r.email FROM import_rows r "
-            "WHERE r.email NOT IN (SELECT email FROM created)",
+            f"FROM created){listed} SELECT r.email_key FROM import_rows r "
+            "WHERE r.email_key NOT IN (SELECT email_key FROM created)",
             {
                 "file": f"{self.file}:",
                 "now": self._now(),
@@ -81,7 +81,7 @@ class PostgresWriter(Writer):
                 "list": self.list_id,
             },
         )
-        skipped = {row[0] for row in cursor.fetchall()}  # their address exists
+        skipped = {row[0] for row in cursor.fetchall()}  # their supporter exists
         cursor.execute("TRUNCATE import_rows")
         return len(rows) - len(skipped), skipped or None
 

@@ -37,6 +37,7 @@ class Row(NamedTuple):
     number: int  # the row's line in the file
     new_language: str  # what a new supporter gets: the language, or the default
     new_timezone: str  # the time zone, or the country's
+    key: str  # who it is: models.email_key of the address (the email is as given)
 
 
 @lru_cache(maxsize=65536)
@@ -153,6 +154,9 @@ class RowReader:
             number,
             language or "en",
             zone or zones.get(country) or zones.setdefault(country, vocab.timezone_for(country)),
+            # The address is normalised (its domain in ASCII), so its key is it
+            # case-folded: models.email_key without the IDNA step.
+            email.casefold(),
         )
 
     def _lookup(self, name: str, raw: str):

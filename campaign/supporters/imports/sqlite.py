@@ -13,8 +13,8 @@ from campaign.supporters.imports.writer import CHUNK_ROWS, Writer, update_values
 
 IMPORT_CACHE_KB = 32 * 1024
 _SELECT = (
-    "SELECT email, id, first_name, last_name, language, country, city, timezone, "
-    "interests, import_ref FROM supporters WHERE email IN ({})"
+    "SELECT email_key, id, email, first_name, last_name, language, country, city, timezone, "
+    "interests, import_ref FROM supporters WHERE email_key IN ({})"
 )
 
 
@@ -47,13 +47,13 @@ class SqliteWriter(Writer):
             found.update(row[0] for row in cursor.fetchall())
         return found
 
-    def _existing(self, emails: list[str]) -> dict[str, Existing]:
-        if not emails:
+    def _existing(self, keys: list[str]) -> dict[str, Existing]:
+        if not keys:
             return {}
         sql = _SELECT.format(",".join(["?"] * CHUNK_ROWS))
         cursor = self._cursor()
         found = {}
-        for chunk in _padded(emails):
+        for chunk in _padded(keys):
             cursor.execute(sql, chunk)
             found.update((row[0], Existing(*row)) for row in cursor.fetchall())
         return found
@@ -63,14 +63,14 @@ class SqliteWriter(Writer):
         # IMMEDIATE, campaign.core.db), and rowids are max(rowid) + 1: the rows
         # created here are exactly those above the largest id before the insert.
         # Rows are bound by position: ?1 email .. ?8 interests, ?9 number,
-        # ?10 new_language, ?11 new_timezone (rows.Row).
+        # ?10 new_language, ?11 new_timezone, ?12 key (rows.Row).
         now, cursor = _literal(self._now()), self._cursor()
         before = cursor.execute("SELECT coalesce(max(id), 0) FROM supporters").fetchone()[0]
         cursor.executemany(
             "INSERT INTO supporters (email, first_name, last_name, language, country, city, "  # noqa: S608 - only our own digest and timestamp are formatted in
-            "timezone, interests, state, import_ref, state_changed_at, created_at, updated_at) "
-            f"VALUES (?1,?2,?3,?10,?5,?6,?11,?8,'subscribed','{self.file}:' || ?9,"
-            f"{now},{now},{now}) ON CONFLICT (email) DO NOTHING",
+            "timezone, interests, state, import_ref, state_changed_at, created_at, updated_at, "
+            f"email_key) VALUES (?1,?2,?3,?10,?5,?6,?11,?8,'subscribed','{self.file}:' || ?9,"
+            f"{now},{now},{now},?12) ON CONFLICT (email_key) DO NOTHING",
             rows,
         )
         created = cursor.rowcount
@@ -90,8 +90,8 @@ class SqliteWriter(Writer):
             return created, None
         cursor.execute(
             "SELECT value FROM json_each(?) WHERE value NOT IN "
-            "(SELECT email FROM supporters WHERE id > ?)",
-            (json.dumps([row.email for row in rows]), before),
+            "(SELECT email_key FROM supporters WHERE id > ?)",
+            (json.dumps([row.key for row in rows]), before),
         )
         return created, {row[0] for row in cursor.fetchall()}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import operator
 import queue
 import threading
 from abc import ABC, abstractmethod
@@ -20,6 +21,8 @@ from campaign.supporters.imports.rows import Row
 from campaign.supporters.models import ImportJob
 
 CHUNK_ROWS = 500  # rows per statement; 500 × 12 parameters fit SQLite's limit
+
+_by_key = operator.attrgetter("key")
 
 # What the reading side hands over: a batch, the rows and rejections read so
 # far, and the position in the file.
@@ -128,9 +131,9 @@ class Writer(ABC):
         if self.dry:
             existing = self._existing(list(rows))
             changed: list = []
-            for email, row in rows.items():
-                if email in existing:
-                    compare(row, existing[email], self.file, self.policy, changed, counts)
+            for key, row in rows.items():
+                if key in existing:
+                    compare(row, existing[key], self.file, self.policy, changed, counts)
                 else:
                     counts.created += 1
             counts.updated += len(changed)
@@ -139,7 +142,7 @@ class Writer(ABC):
         # up first while most exist (a re-run), as a doomed insert costs more.
         if self.lookup_first:
             existing = self._existing(list(rows))
-            new = [row for email, row in rows.items() if email not in existing]
+            new = [row for key, row in rows.items() if key not in existing]
             created, skipped = self._insert(new)
             if skipped:  # created meanwhile (a sign-up): they exist now, so merge them
                 existing.update(self._existing(list(skipped)))
@@ -149,8 +152,8 @@ class Writer(ABC):
         self.lookup_first = len(existing) > created
         counts.created += created
         changed: list[tuple[int, Row]] = []
-        for email, old in existing.items():
-            compare(rows[email], old, self.file, self.policy, changed, counts)
+        for key, old in existing.items():
+            compare(rows[key], old, self.file, self.policy, changed, counts)
         counts.unchanged += len(rows) - created - len(existing)  # gone meanwhile
         self._update(changed)
         counts.updated += len(changed)
@@ -165,8 +168,11 @@ class Writer(ABC):
         cursor.execute("SELECT 1 FROM suppressed_addresses LIMIT 1")
         if not rows or cursor.fetchone() is None:  # the common case: nobody erased
             return rows
-        key, sha256 = self._key, hashlib.sha256
-        digests = {hmac.digest(key, email.lower().encode(), sha256).hex(): email for email in rows}
+        secret, sha256 = self._key, hashlib.sha256
+        digests = {
+            hmac.digest(secret, row.email.lower().encode(), sha256).hex(): key
+            for key, row in rows.items()
+        }
         erased = self._suppressed(list(digests))
         if not erased:
             return rows
@@ -179,14 +185,14 @@ class Writer(ABC):
         """Insert the rows whose address is new, each with its consent-log row
         (and list membership), in a few set-based statements.
 
-        Returns how many were created and the addresses that were skipped
-        because they exist, or None when every row was created (the common
+        Returns how many were created and the keys of the rows that were
+        skipped because their supporter exists, or None when every row was created (the common
         case: nothing to look up then).
         """
         if not rows:
             return 0, None
-        # Sorted by address: the unique index is then filled in order.
-        return self._insert_sorted(sorted(rows))
+        # Sorted by key: the unique index is then filled in order.
+        return self._insert_sorted(sorted(rows, key=_by_key))
 
     # --- the dialect's statements --------------------------------------------
 
@@ -197,7 +203,7 @@ class Writer(ABC):
     def _suppressed(self, digests: list[str]) -> set[str]: ...
 
     @abstractmethod
-    def _existing(self, emails: list[str]) -> dict[str, Existing]: ...
+    def _existing(self, keys: list[str]) -> dict[str, Existing]: ...
 
     @abstractmethod
     def _insert_sorted(self, rows: list[Row]) -> tuple[int, set[str] | None]: ...
