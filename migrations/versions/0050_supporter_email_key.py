@@ -40,10 +40,37 @@ def _key(address: str) -> str:
     return f"{local}{at}{domain}".casefold()
 
 
-def upgrade():
+def _sqlite_foreign_keys(conn, on: bool) -> None:
+    """Recreating ``supporters`` (SQLite's batch mode) drops the old table,
+    which with foreign keys on deletes every row that cascades from it:
+    consent logs, list memberships, bounces. SQLite ignores this pragma inside
+    a transaction, so the one open is committed first (the version stamp then
+    goes in a transaction of its own)."""
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw.in_transaction:
+        raw.execute("COMMIT")
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    raw.execute("BEGIN IMMEDIATE")
+
+
+def _recreated(conn, alter) -> None:
+    _sqlite_foreign_keys(conn, on=False)
     with op.batch_alter_table("supporters") as batch_op:
-        batch_op.add_column(sa.Column("email_key", sa.String(length=320), nullable=True))
+        alter(batch_op)
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    _sqlite_foreign_keys(conn, on=True)
+
+
+def upgrade():
     conn = op.get_bind()
+    with op.batch_alter_table("supporters") as batch_op:
+        # A column added: SQLite's ALTER TABLE does it without recreating the table.
+        batch_op.add_column(sa.Column("email_key", sa.String(length=320), nullable=True))
     groups: dict[str, list[tuple]] = {}
     for row in conn.execute(sa.text("SELECT id, email, state FROM supporters ORDER BY id")):
         groups.setdefault(_key(row.email), []).append(tuple(row))
@@ -59,10 +86,13 @@ def upgrade():
         )
     if merged:
         print(f"0050_supporter_email_key: {merged} case variant(s) merged")  # noqa: T201
-    with op.batch_alter_table("supporters") as batch_op:
+
+    def alter(batch_op) -> None:
         batch_op.alter_column("email_key", existing_type=sa.String(length=320), nullable=False)
         batch_op.drop_constraint("uq_supporters_email", type_="unique")
         batch_op.create_unique_constraint("uq_supporters_email_key", ["email_key"])
+
+    _recreated(conn, alter)
 
 
 def _merge(conn, survivor: tuple, others: list[tuple]) -> None:
@@ -141,7 +171,9 @@ def _merge(conn, survivor: tuple, others: list[tuple]) -> None:
 
 
 def downgrade():
-    with op.batch_alter_table("supporters") as batch_op:
+    def alter(batch_op) -> None:
         batch_op.drop_constraint("uq_supporters_email_key", type_="unique")
         batch_op.create_unique_constraint("uq_supporters_email", ["email"])
         batch_op.drop_column("email_key")
+
+    _recreated(op.get_bind(), alter)

@@ -11,8 +11,8 @@ from campaign.core.errors import Conflict, ValidationError
 from campaign.supporters import imports, services
 from campaign.supporters.imports.postgres import PostgresWriter
 from campaign.supporters.imports.rows import RowReader, RowRejected
-from campaign.supporters.imports.run import BATCH
 from campaign.supporters.imports.sqlite import SqliteWriter
+from campaign.supporters.imports.stream import BATCH
 from campaign.supporters.imports.writer import Writer
 from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
 from tests.supporters.conftest import fail_the_second_write

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from campaign.supporters import imports, services
-from campaign.supporters.imports.run import BATCH, PREVIEW_ROWS
+from campaign.supporters.imports.stream import BATCH, PREVIEW_ROWS
 from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
 from tests.supporters.conftest import fail_the_second_write
 

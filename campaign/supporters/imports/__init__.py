@@ -2,7 +2,7 @@
 (file checked, columns to map) → queued → running → done | failed. The work
 is in its modules: files (checking a file whole, mapping its columns), rows
 (validating each row into a typed Row), dedupe (duplicates and the merge
-policy), run (streaming the file to a writer thread), and one writer per
+policy), stream (streaming the file to a writer thread), and one writer per
 database (writer: the common part; sqlite, postgres: the statements).
 """
 
@@ -20,8 +20,8 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.supporters.imports import files
 from campaign.supporters.imports.dedupe import Counts
-from campaign.supporters.imports.run import imports_folder, remove_upload, run
-from campaign.supporters.imports.run import rejections_path as rejections_path  # for callers
+from campaign.supporters.imports.stream import imports_folder, remove_upload, run
+from campaign.supporters.imports.stream import rejections_path as rejections_path  # for callers
 from campaign.supporters.models import MERGE_POLICIES, ImportJob
 from campaign.supporters.services import clean_text, get_list
 
