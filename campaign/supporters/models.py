@@ -172,8 +172,15 @@ class ImportJob(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255))
-    # Where the upload is kept (instance/imports) until the job is done.
+    # A file on this machine (the command line), or "" for an upload, which is
+    # kept in the database (file_id) until the job is done: any worker reads it.
     path: Mapped[str] = mapped_column(String(500))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
+    # The rejected rows (row, column, reason, value), in the database too.
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+    headers: Mapped[list] = mapped_column(JSON, default=list)  # the file's column names
     size: Mapped[int] = mapped_column(Integer, default=0)
     encoding: Mapped[str | None] = mapped_column(String(20))  # chosen by staff, else detected
     delimiter: Mapped[str | None] = mapped_column(String(1))

@@ -16,6 +16,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext
@@ -651,9 +652,12 @@ def import_for_real(job_id: int):
 @requires("campaigner")
 def import_rejections(job_id: int):
     job = _job_or_404(job_id)
-    path = imports.rejections_path(job)
-    if not path.exists():
+    chunks = imports.report_chunks(job)
+    if chunks is None:
         abort(404)
-    return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"import-{job.id}-rejected.csv"
+    name = f"import-{job.id}-rejected.csv"
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -43,8 +43,8 @@ def count(db, model=Supporter):
 
 
 def rejections(job) -> list[dict]:
-    with open(imports.rejections_path(job), encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    text = b"".join(imports.report_chunks(job) or ()).decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 across batches (this was the test of the reading process, which is gone)."""
 
 import csv
+import io
 
 import pytest
 from sqlalchemy import func, select
@@ -52,8 +53,8 @@ def test_a_file_of_several_batches_is_imported(app, db, tmp_path):
     first = db.session.scalar(select(Supporter).where(Supporter.email == "p3@example.org"))
     assert (first.first_name, first.language, first.timezone) == ("P3", "fr", "Europe/Paris")
     assert seen == sorted(seen) and seen[-1] == job.size
-    with open(imports.rejections_path(job), encoding="utf-8") as fh:
-        reported = list(csv.DictReader(fh))
+    text = b"".join(imports.report_chunks(job)).decode("utf-8")
+    reported = list(csv.DictReader(io.StringIO(text)))
     assert [(r["row"], r["column"]) for r in reported] == [
         ("12", "Email"),
         (str(people + 5), "Language"),

@@ -9,30 +9,33 @@ database (writer: the common part; sqlite, postgres: the statements).
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 from sqlalchemy import select
 
 from campaign.audit.services import record
+from campaign.core import storage
 from campaign.core.errors import Conflict, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.supporters.imports import files
 from campaign.supporters.imports.dedupe import Counts
-from campaign.supporters.imports.stream import imports_folder, remove_upload, run
-from campaign.supporters.imports.stream import rejections_path as rejections_path  # for callers
+from campaign.supporters.imports.stream import report_chunks as report_chunks  # for callers
+from campaign.supporters.imports.stream import run, source_file
 from campaign.supporters.models import MERGE_POLICIES, ImportJob
 from campaign.supporters.services import clean_text, get_list
 
 
 def receive(actor, stream, filename: str, encoding: str | None = None) -> ImportJob:
-    """Keep an uploaded file and check it whole; FileRefused (nothing kept) when bad."""
+    """Check an uploaded file whole and keep it in the database, where any
+    worker finds it; FileRefused when bad, and then nothing is kept."""
     name = clean_text(Path(filename or "upload.csv").name, 200) or "upload.csv"
-    path = imports_folder() / f"{uuid.uuid4().hex}.csv"
-    with open(path, "wb") as out:
-        shutil.copyfileobj(stream, out, 1 << 20)
-    return _job_for(actor, path, name, encoding, remove_on_error=True)
+    with storage.spooled(".csv") as path:
+        with open(path, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        found = files.inspect(path, encoding)
+        stored = storage.save_path(path, name)
+    return _job_for(actor, "", name, found, encoding, file_id=stored.id)
 
 
 def from_path(actor, path: str | Path, encoding: str | None = None) -> ImportJob:
@@ -40,19 +43,15 @@ def from_path(actor, path: str | Path, encoding: str | None = None) -> ImportJob
     path = Path(path).resolve()
     if not path.is_file():
         raise ValidationError(f"No such file: {path}", "file")
-    return _job_for(actor, path, path.name, encoding, remove_on_error=False)
+    return _job_for(actor, str(path), path.name, files.inspect(path, encoding), encoding)
 
 
-def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -> ImportJob:
-    try:
-        found = files.inspect(path, encoding)
-    except ValidationError:
-        if remove_on_error:
-            path.unlink(missing_ok=True)
-        raise
+def _job_for(actor, path: str, name: str, found, encoding, *, file_id=None) -> ImportJob:
     job = ImportJob(
         filename=name,
-        path=str(path),
+        path=path,
+        file_id=file_id,
+        headers=found.headers,
         size=found.size,
         encoding=encoding or None,
         delimiter=found.delimiter,
@@ -68,7 +67,10 @@ def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -
 
 
 def headers(job: ImportJob) -> list[str]:
-    return files.inspect(job.path, job.encoding).headers
+    if job.headers:
+        return job.headers
+    with source_file(job) as path:  # a job from before headers were kept
+        return files.inspect(path, job.encoding).headers
 
 
 def last_mapping() -> dict:
@@ -125,8 +127,6 @@ def execute(job: ImportJob, progress=None) -> Counts | None:
     except Exception as error:
         _fail(job, f"The import stopped: {type(error).__name__}. Run it again to continue.")
         raise
-    if not job.dry_run:
-        remove_upload(job)
     return counts
 
 
@@ -158,7 +158,7 @@ def run_again(actor, job: ImportJob) -> ImportJob:
         dry_run = False
     else:
         raise Conflict("Only a finished dry run or a failed import can be run again.", "state")
-    if not Path(job.path).exists():
+    if not (storage.exists(job.file_id) if job.file_id else Path(job.path).is_file()):
         raise Conflict("The uploaded file is gone: upload it again.", "state")
     return configure(
         actor,

@@ -16,15 +16,21 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from flask import current_app
-
+from campaign.core import storage
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.supporters.imports.dedupe import Counts
-from campaign.supporters.imports.files import as_text, check_mapping, inspect, max_line_bytes
+from campaign.supporters.imports.files import (
+    FileRefused,
+    as_text,
+    check_mapping,
+    inspect,
+    max_line_bytes,
+)
 from campaign.supporters.imports.postgres import PostgresWriter
 from campaign.supporters.imports.rows import Row, RowReader, RowRejected
 from campaign.supporters.imports.sqlite import SqliteWriter
@@ -37,14 +43,24 @@ PREVIEW_ROWS = 10
 _PREVIEW_FIELDS = ("email", "first_name", "last_name", "language", "country", "city", "timezone")
 
 
-def rejections_path(job: ImportJob) -> Path:
-    return imports_folder() / f"{job.id}-rejected.csv"
+@contextmanager
+def source_file(job: ImportJob) -> Iterator[Path]:
+    """The job's file as a path on this machine: an upload is copied from the
+    database into a temporary file (read twice: checked, then streamed)."""
+    if job.file_id is None:
+        yield Path(job.path)
+        return
+    if not storage.exists(job.file_id):
+        raise FileRefused("The uploaded file is gone: upload it again.")
+    with storage.local_copy(job.file_id, ".csv") as path:
+        yield path
 
 
-def imports_folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def report_chunks(job: ImportJob) -> Iterator[bytes] | None:
+    """The rejected rows as CSV bytes, chunk by chunk; None when there is no report."""
+    if not storage.exists(job.report_id):
+        return None
+    return storage.open_chunks(job.report_id)
 
 
 def writer_for(job: ImportJob, file_digest: str) -> Writer:
@@ -55,8 +71,13 @@ def writer_for(job: ImportJob, file_digest: str) -> Writer:
 
 
 def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts:
-    """Import (or dry-run) a job's file; commits batch by batch."""
-    path = Path(job.path)
+    """Import (or dry-run) a job's file; commits batch by batch. A real run
+    removes the uploaded file at its end; the report is kept."""
+    with source_file(job) as path, storage.spooled(".csv") as report:
+        return _run(job, path, report, progress)
+
+
+def _run(job: ImportJob, path: Path, report: Path, progress) -> Counts:
     found = inspect(path, job.encoding)
     mapping = check_mapping(job.mapping, found.headers)
     job.state, job.started_at, job.error = "running", utcnow(), ""
@@ -64,7 +85,8 @@ def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts
     job.bytes_done = job.rows = job.created = job.updated = 0
     job.unchanged = job.duplicates = job.rejected = 0
     writer = writer_for(job, found.digest[:16])
-    report = rejections_path(job)
+    storage.remove(job.report_id)  # of an earlier run of this job
+    job.report_id = None
     reader = RowReader(found.headers, mapping, found.delimiter)
     # Commit, and touch the session no more until the writer is done: on
     # SQLite any new transaction here would take the lock the writer needs.
@@ -88,6 +110,10 @@ def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts
     for name in ("created", "updated", "unchanged", "duplicates"):
         setattr(counts, name, getattr(writer.counts, name))
     db.session.refresh(job)
+    job.report_id = storage.save_path(report, f"import-{job.id}-rejected.csv").id
+    if not job.dry_run and job.file_id is not None:
+        storage.remove(job.file_id)  # imported: the upload is no longer needed
+        job.file_id = None
     job.preview = preview
     job.state, job.finished_at = "done", utcnow()
     for name, value in counts.as_dict().items():
@@ -148,9 +174,3 @@ def _preview(row: Row) -> dict:
     shown = dict(zip(_PREVIEW_FIELDS, row[:7], strict=True))
     shown["interests"] = ", ".join(json.loads(row.interests))
     return shown
-
-
-def remove_upload(job: ImportJob) -> None:
-    path = Path(job.path)
-    if path.parent == imports_folder() and path.exists():
-        os.unlink(path)
