@@ -16,7 +16,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext
@@ -655,9 +654,14 @@ def import_rejections(job_id: int):
     chunks = imports.report_chunks(job)
     if chunks is None:
         abort(404)
-    name = f"import-{job.id}-rejected.csv"
-    return Response(
-        stream_with_context(chunks),
+    # Copied out of the database within the request (its one transaction),
+    # into memory up to 8 MB, then to a temporary file of this machine.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - send_file closes it
+    spool.writelines(chunks)
+    spool.seek(0)
+    return send_file(
+        spool,
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        as_attachment=True,
+        download_name=f"import-{job.id}-rejected.csv",
     )

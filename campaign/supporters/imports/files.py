@@ -79,6 +79,15 @@ def _scan(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
         if not head.strip(b" \r\n\t\xef\xbb\xbf\xff\xfe\x00"):
             raise FileRefused("The file is empty.")
         bom16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if not bom16 and encoding in (None, "utf-16"):
+            # Python's "utf-16" needs a byte-order mark; without one the order
+            # shows in where the NUL bytes of the (mostly ASCII) text fall.
+            encoding = _utf16_order(fh.read(4096)) or encoding
+            fh.seek(0)
+            if encoding == "utf-16":
+                raise FileRefused(
+                    "The file is not UTF-16 text: choose its encoding, or save it again as UTF-8."
+                )
         if encoding is None:
             if head.startswith(codecs.BOM_UTF8):
                 encoding = "utf-8-sig"
@@ -127,6 +136,20 @@ def _scan(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     if encoding is None:
         encoding = "utf-8" if utf8_ok else _single_byte(path, warnings)
     return encoding, digest.hexdigest(), warnings
+
+
+def _utf16_order(sample: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" when the sample looks like UTF-16 text
+    without a byte-order mark (NUL bytes at one parity of position only)."""
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    if odd >= pairs * 0.3 and even <= pairs * 0.02:
+        return "utf-16-le"
+    if even >= pairs * 0.3 and odd <= pairs * 0.02:
+        return "utf-16-be"
+    return None
 
 
 def _decode(decoder, chunk: bytes, encoding: str) -> str:
