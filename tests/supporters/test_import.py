@@ -3,11 +3,13 @@
 import codecs
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from campaign.core.errors import Conflict, ValidationError
+from campaign.core.models import StoredFile
 from campaign.supporters import imports, services
 from campaign.supporters.imports.postgres import PostgresWriter
 from campaign.supporters.imports.rows import RowReader, RowRejected
@@ -405,3 +407,48 @@ def test_an_address_created_between_lookup_and_insert_is_merged(
     assert (person.first_name, person.language, person.city) == ("Rachel", "fr", "Leeds")
     listed = set(db.session.scalars(select(ListMember.supporter_id)))
     assert person.id in listed and len(listed) == 2
+
+
+UTF16_TEXT = HEADER + "ann@example.org,Änn,Боб,,UA,Київ,\nbob@example.org,Bob,,,,,\n"
+
+
+@pytest.mark.parametrize("order", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("chosen", ["utf-16", None], ids=["chosen", "detected"])
+def test_utf16_without_a_byte_order_mark_imports_on_the_command_line(
+    app, db, tmp_path, order, chosen
+):
+    path = write(tmp_path, UTF16_TEXT.encode(order))
+    args = ["supporters", "import", str(path), "--consent-source", "stall"]
+    result = app.test_cli_runner().invoke(args=args + (["--encoding", chosen] if chosen else []))
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 created" in result.output
+    ann = services.find_by_email("ann@example.org")
+    assert (ann.first_name, ann.last_name, ann.city) == ("Änn", "Боб", "Київ")
+
+
+@pytest.mark.parametrize("chosen", ["utf-16", ""], ids=["chosen", "detected"])
+def test_utf16_without_a_byte_order_mark_uploads(app, db, login, chosen):
+    client = login("campaigner")
+    data = {"file": (io.BytesIO(UTF16_TEXT.encode("utf-16-le")), "u.csv"), "encoding": chosen}
+    upload = client.post("/supporters/imports", data=data, content_type="multipart/form-data")
+    assert upload.status_code == 302, upload.get_data(as_text=True)
+    assert db.session.scalar(select(ImportJob)).headers[:2] == ["Email", "First name"]
+
+
+@pytest.mark.parametrize(
+    ("content", "chosen", "message"),
+    [
+        (HEADER.encode() + b"a@example.org,,,,,,\n", "utf-16", "not UTF-16"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 10, "", "binary"),
+        (HEADER.encode("cp1252") + "é@example.org,É,,,,,\n".encode("cp1252"), "utf-8", "UTF-8"),
+    ],
+    ids=["utf8-as-utf16", "zip", "cp1252-as-utf8"],
+)
+def test_a_refused_upload_leaves_nothing_behind(app, db, login, content, chosen, message):
+    client = login("campaigner")
+    data = {"file": (io.BytesIO(content), "bad.csv"), "encoding": chosen}
+    upload = client.post("/supporters/imports", data=data, content_type="multipart/form-data")
+    assert upload.status_code == 422 and message in upload.get_data(as_text=True)
+    assert count(db, ImportJob) == 0 and count(db, StoredFile) == 0
+    leftovers = list(Path(app.instance_path).rglob("*.csv"))
+    assert leftovers == []

@@ -1,6 +1,6 @@
-"""The web app and a worker on different machines share only the database
-and Redis (DESIGN.md §3): here the worker has an instance folder of its own,
-and an upload still imports, and its rejection report still downloads."""
+"""Machines share only the database and Redis (DESIGN.md §3): a worker, or a
+second web machine, with an instance folder of its own still finds every
+upload (supporter files, case sheets, replies) and report."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
+from campaign import create_app
+from campaign.cases import services as cases
 from campaign.core.models import StoredFile
+from campaign.outcomes.services import replies_of
 from campaign.supporters.models import ImportJob, Supporter
+from tests.casesheets.test_views import SAMPLES, upload_ok
+from tests.conftest import PASSWORD, make_config
 from tests.supporters.test_worker import ROOT, wait_for
 
 
@@ -81,3 +86,37 @@ def test_a_worker_with_its_own_instance_folder_runs_an_upload(app, db, login, fa
     assert job.file_id is None
     assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 1
     assert not (app.instance_path and os.path.exists(os.path.join(app.instance_path, "imports")))
+
+
+def test_a_second_web_machine_serves_what_the_first_received(app, db, login, tmp_path):
+    """A case sheet and an official's reply uploaded on one web machine are
+    read on another with an instance folder of its own."""
+    here = login("campaigner")
+    review_url = upload_ok(here, SAMPLES / "ua_216_06_original.txt")
+    case = cases.create_case(None, {"title": "T", "summary": "S", "recommended_actions": "A"})
+    db.session.commit()
+    case_id, email = case.id, here.user.email
+    reply = here.post(
+        f"/cases/{case_id}/replies",
+        data={"received_on": "2017-11-02", "sender": "Prosecutor's Office",
+              "text": "Received.", "file": (io.BytesIO(b"%PDF-1.4 reply"), "r.pdf")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert reply.status_code == 302
+    reply_id = replies_of(case)[0].id
+    db.session.rollback()  # on SQLite, an open transaction would hold the write lock
+
+    elsewhere = tmp_path / "second-web-machine"
+    other = create_app(make_config(app.config["SQLALCHEMY_DATABASE_URI"], elsewhere))
+    assert other.instance_path != app.instance_path
+    there = other.test_client()
+    with other.app_context():
+        signed_in = there.post("/login", data={"email": email, "password": PASSWORD})
+        assert signed_in.status_code == 302
+        review = there.get(review_url.removeprefix("http://localhost"))
+        assert review.status_code == 200 and "216/06" in review.get_data(as_text=True)
+        download = there.get(f"/cases/{case_id}/replies/{reply_id}/file")
+        assert download.data == b"%PDF-1.4 reply"
+        download.close()
+        db.session.remove()
+        db.engine.dispose()
