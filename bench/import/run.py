@@ -81,10 +81,10 @@ def postgres_baseline(path: Path, url: str) -> float:
 # consent-log row each), with no Python in between. Ours cannot beat this.
 FLOOR_SUPPORTERS = (
     "INSERT INTO supporters (email, first_name, last_name, language, country, city, timezone, "
-    "interests, state, import_ref, state_changed_at, created_at, updated_at) "
+    "interests, state, import_ref, state_changed_at, created_at, updated_at, email_key) "
     "SELECT email, first_name, last_name, substr(language, 1, 8), substr(country, 1, 2), city, "
-    "'UTC', {interests}, 'subscribed', 'floor', {now}, {now}, {now} FROM staging "
-    "WHERE true ON CONFLICT (email) DO NOTHING"  # WHERE: SQLite's upsert syntax needs it
+    "'UTC', {interests}, 'subscribed', 'floor', {now}, {now}, {now}, lower(email) FROM staging "
+    "WHERE true ON CONFLICT (email_key) DO NOTHING"  # WHERE: SQLite's upsert syntax needs it
 )
 FLOOR_CONSENT = (
     "INSERT INTO consent_events (supporter_id, at, new_state, source, detail) "

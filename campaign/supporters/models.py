@@ -33,6 +33,10 @@ def email_key(address: str) -> str:
     return f"{local}{at}{domain}".casefold()
 
 
+def _key_default(context) -> str:
+    return email_key(context.get_current_parameters()["email"])
+
+
 class Supporter(db.Model):
     __tablename__ = "supporters"
     __table_args__ = (
@@ -51,8 +55,9 @@ class Supporter(db.Model):
     # As first given (trimmed, domain lower-cased and IDNA-encoded: see
     # services.normalise_email): the address mail goes to and staff see.
     email: Mapped[str] = mapped_column(String(320))
-    # Who the supporter is: email_key(email), set with the address.
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    # Who the supporter is: email_key(email), set with the address (by the
+    # validator below, or for a Core insert by the default).
+    email_key: Mapped[str] = mapped_column(String(320), unique=True, default=_key_default)
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")

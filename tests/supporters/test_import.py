@@ -19,6 +19,10 @@ from campaign.supporters.imports.writer import Writer
 from campaign.supporters.models import ConsentEvent, ImportJob, ListMember, Supporter
 from tests.supporters.conftest import fail_the_second_write
 
+# The importer writes on a thread and connection of its own, which must see
+# the job the test committed: these tests need real commits.
+pytestmark = pytest.mark.slow
+
 HEADER = "Email,First name,Last name,Language,Country,City,Interests\n"
 
 
