@@ -20,7 +20,7 @@ _SELECT = (
 
 class SqliteWriter(Writer):
     def _opened(self) -> None:
-        # Inserting into the email index touches pages all over it: a larger
+        # Inserting into the email key index touches pages all over it: a larger
         # page cache for this one connection saves most of the reads, and
         # checkpointing the write-ahead log less often writes each of those
         # pages back once for several batches instead of once for each.
