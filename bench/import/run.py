@@ -295,11 +295,11 @@ NOTES = [
     "costs about 90 MB, which puts the import over the 250 MB budget (and its",
     "setting was never on). Passing a batch to SQLite as one JSON parameter (one",
     "statement, GIL released throughout) was tried: no faster, and 110 MB more.",
-    "Memory stays flat:",
-    "a bounded queue of three batches, and statements of a fixed size. An upload through the web",
-    "(not measured here: the benchmark imports a file on disk) is also copied into the",
-    "database when it arrives and back into a temporary file where the worker runs it,",
-    "1 MB at a time (`campaign/core/storage.py`), so memory stays flat there too.",
+    "Memory stays flat: a bounded queue of three batches, and statements of a fixed",
+    "size. An upload through the web (not measured here: the benchmark imports a",
+    "file on disk) is also copied into the database when it arrives and back into a",
+    "temporary file where the worker runs it, 1 MB at a time (`core/storage.py`), so",
+    "memory stays flat there too.",
 ]
 
 
