@@ -81,10 +81,10 @@ def postgres_baseline(path: Path, url: str) -> float:
 # consent-log row each), with no Python in between. Ours cannot beat this.
 FLOOR_SUPPORTERS = (
     "INSERT INTO supporters (email, first_name, last_name, language, country, city, timezone, "
-    "interests, state, import_ref, state_changed_at, created_at, updated_at) "
+    "interests, state, import_ref, state_changed_at, created_at, updated_at, email_key) "
     "SELECT email, first_name, last_name, substr(language, 1, 8), substr(country, 1, 2), city, "
-    "'UTC', {interests}, 'subscribed', 'floor', {now}, {now}, {now} FROM staging "
-    "WHERE true ON CONFLICT (email) DO NOTHING"  # WHERE: SQLite's upsert syntax needs it
+    "'UTC', {interests}, 'subscribed', 'floor', {now}, {now}, {now}, lower(email) FROM staging "
+    "WHERE true ON CONFLICT (email_key) DO NOTHING"  # WHERE: SQLite's upsert syntax needs it
 )
 FLOOR_CONSENT = (
     "INSERT INTO consent_events (supporter_id, at, new_state, source, detail) "
@@ -267,7 +267,7 @@ NOTES = [
     "0.34 on 2026-11-30), so there the gap is our own per-row work in Python (reading,",
     "email-validator, de-duplication, the writer: 0.077 and 0.103). The bulk loaders write one",
     "unindexed row into one table with no checks; an import must write, for each of",
-    "their rows, a `supporters` row with five index entries (the unique email the",
+    "their rows, a `supporters` row with five index entries (the unique email key the",
     "de-duplication relies on, and the state/language, state/country and state/date",
     "indexes that keep segment counts fast at 1,000,000 supporters) and a consent-log",
     "row with its index and foreign-key check (on PostgreSQL a trigger per row). Those",
@@ -279,7 +279,7 @@ NOTES = [
     "for plain ASCII local parts that a hypothesis test holds to email-validator's",
     "verdict, codes and names looked up in caches keyed by the raw cell); in the",
     "writing thread, de-duplication in a dict, then one set-based statement for the",
-    "supporters, sorted by address (SQLite: `executemany` of one prepared INSERT;",
+    "supporters, sorted by email key (SQLite: `executemany` of one prepared INSERT;",
     "PostgreSQL: `COPY` into a temporary table, then one `INSERT … SELECT … ON",
     "CONFLICT DO NOTHING` whose `RETURNING` feeds the consent-log and list inserts in",
     "the same statement), and one more that names only the rows that were skipped as",
@@ -290,12 +290,16 @@ NOTES = [
     "2.5 µs a row and the writer about 11-12 µs a row on SQLite, most of it inside",
     "SQLite's insert: the database is the limit. Reading and writing threads hardly",
     "overlap (the driver gives up the GIL for each row's step and waits to get it",
-    "back). Reading in a second process (`IMPORT_PROCESS_BYTES`) avoids that: on an",
+    "back). Reading in a second process was tried and removed (2026-12): on an",
     "idle machine SQLite took 13.2 s instead of 15.9 s, but the second interpreter",
-    "costs about 90 MB, which puts the import over the 250 MB budget, so it is off",
-    "by default. Passing a batch to SQLite as one JSON parameter (one statement, GIL",
-    "released throughout) was tried: no faster, and 110 MB more. Memory stays flat:",
-    "a bounded queue of three batches, and statements of a fixed size.",
+    "costs about 90 MB, which puts the import over the 250 MB budget (and its",
+    "setting was never on). Passing a batch to SQLite as one JSON parameter (one",
+    "statement, GIL released throughout) was tried: no faster, and 110 MB more.",
+    "Memory stays flat: a bounded queue of three batches, and statements of a fixed",
+    "size. An upload through the web (not measured here: the benchmark imports a",
+    "file on disk) is also copied into the database when it arrives and back into a",
+    "temporary file where the worker runs it, 1 MB at a time (`core/storage.py`), so",
+    "memory stays flat there too.",
 ]
 
 

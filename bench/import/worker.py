@@ -1,5 +1,4 @@
-"""One measured import in a process of its own, so its peak memory is its own
-(with that of the reading process it starts for a large file).
+"""One measured import in a process of its own, so its peak memory is its own.
 
 Prints one JSON line: seconds, rows, counts and peak resident memory (MB).
 """
@@ -51,8 +50,8 @@ def main() -> None:
         db.session.commit()
         counts = imports.execute(job)
         seconds = time.perf_counter() - started
-        # A large file is read in a child process: count its peak too (the
-        # sum of both peaks, an upper bound of what ran at once).
+        # Any child process the import starts counts too (the sum of the
+        # peaks, an upper bound of what ran at once); the import starts none now.
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         reader = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         peak = own + reader

@@ -32,7 +32,7 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings.compose import verp_delivery_id
 from campaign.mailings.models import Bounce, BounceKind, BounceScore, Delivery, DeliveryState
-from campaign.supporters.models import Supporter, SupporterState
+from campaign.supporters.models import Supporter, SupporterState, email_key
 from campaign.supporters.services import suppress
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,8 @@ def _delivery_by_message_id(value: str) -> Delivery | None:
 def _supporter_by_email(address: str) -> int | None:
     if not address:
         return None
-    return db.session.scalar(select(Supporter.id).where(Supporter.email == address.lower()))
+    key = email_key(address)
+    return db.session.scalar(select(Supporter.id).where(Supporter.email_key == key))
 
 
 def hard_bounce(supporter_id: int, detail: str) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from campaign.core.errors import ServiceError
 from campaign.extensions import db
 from campaign.supporters import imports, services
-from campaign.supporters.importer import ENCODINGS, rejections_path
+from campaign.supporters.imports.files import ENCODINGS
 
 supporters = AppGroup("supporters", help="Supporters: import files.")
 
@@ -70,4 +72,10 @@ def import_file(file, list_name, consent_source, dry_run, policy, encoding) -> N
         f"{counts.rejected} rejected."
     )
     if counts.rejected:
-        click.echo(f"Rejected rows (row, column, reason): {rejections_path(job)}")
+        # The report is kept in the database; this command's user reads it here.
+        folder = Path(current_app.instance_path) / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        report = folder / f"{job.id}-rejected.csv"
+        with open(report, "wb") as out:
+            out.writelines(imports.report_chunks(job) or ())
+        click.echo(f"Rejected rows (row, column, reason): {report}")

@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from campaign.core.forms import choices
 from campaign.i18n import NATIVE_NAMES
 from campaign.supporters import vocabulary as vocab
-from campaign.supporters.importer import ENCODINGS, FIELDS
+from campaign.supporters.imports.files import ENCODINGS, FIELDS
 from campaign.supporters.models import MERGE_POLICIES, STATES
 
 

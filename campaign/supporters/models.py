@@ -3,11 +3,13 @@ and the actions supporters take for cases (table ``actions``)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from enum import StrEnum
 
+import idna
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from campaign.core.types import StrEnumColumn, UTCDateTime, one_of, utcnow
 from campaign.extensions import db
@@ -58,6 +60,23 @@ ACTION_SOURCES = ("email link", "public page", "staff", "api")
 MERGE_POLICIES = {"update": "Update fields from the file", "keep": "Keep existing data"}
 
 
+def email_key(address: str) -> str:
+    """The identity of a mailbox (DESIGN.md rule 5): the whole address
+    case-folded, its domain in IDNA (ASCII) form. Mailbox providers treat
+    the local part without regard to case, so "Ann.Person@EXAMPLE.org" and
+    "ann.person@example.org" are one supporter."""
+    local, at, domain = address.strip().rpartition("@")
+    if at and not domain.isascii():
+        # An invalid domain stays as it is: normalise_email refuses such an address.
+        with suppress(idna.IDNAError):
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+    return f"{local}{at}{domain}".casefold()
+
+
+def _key_default(context) -> str:
+    return email_key(context.get_current_parameters()["email"])
+
+
 class Supporter(db.Model):
     __tablename__ = "supporters"
     __table_args__ = (
@@ -69,8 +88,12 @@ class Supporter(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Normalised: trimmed, domain lower-cased and IDNA-encoded (see services).
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # As first given (trimmed, domain lower-cased and IDNA-encoded: see
+    # services.normalise_email): the address mail goes to and staff see.
+    email: Mapped[str] = mapped_column(String(320))
+    # Who the supporter is: email_key(email), set with the address (by the
+    # validator below, or for a Core insert by the default).
+    email_key: Mapped[str] = mapped_column(String(320), unique=True, default=_key_default)
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -95,6 +118,11 @@ class Supporter(db.Model):
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="supporter", order_by="ConsentEvent.id", cascade="all, delete-orphan"
     )
+
+    @validates("email")
+    def _set_key(self, _name: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
 
     @property
     def name(self) -> str:
@@ -187,8 +215,15 @@ class ImportJob(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255))
-    # Where the upload is kept (instance/imports) until the job is done.
+    # A file on this machine (the command line), or "" for an upload, which is
+    # kept in the database (file_id) until the job is done: any worker reads it.
     path: Mapped[str] = mapped_column(String(500))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
+    # The rejected rows (row, column, reason, value), in the database too.
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+    headers: Mapped[list] = mapped_column(JSON, default=list)  # the file's column names
     size: Mapped[int] = mapped_column(Integer, default=0)
     encoding: Mapped[str | None] = mapped_column(String(20))  # chosen by staff, else detected
     delimiter: Mapped[str | None] = mapped_column(String(1))

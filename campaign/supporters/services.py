@@ -41,6 +41,7 @@ from campaign.supporters.models import (
     SupporterList,
     SupporterState,
     SuppressedAddress,
+    email_key,
 )
 from campaign.supporters.signals import supporter_erasing
 from campaign.supporters.tokens import address_digest
@@ -133,7 +134,7 @@ def find_by_email(email: str) -> Supporter | None:
         email = normalise_email(email)
     except ValidationError:
         return None
-    return db.session.scalar(select(Supporter).where(Supporter.email == email))
+    return db.session.scalar(select(Supporter).where(Supporter.email_key == email_key(email)))
 
 
 def search(q: str = "", state: str | None = None, list_id: int | None = None) -> Select:
@@ -242,7 +243,7 @@ def sign_up(data: dict, *, ip: str | None, source: str = "sign-up form") -> Supp
     """
     email = normalise_email(data.get("email"))
     profile = clean_profile({k: v for k, v in data.items() if k in PROFILE_FIELDS})
-    supporter = db.session.scalar(select(Supporter).where(Supporter.email == email))
+    supporter = db.session.scalar(select(Supporter).where(Supporter.email_key == email_key(email)))
     if supporter is None:
         supporter = Supporter(
             **{"interests": [], **profile}, email=email, state=SupporterState.PENDING
@@ -292,7 +293,7 @@ def update_preferences(supporter: Supporter, data: dict, *, ip: str | None = Non
 def create_supporter(actor, data: dict) -> Supporter:
     """Staff add someone: pending until they confirm (double opt-in)."""
     email = normalise_email(data.get("email"))
-    if db.session.scalar(select(Supporter.id).where(Supporter.email == email)):
+    if db.session.scalar(select(Supporter.id).where(Supporter.email_key == email_key(email))):
         raise Conflict("A supporter with this address exists already.", "email")
     profile = clean_profile({k: v for k, v in data.items() if k in PROFILE_FIELDS})
     supporter = Supporter(**{"interests": [], **profile}, email=email, state=SupporterState.PENDING)

@@ -30,7 +30,7 @@ from campaign.core.roles import has_role, public, requires
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import csrf, db, limiter
 from campaign.i18n import N_
-from campaign.supporters import importer, imports, segments, services, tasks, tokens, vocabulary
+from campaign.supporters import imports, segments, services, tasks, tokens, vocabulary
 from campaign.supporters.forms import (
     AddToListForm,
     ConfirmSignupForm,
@@ -42,6 +42,7 @@ from campaign.supporters.forms import (
     SupporterForm,
     UploadForm,
 )
+from campaign.supporters.imports.files import FIELDS
 from campaign.supporters.models import (
     STATES,
     Action,
@@ -594,10 +595,10 @@ def import_job(job_id: int):
         [(0, "— none —"), *((lst.id, lst.name) for lst in services.all_lists())]
     )
     if request.method == "GET":
-        for name in importer.FIELDS:
+        for name in FIELDS:
             getattr(form, f"map_{name}").data = job.mapping.get(name, "")
     if form.validate_on_submit():
-        mapping = {name: getattr(form, f"map_{name}").data for name in importer.FIELDS}
+        mapping = {name: getattr(form, f"map_{name}").data for name in FIELDS}
         try:
             imports.configure(
                 current_user,
@@ -615,7 +616,7 @@ def import_job(job_id: int):
             return redirect(url_for("supporters.import_job", job_id=job.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "supporters/import_map.html", form=form, job=job, headers=headers, fields=importer.FIELDS
+        "supporters/import_map.html", form=form, job=job, headers=headers, fields=FIELDS
     ), status
 
 
@@ -637,9 +638,17 @@ def import_for_real(job_id: int):
 @requires("campaigner")
 def import_rejections(job_id: int):
     job = db.get_or_404(ImportJob, job_id)
-    path = importer.rejections_path(job)
-    if not path.exists():
+    chunks = imports.report_chunks(job)
+    if chunks is None:
         abort(404)
+    # Copied out of the database within the request (its one transaction),
+    # into memory up to 8 MB, then to a temporary file of this machine.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - send_file closes it
+    spool.writelines(chunks)
+    spool.seek(0)
     return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"import-{job.id}-rejected.csv"
+        spool,
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=f"import-{job.id}-rejected.csv",
     )

@@ -86,12 +86,12 @@ def path_of(url: str) -> str:
 
 
 def fail_the_second_write(monkeypatch):
-    """The importer's writer fails at its second batch ("disk gone"), as a crash would.
+    """The import writer fails at its second batch ("disk gone"), as a crash would.
 
     Returns the real ``write``, to put back."""
-    from campaign.supporters import importer
+    from campaign.supporters.imports.writer import Writer
 
-    original = importer._Writer.write
+    original = Writer.write
     calls = []
 
     def failing(self, batch, counts):
@@ -100,5 +100,5 @@ def fail_the_second_write(monkeypatch):
             raise OSError("disk gone")
         return original(self, batch, counts)
 
-    monkeypatch.setattr(importer._Writer, "write", failing)
+    monkeypatch.setattr(Writer, "write", failing)
     return original

@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from campaign.core.errors import ValidationError
-from campaign.supporters.importer import fast_normalise_email
+from campaign.supporters.imports.rows import fast_normalise_email
 from campaign.supporters.services import normalise_email
 
 # The importer writes on a thread and connection of its own.

@@ -3,7 +3,7 @@
 import pytest
 
 from campaign.core.errors import ValidationError
-from campaign.supporters.importer import fast_normalise_email
+from campaign.supporters.imports.rows import fast_normalise_email
 from campaign.supporters.services import normalise_email
 
 CASES = [

@@ -1,33 +1,41 @@
-"""Import jobs: receiving a file, choosing options, running, reporting.
-
-The streaming and merging itself is importer.py; this module owns the job's
-life: new (file checked, columns to map) → queued → running → done | failed.
+"""Importing supporter files. This module owns an import job's life: new
+(file checked, columns to map) → queued → running → done | failed. The work
+is in its modules: files (checking a file whole, mapping its columns), rows
+(validating each row into a typed Row), dedupe (duplicates and the merge
+policy), stream (streaming the file to a writer thread), and one writer per
+database (writer: the common part; sqlite, postgres: the statements).
 """
 
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 from sqlalchemy import select
 
 from campaign.audit.services import record
+from campaign.core import storage
 from campaign.core.errors import Conflict, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
-from campaign.supporters import importer
+from campaign.supporters.imports import files
+from campaign.supporters.imports.dedupe import Counts
+from campaign.supporters.imports.stream import report_chunks as report_chunks  # for callers
+from campaign.supporters.imports.stream import run, source_file
 from campaign.supporters.models import MERGE_POLICIES, ImportJob
 from campaign.supporters.services import clean_text, get_list
 
 
 def receive(actor, stream, filename: str, encoding: str | None = None) -> ImportJob:
-    """Keep an uploaded file and check it whole; FileRefused (nothing kept) when bad."""
+    """Check an uploaded file whole and keep it in the database, where any
+    worker finds it; FileRefused when bad, and then nothing is kept."""
     name = clean_text(Path(filename or "upload.csv").name, 200) or "upload.csv"
-    path = importer.imports_folder() / f"{uuid.uuid4().hex}.csv"
-    with open(path, "wb") as out:
-        shutil.copyfileobj(stream, out, 1 << 20)
-    return _job_for(actor, path, name, encoding, remove_on_error=True)
+    with storage.spooled(".csv") as path:
+        with open(path, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        found = files.inspect(path, encoding)
+        stored = storage.save_path(path, name)
+    return _job_for(actor, "", name, found, encoding, file_id=stored.id)
 
 
 def from_path(actor, path: str | Path, encoding: str | None = None) -> ImportJob:
@@ -35,23 +43,19 @@ def from_path(actor, path: str | Path, encoding: str | None = None) -> ImportJob
     path = Path(path).resolve()
     if not path.is_file():
         raise ValidationError(f"No such file: {path}", "file")
-    return _job_for(actor, path, path.name, encoding, remove_on_error=False)
+    return _job_for(actor, str(path), path.name, files.inspect(path, encoding), encoding)
 
 
-def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -> ImportJob:
-    try:
-        found = importer.inspect(path, encoding)
-    except ValidationError:
-        if remove_on_error:
-            path.unlink(missing_ok=True)
-        raise
+def _job_for(actor, path: str, name: str, found, encoding, *, file_id=None) -> ImportJob:
     job = ImportJob(
         filename=name,
-        path=str(path),
+        path=path,
+        file_id=file_id,
+        headers=found.headers,
         size=found.size,
         encoding=encoding or None,
         delimiter=found.delimiter,
-        mapping=importer.guess_mapping(found.headers, last_mapping()),
+        mapping=files.guess_mapping(found.headers, last_mapping()),
         consent_source=f"import of {name}",
         warnings=found.warnings,
         state="new",
@@ -63,7 +67,10 @@ def _job_for(actor, path: Path, name: str, encoding, *, remove_on_error: bool) -
 
 
 def headers(job: ImportJob) -> list[str]:
-    return importer.inspect(job.path, job.encoding).headers
+    if job.headers:
+        return job.headers
+    with source_file(job) as path:  # a job from before headers were kept
+        return files.inspect(path, job.encoding).headers
 
 
 def last_mapping() -> dict:
@@ -99,7 +106,7 @@ def configure(
         )
     if policy not in MERGE_POLICIES:
         raise ValidationError("Choose how to merge duplicates.", "policy")
-    job.mapping = importer.check_mapping(mapping, headers(job))
+    job.mapping = files.check_mapping(mapping, headers(job))
     job.consent_source = source
     job.list_id = get_list(list_id).id if list_id else None
     job.policy, job.dry_run, job.state = policy, dry_run, "queued"
@@ -110,18 +117,16 @@ def configure(
     return job
 
 
-def execute(job: ImportJob, progress=None) -> importer.Counts | None:
+def execute(job: ImportJob, progress=None) -> Counts | None:
     """Run a queued job to the end, recording failure on the job (never half-silent)."""
     try:
-        counts = importer.run(job, progress)
+        counts = run(job, progress)
     except ValidationError as error:
         _fail(job, error.message)
         return None
     except Exception as error:
         _fail(job, f"The import stopped: {type(error).__name__}. Run it again to continue.")
         raise
-    if not job.dry_run:
-        importer.remove_upload(job)
     return counts
 
 
@@ -153,7 +158,7 @@ def run_again(actor, job: ImportJob) -> ImportJob:
         dry_run = False
     else:
         raise Conflict("Only a finished dry run or a failed import can be run again.", "state")
-    if not Path(job.path).exists():
+    if not (storage.exists(job.file_id) if job.file_id else Path(job.path).is_file()):
         raise Conflict("The uploaded file is gone: upload it again.", "state")
     return configure(
         actor,
