@@ -88,6 +88,7 @@ def test_a_worker_with_its_own_instance_folder_runs_an_upload(app, db, login, fa
     assert not (app.instance_path and os.path.exists(os.path.join(app.instance_path, "imports")))
 
 
+@pytest.mark.commits  # the second app's own session must see what the first committed
 def test_a_second_web_machine_serves_what_the_first_received(app, db, login, tmp_path):
     """A case sheet and an official's reply uploaded on one web machine are
     read on another with an instance folder of its own."""
