@@ -66,6 +66,7 @@ from datetime import date
 from typing import Any
 
 from campaign.cases import names
+from campaign.cases.labels import ORDINAL_WORDS, full_year, ordinal_number
 
 # A real sheet is 5-30k characters; the caps keep hostile input to a second or two.
 MAX_ANALYSED_CHARS = 200_000
@@ -269,19 +270,11 @@ _UA_RE = re.compile(
 _UA_CONTEXT_RE = re.compile(r"(?:update|information)[ \t]+(?:of|on|to)[ \t]+$", re.IGNORECASE)
 
 
-def _full_year(digits: str, today: date) -> int | None:
-    """Two-digit years: up to next year's two digits -> 20yy, else 19yy (UAs began 1973)."""
-    year = int(digits)
-    if len(digits) == 2:
-        year += 2000 if year <= today.year % 100 + 1 else 1900
-    return year if 1970 <= year <= today.year + 1 else None
-
-
 def _find_ua_number(text: str, lines: list[_Line], p: Proposal, today: date) -> None:
     best = None
     occurrences = []
     for match in _UA_RE.finditer(text):
-        year = _full_year(match.group(2), today)
+        year = full_year(match.group(2), today=today)
         number = int(match.group(1))
         if year is None or number == 0:
             continue
@@ -304,14 +297,8 @@ def _find_ua_number(text: str, lines: list[_Line], p: Proposal, today: date) -> 
         p.warnings.append("Other UA numbers are mentioned: " + ", ".join(others))
 
 
-_ORDINAL_WORDS = (
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-    "seventeenth", "eighteenth", "nineteenth", "twentieth",
-)  # fmt: skip
-_ORDINALS = {word: number for number, word in enumerate(_ORDINAL_WORDS, start=1)}
 _UPDATE_RE = re.compile(
-    r"\b(?:(" + "|".join(_ORDINALS) + r"|\d{1,2}(?:st|nd|rd|th)|\d{1,2})[ \t]+)?"
+    r"\b(?:(" + "|".join(ORDINAL_WORDS) + r"|\d{1,2}(?:st|nd|rd|th)|\d{1,2})[ \t]+)?"
     r"update[ \t]+(?:of|on|to)[ \t]+(?:the[ \t]+)?(?:UA|Urgent[ \t]+Action)\b",
     re.IGNORECASE,
 )
@@ -329,7 +316,7 @@ def _find_kind(text: str, lines: list[_Line], p: Proposal) -> None:
     update = _UPDATE_RE.search(text)
     further = _FURTHER_INFO_RE.search(text)
     if update:
-        number = _ordinal_value(update.group(1))
+        number = ordinal_number(update.group(1))
         span = update.span(1) if update.group(1) else update.span()
         p.update_number = Found(number, [span] if number is not None else [])
     if outcome:
@@ -343,16 +330,6 @@ def _find_kind(text: str, lines: list[_Line], p: Proposal) -> None:
             or [line.span() for line in lines if _is_ua_header(line.stripped)][:1]
         )
         p.kind = Found("original", spans)
-
-
-def _ordinal_value(word: str | None) -> int | None:
-    if not word:
-        return None
-    word = word.lower()
-    if word in _ORDINALS:
-        return _ORDINALS[word]
-    digits = re.match(r"\d+", word)
-    return int(digits.group()) if digits and int(digits.group()) > 0 else None
 
 
 # --- further action ---------------------------------------------------------------

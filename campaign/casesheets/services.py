@@ -116,13 +116,6 @@ def get_document(document_id: int) -> CaseDocument:
     return document
 
 
-def get_pending(document_id: int) -> CaseDocument:
-    document = get_document(document_id)
-    if not document.is_pending:
-        raise Conflict(f"This document was already saved with {document.case.label}.", "file")
-    return document
-
-
 def discard(actor, document: CaseDocument) -> None:
     if not document.is_pending:
         raise Conflict("Only a document that was not saved can be discarded.", "file")
