@@ -131,10 +131,12 @@ PAGE = """<!DOCTYPE html>
 <article>
 {body}
 </article>
-<aside><h2>Related content</h2><ul><li><a href="/en/latest/news/">Sign up for our newsletter</a></li></ul></aside>
+<aside><h2>Related content</h2>
+<ul><li><a href="/en/latest/news/">Sign up for our newsletter</a></li></ul></aside>
 </main>
 <footer>
-<nav aria-label="Footer"><a href="/en/about/">About us</a> <a href="/en/privacy/">Privacy</a> <a href="/en/contact/">Contact us</a></nav>
+<nav aria-label="Footer"><a href="/en/about/">About us</a> <a href="/en/privacy/">Privacy</a>
+<a href="/en/contact/">Contact us</a></nav>
 <p>&copy; Amnesty International. All rights reserved.</p>
 </footer>
 <div class="cookie"><p>We use cookies to improve your experience.</p><button>Accept</button></div>
