@@ -94,9 +94,16 @@ class Person:
     person_id: int | None = None
     # Several known people share the key: staff must choose.
     candidate_ids: list[int] = field(default_factory=list)
-    status: Found = field(default_factory=Found)  # the last status note in the text
+    status: Found = field(default_factory=Found)  # the latest status note
     statuses: list[Found] = field(default_factory=list)  # all notes, in text order
     spans: list[Span] = field(default_factory=list)
+    # The date of ``status`` as the text gives it (ISO), else not found.
+    status_on: Found = field(default_factory=Found)
+
+    @property
+    def status_code(self) -> str | None:
+        """The person status (``cases.models.PERSON_STATUSES``) ``status`` stands for."""
+        return status_code(self.status.value) or None
 
 
 @dataclass
@@ -126,6 +133,8 @@ class Proposal:
     index_reference: Found = field(default_factory=Found)
     other_index_references: list[Found] = field(default_factory=list)
     title: Found = field(default_factory=Found)
+    country: Found = field(default_factory=Found)  # ISO 3166 alpha-2
+    issue_date: Found = field(default_factory=Found)  # ISO date the sheet was issued
     outcome: Found = field(default_factory=Found)
     summary: Found = field(default_factory=Found)
     background: Found = field(default_factory=Found)
@@ -155,6 +164,33 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
+
+
+# Extraction notes ("sentenced to 12 years", "released") -> person status codes.
+_STATUS_WORDS = (
+    ("hunger strike", "hunger_strike"),
+    ("sentenced", "sentenced"),
+    ("convicted", "sentenced"),
+    ("released", "released"),
+    ("acquitted", "released"),
+    ("pardoned", "released"),
+    ("deported", "deported"),
+    ("exiled", "exiled"),
+    ("disappeared", "disappeared"),
+    ("abducted", "disappeared"),
+    ("tortured", "ill_treated"),
+    ("charged", "charged"),
+    ("detained", "detained"),
+    ("arrested", "detained"),
+    ("jailed", "detained"),
+    ("imprisoned", "detained"),
+)
+
+
+def status_code(note: str | None) -> str:
+    """The person status an extraction note stands for; '' when none fits."""
+    note = (note or "").lower()
+    return next((code for word, code in _STATUS_WORDS if word in note), "other" if note else "")
 
 
 # --- name keys --------------------------------------------------------------------

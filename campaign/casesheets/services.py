@@ -41,27 +41,6 @@ PENDING_MAX_AGE = timedelta(days=1)
 MAX_SUGGESTED_CASES = 3
 PASTED_FILENAME = "pasted-text.txt"
 
-# Extraction notes ("sentenced to 12 years", "released") -> person status codes.
-_STATUS_WORDS = (
-    ("hunger strike", "hunger_strike"),
-    ("sentenced", "sentenced"),
-    ("convicted", "sentenced"),
-    ("released", "released"),
-    ("acquitted", "released"),
-    ("pardoned", "released"),
-    ("deported", "deported"),
-    ("exiled", "exiled"),
-    ("disappeared", "disappeared"),
-    ("abducted", "disappeared"),
-    ("tortured", "ill_treated"),
-    ("charged", "charged"),
-    ("detained", "detained"),
-    ("arrested", "detained"),
-    ("jailed", "detained"),
-    ("imprisoned", "detained"),
-)
-
-
 # --- storing uploads ------------------------------------------------------
 
 
@@ -247,12 +226,6 @@ def _notes(review: Review) -> list[str]:
         if case.status == "draft":
             notes.append(f"{case.label} is a draft: issue it before adding updates to it.")
     return notes
-
-
-def status_code(note: str | None) -> str:
-    """The person status an extraction note stands for; '' when none fits."""
-    note = (note or "").lower()
-    return next((code for word, code in _STATUS_WORDS if word in note), "other" if note else "")
 
 
 def update_body(review: Review) -> str:

@@ -232,7 +232,7 @@ def _updated_case(review: services.Review):
 
 
 def _person_data(review: services.Review, person) -> dict:
-    code = services.status_code(person.status.value)
+    code = person.status_code or ""
     known = review.known.get(person.person_id)
     if known and known.current_status and known.current_status.status == code:
         code = ""  # already recorded: a second "released" row would say nothing new

@@ -15,7 +15,7 @@ from campaign.cases import names
 from campaign.cases import services as cases
 from campaign.cases.models import Case, CaseUpdate, Person, PersonStatus, Target
 from campaign.casesheets import services
-from campaign.casesheets.extract import extract, name_key
+from campaign.casesheets.extract import extract, name_key, status_code
 from campaign.casesheets.highlight import Mark, highlight, marks_of
 from campaign.casesheets.models import CaseDocument
 from campaign.core.errors import Conflict, ValidationError
@@ -151,7 +151,7 @@ def test_cases_are_suggested_by_the_people_they_name(app, db):
     ],
 )
 def test_status_notes_map_to_status_codes(note, code):
-    assert services.status_code(note) == code
+    assert status_code(note) == code
 
 
 # --- saving ----------------------------------------------------------------------------------
