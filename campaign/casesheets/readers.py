@@ -17,7 +17,11 @@ import io
 import re
 import warnings as pywarnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
+
+from campaign.casesheets import layout
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_TEXT_CHARS = 5_000_000
@@ -89,8 +93,19 @@ def read_document(data: bytes, filename: str, *, max_bytes: int = MAX_BYTES) -> 
             raw = _read_docx(data)
         else:
             raw = _read_pdf(data, warnings)
+    if fmt == "text":
+        raw = _reflowed(raw, warnings)
     text = _finish(raw, warnings)
     return ReadResult(text=text, format=fmt, warnings=warnings)
+
+
+def _reflowed(raw: str, warnings: list[str]) -> str:
+    if len(raw) > MAX_TEXT_CHARS:
+        return raw  # _finish cuts it and says so; re-joining megabytes would only cost time
+    text, joined = layout.reflow(normalise_text(raw))
+    if joined:
+        warnings.append(f"{joined} wrapped lines were re-joined into paragraphs.")
+    return text
 
 
 def read_text(text: str) -> ReadResult:
@@ -98,6 +113,7 @@ def read_text(text: str) -> ReadResult:
     if not isinstance(text, str):
         raise DocumentError("The pasted content is not text.")
     warnings: list[str] = []
+    text = _reflowed(text, warnings)
     return ReadResult(text=_finish(text, warnings), format="pasted", warnings=warnings)
 
 
@@ -484,19 +500,153 @@ def _read_pdf(data: bytes, warnings: list[str]) -> str:
 
 
 def _pdf_pages_text(reader, warnings: list[str]) -> str:
-    parts: list[str] = []
+    pages: list[list[_PdfLine]] = []
     size = 0
     for number, page in enumerate(reader.pages, start=1):
         try:
-            text = page.extract_text() or ""
+            lines = _pdf_lines(page)
         except Exception:  # noqa: BLE001 - one bad page should not lose the others
             warnings.append(f"Page {number} of the PDF could not be read and was skipped.")
             continue
-        parts.append(text)
-        size += len(text)
+        pages.append(lines)
+        size += sum(len(line.text) for line in lines)
         if size > MAX_TEXT_CHARS:
             warnings.append(f"Only the first {number} pages of the PDF were read.")
             break
-    if not "".join(parts).strip():
+    if not any(line.text.strip() for lines in pages for line in lines):
         raise DocumentError("This PDF has no text layer (probably a scan); OCR is not supported.")
-    return "\n\n".join(parts)
+    dropped = _drop_running_lines(pages)
+    if dropped:
+        warnings.append(f"{dropped} running header, footer or page-number lines were left out.")
+    text, joined = _pdf_paragraphs(pages)
+    if joined:
+        warnings.append(f"{joined} wrapped lines were re-joined into paragraphs.")
+    return text
+
+
+@dataclass
+class _PdfLine:
+    x: float
+    y: float
+    size: float  # font size
+    text: str
+    height: float = 0.0  # the page height, for "near the top or bottom edge"
+
+
+def _pdf_lines(page) -> list[_PdfLine]:
+    """The page's text lines in content order, each with where it starts.
+
+    pypdf calls the visitor for every text operation with its matrices; fragments
+    on one baseline make one line. Content order (not top-to-bottom) keeps a
+    two-column page's columns apart, as the producer laid them out.
+    """
+    height = float(page.mediabox.height)
+    lines: list[_PdfLine] = []
+
+    def visit(text, cm, tm, _font, font_size):
+        if not text or not text.strip():
+            return
+        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        size = float(font_size) * (abs(tm[3] * cm[3]) or 1.0)
+        for number, part in enumerate(text.split("\n")):
+            if not part.strip():
+                continue
+            if number == 0 and lines and abs(lines[-1].y - y) < 1.0 and not lines[-1].ended:
+                lines[-1].text += part
+            else:
+                lines.append(_OpenLine(x, y - number * size * 1.2, size, part, height))
+        if text.endswith("\n") and lines:
+            lines[-1].ended = True
+
+    page.extract_text(visitor_text=visit)
+    return [_PdfLine(line.x, line.y, line.size, line.text.rstrip(), height) for line in lines]
+
+
+@dataclass
+class _OpenLine(_PdfLine):
+    ended: bool = False
+
+
+_EDGE = 0.08  # running lines sit in the top or bottom 8% of the page
+
+
+def _drop_running_lines(pages: list[list[_PdfLine]]) -> int:
+    """Drop page numbers and lines repeated at the same edge of several pages."""
+
+    def key(line: _PdfLine) -> str:
+        return re.sub(r"\d+", "#", layout.without_page_number(line.text)).strip().lower()
+
+    def at_edge(line: _PdfLine) -> bool:
+        return line.height > 0 and not (line.height * _EDGE < line.y < line.height * (1 - _EDGE))
+
+    seen: dict[str, int] = {}
+    for lines in pages:
+        for k in {key(line) for line in lines if at_edge(line)}:
+            seen[k] = seen.get(k, 0) + 1
+    dropped = 0
+    for lines in pages:
+        kept = []
+        for line in lines:
+            edge = at_edge(line)
+            running = edge and len(pages) > 1 and seen.get(key(line), 0) > 1
+            if edge and (running or layout.is_page_number(line.text)):
+                dropped += 1
+                continue
+            if edge and layout.without_page_number(line.text) != line.text.strip():
+                dropped += 1  # "amnesty.org   Page 1": a footer, on one page or many
+                continue
+            kept.append(line)
+        lines[:] = kept
+    return dropped
+
+
+def _pdf_paragraphs(pages: list[list[_PdfLine]]) -> tuple[str, int]:
+    """Blank lines where the vertical gap says a paragraph ended; wrapped lines joined.
+
+    Glyph widths are not at hand, so a line's length in characters against the
+    longest line of its column says whether it was full; within a run of lines at
+    the normal leading that reads as prose (long lines, sentences), every break is
+    a wrap unless a list item or a labelled line follows.
+    """
+    lines = [line for page in pages for line in page]
+    gaps = [
+        round(a.y - b.y, 1)
+        for a, b in pairwise(lines)
+        if 0 < a.y - b.y < 2.5 * a.size and abs(a.size - b.size) < 0.5
+    ]
+    leading = Counter(gaps).most_common(1)[0][0] if gaps else 12.0
+    longest: dict[int, int] = {}
+    for line in lines:
+        column = round(line.x / 4)
+        longest[column] = max(longest.get(column, 0), len(line.text.strip()))
+    runs: list[list[_PdfLine]] = []
+    for index, line in enumerate(lines):
+        before = lines[index - 1] if index else None
+        gap = before.y - line.y if before else 0
+        same = (
+            before is not None
+            and (gap <= 0 or gap <= leading * 1.3 or gap > 3 * leading)
+            and abs(before.size - line.size) < 0.5
+        )
+        if same:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    blocks: list[str] = []
+    joined = 0
+    for run in runs:
+        widest = max(longest.get(round(line.x / 4), 1) for line in run)
+        prose = sum(len(line.text.strip()) for line in run) / len(run) > 0.7 * widest
+        text = run[0].text.strip()
+        for before, line in pairwise(run):
+            first = line.text.split()[0]
+            full = prose or len(before.text.strip()) + 1 + len(first) > 0.9 * widest
+            glue = layout.joins(before.text, line.text, full=full)
+            if glue is None:
+                text += "\n" + line.text.strip()
+            else:
+                text = (text[:-1] if glue == "" else text) + glue + line.text.strip()
+                joined += 1
+        blocks.append(text)
+    return "\n\n".join(blocks), joined
