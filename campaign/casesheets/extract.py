@@ -60,7 +60,6 @@ Heuristics and their limits (details next to the code that applies them):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from typing import Any
@@ -262,6 +261,8 @@ def extract(
                 )
     _find_further_action(text, proposal)
     _find_index_references(text, lines, proposal)
+    _find_issue_date(lines, proposal)
+    _find_country(lines, proposal)
     title_line = _find_title(lines, proposal)
     _find_summary(lines, title_line, proposal)
     _find_background(lines, proposal)
@@ -269,7 +270,7 @@ def extract(
     _find_languages(lines, proposal)
     _find_recommended_actions(lines, proposal)
     _find_targets(text, lines, proposal)
-    proposal.people = find_people(text, known_people)
+    proposal.people = find_people(text, known_people, year=_reference_year(proposal))
     _list_missing(proposal)
     return proposal
 
@@ -577,18 +578,19 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
+            # English, then French, Spanish and German: sheets come in all four.
+            ("january", "jan", "janvier", "enero", "januar"),
+            ("february", "feb", "février", "fevrier", "febrero", "februar"),
+            ("march", "mar", "mars", "marzo", "märz"),
+            ("april", "apr", "avril", "abril"),
+            ("may", "mai", "mayo"),
+            ("june", "jun", "juin", "junio", "juni"),
+            ("july", "jul", "juillet", "julio", "juli"),
+            ("august", "aug", "août", "aout", "agosto"),
+            ("september", "sept", "sep", "septembre", "septiembre", "setiembre"),
+            ("october", "oct", "octobre", "octubre", "oktober"),
+            ("november", "nov", "novembre", "noviembre"),
+            ("december", "dec", "décembre", "decembre", "diciembre", "dezember"),
         ],
         start=1,
     )
@@ -596,17 +598,24 @@ _MONTHS = {
 }
 _MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DATE = (
-    r"(?:(\d{1,2})(?:st|nd|rd|th)?[ \t]+" + _MONTH + r"[ \t]*,?[ \t]+(\d{4})"
+    r"(?:(\d{1,2})(?:st|nd|rd|th|er)?\.?[ \t]+(?:de[ \t]+)?"
+    + _MONTH
+    + r"[ \t]*,?[ \t]+(?:de[ \t]+)?(\d{4})"
     r"|" + _MONTH + r"[ \t]+(\d{1,2})(?:st|nd|rd|th)?[ \t]*,?[ \t]+(\d{4})"
     r"|(\d{4})-(\d{2})-(\d{2})"
     r"|(\d{1,2})[./](\d{1,2})[./](\d{4}))"
 )
 _DEADLINE_RE = re.compile(
-    r"\b(?:before|no[ \t]+later[ \t]+than|by|until)[ \t]+(?:the[ \t]+)?" + _DATE + r"\b",
+    r"\b(?:before|no[ \t]+later[ \t]+than|by|until|avant[ \t]+le|antes[ \t]+del?|bis[ \t]+zum)"
+    r"[ \t]+(?:the[ \t]+)?" + _DATE + r"(?!\w)",
     re.IGNORECASE,
 )
 _DATE_ONLY_RE = re.compile(r"^" + _DATE + r"$", re.IGNORECASE)
-_APPEAL_WORDS_RE = re.compile(r"\b(?:appeals?|send|write|letters?|arrive|action)\b", re.IGNORECASE)
+_APPEAL_WORDS_RE = re.compile(
+    r"\b(?:appeals?|send|write|letters?|arrive|action|appels|envoyer|écrivez|llamamientos"
+    r"|envíen|escriban|appelle|schreiben)\b",
+    re.IGNORECASE,
+)
 
 
 def _find_deadline(lines: list[_Line], p: Proposal) -> None:
@@ -638,6 +647,103 @@ def _parse_date(match: re.Match) -> date | None:
     return None
 
 
+# --- issue date and country ------------------------------------------------------------
+
+# The sheet's own header: the lines before its first paragraph of prose.
+HEADER_LINES = 12
+_ISSUE_LABEL_RE = re.compile(
+    r"\b(?:Date|Fecha|Datum|Issued(?:[ \t]+on)?|Date[ \t]+of[ \t]+issue)[ \t]*:?[ \t]*" + _DATE,
+    re.IGNORECASE,
+)
+_ANY_DATE_RE = re.compile(_DATE, re.IGNORECASE)
+
+
+def _header(lines: list[_Line]) -> list[_Line]:
+    header = []
+    for line in lines:
+        if _is_prose(line.stripped) and len(line.stripped) > 100:
+            break
+        if line.stripped:
+            header.append(line)
+        if len(header) >= HEADER_LINES:
+            break
+    return header
+
+
+def _find_issue_date(lines: list[_Line], p: Proposal) -> None:
+    """ "Date: 20 July 2006" in the header; else a date on the header's UA-number line."""
+    header = _header(lines)
+    for regex, wanted in ((_ISSUE_LABEL_RE, None), (_ANY_DATE_RE, _UA_RE)):
+        for line in header:
+            if wanted is not None and not (wanted.search(line.text) or "·" in line.text):
+                continue
+            match = regex.search(line.text)
+            when = _parse_date(match) if match else None
+            if when:
+                start = line.start + match.start()
+                p.issue_date = Found(when.isoformat(), [(start, line.start + match.end())])
+                return
+
+
+def _reference_year(p: Proposal) -> int | None:
+    """The year a date without one ("on 5 September") belongs to."""
+    if p.issue_date.found:
+        return int(p.issue_date.value[:4])
+    if p.index_reference.found:
+        return full_year(p.index_reference.value.rsplit("/", 1)[-1])
+    return p.year.value
+
+
+def _country_names() -> dict[str, str]:
+    import pycountry
+
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                names[value.lower()] = country.alpha_2
+    # How sheets name countries where the standard's name differs.
+    names.update({
+        "russia": "RU", "iran": "IR", "syria": "SY", "turkey": "TR", "türkiye": "TR",
+        "vietnam": "VN", "viet nam": "VN", "south korea": "KR", "north korea": "KP",
+        "laos": "LA", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+        "palestine": "PS", "occupied palestinian territories": "PS", "drc": "CD",
+        "democratic republic of the congo": "CD", "dr congo": "CD",
+        "république démocratique du congo": "CD", "republica democratica del congo": "CD",
+        "côte d'ivoire": "CI", "ivory coast": "CI", "usa": "US", "united states": "US",
+        "myanmar": "MM", "burma": "MM", "kyrgyzstan": "KG", "czech republic": "CZ",
+        "méxico": "MX", "mexique": "MX", "égypte": "EG", "egipto": "EG", "rusia": "RU",
+        "russie": "RU", "turquie": "TR", "turquía": "TR", "irán": "IR", "arabie saoudite": "SA",
+        "arabia saudí": "SA", "arabia saudita": "SA", "chine": "CN",
+    })  # fmt: skip
+    # Words that name a country and also something else in a header line.
+    for ambiguous in ("jordan", "chad", "georgia", "niger", "guinea", "dominica", "india"):
+        names.pop(ambiguous, None)
+    return names
+
+
+_COUNTRY_NAMES = _country_names()
+_COUNTRY_RE = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(n) for n in sorted(_COUNTRY_NAMES, key=len, reverse=True))
+    + r")(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _find_country(lines: list[_Line], p: Proposal) -> None:
+    """The country the header or headline names; else the one the addresses end with."""
+    for line in _header(lines):
+        match = _COUNTRY_RE.search(line.text)
+        if match:
+            start = line.start + match.start()
+            p.country = Found(
+                _COUNTRY_NAMES[match.group(1).lower()], [(start, start + len(match.group(1)))]
+            )
+            return
+
+
 # --- languages ------------------------------------------------------------------------
 
 _LANGUAGES = {
@@ -656,16 +762,29 @@ _LANGUAGES = {
     "czech": "cs", "slovak": "sk", "bulgarian": "bg", "swedish": "sv", "norwegian": "no",
     "danish": "da", "finnish": "fi", "catalan": "ca", "tibetan": "bo", "uyghur": "ug",
 }  # fmt: skip
+# Language names as French and Spanish sheets write them ("en français", "en español").
+_LANGUAGES.update({
+    "français": "fr", "anglais": "en", "espagnol": "es", "russe": "ru", "arabe": "ar",
+    "allemand": "de", "portugais": "pt", "chinois": "zh", "persan": "fa", "turc": "tr",
+    "español": "es", "inglés": "en", "francés": "fr", "ruso": "ru", "árabe": "ar",
+    "portugués": "pt", "alemán": "de",
+})  # fmt: skip
 _LANG = r"(?:" + "|".join(sorted(_LANGUAGES, key=len, reverse=True)) + r")(?![\w-])"
-_OWN = r"(?:your[ \t]+own[ \t]+language|any[ \t]+language)"
+_OWN = (
+    r"(?:your[ \t]+own[ \t]+language|any[ \t]+language|(?:dans[ \t]+)?votre[ \t]+propre[ \t]+langue"
+    r"|su[ \t]+propio[ \t]+idioma)"
+)
 _ITEM = r"(?:" + _LANG + r"|" + _OWN + r")"
 _LANGUAGES_RE = re.compile(
-    r"\bin[ \t]+(" + _ITEM + r"(?:[ \t]*(?:,|/|\bor\b|\band\b)[ \t]*(?:or[ \t]+)?" + _ITEM
+    r"\b(?:in|en)[ \t]+(" + _ITEM
+    + r"(?:[ \t]*(?:,|/|\bor\b|\band\b|\bou\b|\bo\b|\by\b)[ \t]*(?:or[ \t]+|en[ \t]+|dans[ \t]+)?"
+    + _ITEM
     + r"){0,10})",
     re.IGNORECASE,
 )  # fmt: skip
 _LANG_CONTEXT_RE = re.compile(
-    r"\b(?:write|writing|appeals?|letters?|languages?|send)\b", re.IGNORECASE
+    r"\b(?:write|writing|appeals?|letters?|languages?|send|écrivez|escriban|appels)\b",
+    re.IGNORECASE,
 )
 
 
@@ -1060,14 +1179,18 @@ class _Mention:
     official: bool  # introduced by a role: "President X", "lawyer, X"
     positive: bool = False
     status: Found | None = None
+    status_on: Found | None = None
 
     @property
     def spelling(self) -> str:
         return " ".join(_display_token(t) for t in self.tokens)
 
 
-def find_people(text: str, known_people=()) -> list[Person]:
-    """People at risk named in the text, grouped by ``name_key``; see module docstring."""
+def find_people(text: str, known_people=(), *, year: int | None = None) -> list[Person]:
+    """People at risk named in the text, grouped by ``name_key``; see module docstring.
+
+    ``year`` completes status dates written without one ("released on 5 September").
+    """
     mentions = _name_mentions(text)
     full_keys = {name_key(m.tokens[-1]) for m in mentions if len(m.tokens) > 1}
     full_keys |= {name_key(m.tokens[0]) for m in mentions if len(m.tokens) > 1}
@@ -1078,7 +1201,35 @@ def find_people(text: str, known_people=()) -> list[Person]:
         mention.positive = mention.status is not None or (
             len(mention.tokens) > 1 and not mention.official and _near_risk_words(text, mention)
         )
+    for mention in mentions:
+        if mention.status is not None and mention.status_on is None:
+            mention.status_on = _status_date(text, mention.status, year)
     return _group_people(mentions, known_people)
+
+
+_ON_DATE_RE = re.compile(
+    r"\b(?:on|since|le|el)[ \t]+(?:the[ \t]+)?(\d{1,2})(?:st|nd|rd|th|er)?[ \t]+(?:de[ \t]+)?"
+    + _MONTH
+    + r"(?:[ \t]*,?[ \t]+(?:de[ \t]+)?(\d{4}))?",
+    re.IGNORECASE,
+)
+
+
+def _status_date(text: str, status: Found, year: int | None) -> Found | None:
+    """The date the sentence gives for a status: "detained ... on 18 July 2006"."""
+    end = status.spans[0][1]
+    _, hi = _sentence_bounds(text, end, end)
+    match = _ON_DATE_RE.search(text, end, min(hi, end + 160))
+    if not match:
+        return None
+    when_year = int(match.group(3)) if match.group(3) else year
+    if when_year is None:
+        return None
+    try:
+        when = date(when_year, _MONTHS[match.group(2).lower()], int(match.group(1)))
+    except (ValueError, KeyError):
+        return None
+    return Found(when.isoformat(), [match.span()])
 
 
 def _name_mentions(text: str) -> list[_Mention]:
@@ -1252,12 +1403,16 @@ def _attach_single_names(mentions: list[_Mention], groups: dict[str, list[_Menti
 
 
 def _person_from_group(key: str, group: list[_Mention], known) -> Person:
-    full = [m.spelling for m in group if len(m.tokens) > 1]
-    counts = Counter(full)
-    name = max(counts, key=lambda s: (counts[s], -full.index(s)))
-    aliases = [s for s in dict.fromkeys(full) if s != name]
     group = sorted(group, key=lambda m: m.start)
+    full = [m.spelling for m in group if len(m.tokens) > 1]
+    # The first full spelling names the person: a sheet introduces people by their
+    # name and drifts into transliterations later (an update may spell the alias
+    # more often than the name).
+    name = full[0]
+    aliases = [s for s in dict.fromkeys(full) if s != name]
     statuses = _distinct_statuses([m.status for m in group if m.status is not None])
+    dated = [(m.status_on.value, m) for m in group if m.status is not None and m.status_on]
+    latest = max(dated, key=lambda pair: pair[0])[1] if dated else None
     ids = [pid for pid, keys in known if key in keys or any(name_key(a) in keys for a in full)]
     ids = list(dict.fromkeys(ids))
     return Person(
@@ -1265,10 +1420,18 @@ def _person_from_group(key: str, group: list[_Mention], known) -> Person:
         aliases=aliases,
         person_id=ids[0] if len(ids) == 1 else None,
         candidate_ids=ids if len(ids) > 1 else [],
-        status=statuses[-1] if statuses else Found(),
+        status=_status_of(latest, statuses),
         statuses=statuses,
         spans=[(m.start, m.end) for m in group],
+        status_on=latest.status_on if latest else Found(),
     )
+
+
+def _status_of(latest: _Mention | None, statuses: list[Found]) -> Found:
+    """The status with the latest date in the text; without dates, the last one said."""
+    if latest is not None:
+        return next(s for s in statuses if s.value == latest.status.value)
+    return statuses[-1] if statuses else Found()
 
 
 def _distinct_statuses(statuses: list[Found]) -> list[Found]:
