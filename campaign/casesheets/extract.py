@@ -1215,11 +1215,17 @@ _ON_DATE_RE = re.compile(
 )
 
 
+_NEW_CLAUSE_RE = re.compile(r",?[ \t]+(?:were|was|and|who|but|after|before)[ \t]", re.IGNORECASE)
+
+
 def _status_date(text: str, status: Found, year: int | None) -> Found | None:
     """The date the sentence gives for a status: "detained ... on 18 July 2006"."""
     end = status.spans[0][1]
     _, hi = _sentence_bounds(text, end, end)
-    match = _ON_DATE_RE.search(text, end, min(hi, end + 160))
+    hi = min(hi, end + 120)
+    # A new clause has its own verb and its own date: "sentenced ..., were taken ... on 25 October".
+    clause = _NEW_CLAUSE_RE.search(text, end, hi)
+    match = _ON_DATE_RE.search(text, end, clause.start() if clause else hi)
     if not match:
         return None
     when_year = int(match.group(3)) if match.group(3) else year
@@ -1411,8 +1417,9 @@ def _person_from_group(key: str, group: list[_Mention], known) -> Person:
     name = full[0]
     aliases = [s for s in dict.fromkeys(full) if s != name]
     statuses = _distinct_statuses([m.status for m in group if m.status is not None])
-    dated = [(m.status_on.value, m) for m in group if m.status is not None and m.status_on]
-    latest = max(dated, key=lambda pair: pair[0])[1] if dated else None
+    said = [m for m in group if m.status is not None]
+    # The last status said is the person's; its date is the one said with it, if any.
+    latest = next((m for m in reversed(said) if m.status.value == statuses[-1].value), None)
     ids = [pid for pid, keys in known if key in keys or any(name_key(a) in keys for a in full)]
     ids = list(dict.fromkeys(ids))
     return Person(
@@ -1420,18 +1427,11 @@ def _person_from_group(key: str, group: list[_Mention], known) -> Person:
         aliases=aliases,
         person_id=ids[0] if len(ids) == 1 else None,
         candidate_ids=ids if len(ids) > 1 else [],
-        status=_status_of(latest, statuses),
+        status=statuses[-1] if statuses else Found(),
         statuses=statuses,
         spans=[(m.start, m.end) for m in group],
-        status_on=latest.status_on if latest else Found(),
+        status_on=(latest.status_on if latest else None) or Found(),
     )
-
-
-def _status_of(latest: _Mention | None, statuses: list[Found]) -> Found:
-    """The status with the latest date in the text; without dates, the last one said."""
-    if latest is not None:
-        return next(s for s in statuses if s.value == latest.status.value)
-    return statuses[-1] if statuses else Found()
 
 
 def _distinct_statuses(statuses: list[Found]) -> list[Found]:
