@@ -1,0 +1,101 @@
+"""The corpus in its four formats: accuracy floors at today's measured level, and layout.
+
+The issue's targets (95% overall and for targets) are not reached yet: these floors
+are the figures measured on 2026-12-07 (docs/PERFORMANCE.md), so that a change that
+loses fields fails here; raise them as the extractor improves.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign.casesheets.layout import reflow, wrap_width
+from campaign.casesheets.readers import read_document
+from tests.casesheets.corpus.scoring import FORMATS, run, summary
+
+FLOOR_ALL = 0.70
+ALWAYS_RIGHT = ("country", "issue_date", "languages")
+
+
+@pytest.fixture(scope="module")
+def table():
+    return summary(run())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_keeps_its_measured_accuracy(table, fmt):
+    right, total = table[fmt]["all"]
+    assert total >= 300
+    assert right / total >= FLOOR_ALL
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("field_name", ALWAYS_RIGHT)
+def test_country_issue_date_and_languages_are_all_found(table, fmt, field_name):
+    right, total = table[fmt][field_name]
+    assert right == total
+
+
+def test_formats_read_alike(table):
+    """A sheet as PDF or .docx must not lose what its .txt gives."""
+    ratios = [table[fmt]["all"][0] / table[fmt]["all"][1] for fmt in FORMATS]
+    assert max(ratios) - min(ratios) <= 0.03
+
+
+def test_one_sheet_reads_and_extracts_well_under_a_generous_bound():
+    from tests.casesheets.corpus.scoring import score, sheets
+
+    results = [score(folder, "pdf") for folder in sheets()[:3]]
+    assert max(r.seconds for r in results) < 5  # the bench holds it to 1 s
+
+
+def test_wrapped_text_is_rejoined_and_addresses_kept():
+    text = (
+        "Student activists Majid Dorri and Bahareh Hedayat were arrested on 3\n"
+        "November 2009 at the University of Tehran, after a peaceful gathering to\n"
+        "mark Students' Day. They are held in Section 209 of Evin Prison, which is\n"
+        "run by the Ministry of Intelligence, without access to their lawyers and\n"
+        "families.\n"
+        "\n"
+        "PLEASE WRITE IMMEDIATELY in Persian, English, French or your own language:\n"
+        "- Calling on the authorities to release Majid Dorri and Bahareh Hedayat\n"
+        "  immediately and unconditionally;\n"
+        "- Urging them to protect both from torture.\n"
+        "\n"
+        "Head of the Judiciary\n"
+        "Ayatollah Sadegh Larijani\n"
+        "Tehran, Iran\n"
+        "Email:\n"
+        "info@example.ir\n"
+    )
+    assert wrap_width(text.split("\n")) is not None
+    joined, count = reflow(text)
+    paragraphs = joined.split("\n\n")
+    assert paragraphs[0].count("\n") == 0 and paragraphs[0].endswith("families.")
+    assert paragraphs[1].split("\n")[1] == (
+        "- Calling on the authorities to release Majid Dorri and Bahareh "
+        "Hedayat immediately and unconditionally;"
+    )
+    assert paragraphs[2].strip().split("\n") == [
+        "Head of the Judiciary",
+        "Ayatollah Sadegh Larijani",
+        "Tehran, Iran",
+        "Email: info@example.ir",
+    ]
+    assert count == 6  # four in the paragraph, one in the list item, one after "Email:"
+
+
+def test_unwrapped_text_keeps_its_lines():
+    text = "URGENT ACTION\nCRIMEAN TATAR LEADERs released\nNo further action is requested."
+    assert reflow(text) == (text, 0)
+
+
+def test_pdf_paragraphs_come_from_the_page_geometry():
+    from tests.casesheets.corpus.scoring import CORPUS
+
+    data = (CORPUS / "ua_34_21_two_columns" / "sheet.pdf").read_bytes()
+    result = read_document(data, "sheet.pdf")
+    assert "DEATH ROW PRISONERS DENIED MEDICAL CARE AFTER TORTURE" in result.text.split("\n")
+    assert "Ambassador Sheikh Fawaz bin Mohammed Al Khalifa" in result.text.split("\n")
+    assert "Page 1" not in result.text
+    assert any("re-joined" in w for w in result.warnings)
