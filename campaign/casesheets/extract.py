@@ -901,50 +901,155 @@ _EMAIL_RE = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 MAX_TARGETS = 30
 
 
+_SALUTATION_LABEL_RE = re.compile(
+    r"^(?:Salutation|Formule[ \t]+d['’]appel|Tratamiento|Saludo|Anrede|Обращение)"
+    r"[ \t]*:[ \t]*(.*)$",
+    re.IGNORECASE,
+)
+# A greeting written out on its own line, as 1990s sheets and model letters do.
+_GREETING_RE = re.compile(
+    r"^(?:Dear[ \t]+\S.*|Your[ \t]+(?:Excellency|Majesty|Royal[ \t]+Highness|Highness|Honou?r)"
+    r"|Monsieur[ \t]+le[ \t]+\S.*|Madame[ \t]+la[ \t]+\S.*|(?:Señor|Señora)[ \t]+\S.*"
+    r"|Sehr[ \t]+geehrte[rs]?[ \t]+\S.*|Уважаем\S*[ \t]+\S.*)[,:]?$",
+    re.IGNORECASE,
+)
+_CONTACT_RE = re.compile(
+    r"^(E-?mail|Courriel|Correo(?:-e|[ \t]+electr[oó]nico)?|Fax(?:es)?|T[ée]l[ée]copie"
+    r"|Tel|Telephone|T[ée]l[ée]phone|Tel[ée]fono|Phone|Telegrams?|Twitter|X|Facebook|Instagram"
+    r"|Telegram|Website|Web)[ \t]*:[ \t]*(.*)$",
+    re.IGNORECASE,
+)
+_COPIES_LINE_RE = re.compile(
+    r"^(?:and[ \t]+|y[ \t]+|et[ \t]+)?(?:(?:also[ \t]+)?send[ \t]+)?"
+    r"(?:cop(?:y|ies)|copie?s?|copia|kopien?)[ \t]+(?:to|à|a|an)\b[ \t]*:?[ \t]*(.*)$",
+    re.IGNORECASE,
+)
+_EMBASSY_WORDS = {"embassy", "ambassador", "ambassade", "ambassadeur", "embajada", "embajador",
+                  "botschaft", "botschafter", "посольство", "посол"}  # fmt: skip
+_NOBILITY = {"king", "queen", "prince", "princess", "sheikh", "shaikh", "emir", "ayatollah",
+             "sultan", "crown"}  # fmt: skip
+# Courtesy words before a name: not part of it, and not a title either.
+_COURTESY_RE = re.compile(
+    r"^(?:(?:His|Her)[ \t]+(?:Excellency|Majesty|Highness)|Son[ \t]+Excellence|Su[ \t]+Excelencia"
+    r"|H\.?E\.?|Mr|Mrs|Ms|Mx|Dr|Prof|Lic|Ing|Monsieur|Madame|Mme|M|Señor|Señora|Sr|Sra|Herr|Frau"
+    r"|Lt-General|Lieutenant[ \t-]+General|General|Colonel|Major)\.?(?=[ \t])[ \t]*",
+    re.IGNORECASE,
+)
+_EMAIL_FAX = ("e-mail", "email", "courriel", "correo", "fax", "télécopie", "telecopie")
+MAX_TARGETS = 30
+TARGET_SCORE = 4  # a block scoring this much is an official to write to (see _target_score)
+
+
 def _find_targets(text: str, lines: list[_Line], p: Proposal) -> None:
+    """Targets are the blocks that look like addressed officials, whatever the heading.
+
+    Each block (lines between blank lines, cut after a salutation, before a
+    "copies to" line and where a new address follows a contact line) is scored
+    on its evidence: a salutation, an email, a fax, an official's title, an
+    address shape. Blocks under a "copies to" line, or addressed to an embassy,
+    are copies.
+    """
     embassies = _EMBASSIES_RE.search(text)
     if embassies:
         p.copy_to_embassies = Found(True, [embassies.span()])
-    start = next((i for i, line in enumerate(lines) if _TARGETS_HEAD_RE.match(line.stripped)), None)
-    if start is None:
-        return
-    for chunk, is_copy in _target_chunks(lines[start + 1 :]):
-        target = _parse_target(chunk, is_copy)
-        if target is not None:
-            p.targets.append(target)
+    copying = False
+    for block in _target_blocks(lines):
+        first = block[0].stripped
+        copies = _COPIES_LINE_RE.match(first)
+        if copies and len(first) <= 60:
+            copying = True
+            block = block[1:]
+            if copies.group(1).strip():
+                copying = True  # "COPIES TO: the Ambassador ..." with the text after it
+            if not block:
+                continue
+        score = _target_score(block)
+        if score >= TARGET_SCORE or (copying and score >= 2 and _has_contact(block)):
+            target = _parse_target(block, copying)
+            if target is not None:
+                p.targets.append(target)
+        elif _is_prose(first) or _BULLET_RE.match(first) or _ends_lead_in(first):
+            copying = False
         if len(p.targets) >= MAX_TARGETS:
             p.warnings.append(f"Only the first {MAX_TARGETS} targets were read.")
             break
 
 
-def _target_chunks(lines: list[_Line]):
-    chunk: list[_Line] = []
-    is_copy = False
+def _ends_lead_in(stripped: str) -> bool:
+    """ "PLEASE SEND APPEALS BEFORE ... TO:", "Please write ... to:", "Veuillez écrire ... à :"."""
+    return bool(re.search(r"(?:\bto|\bà|\ba|\ban|\bк)[ \t]*:$", stripped, re.IGNORECASE))
+
+
+def _target_blocks(lines: list[_Line]) -> list[list[_Line]]:
+    blocks: list[list[_Line]] = []
+    block: list[_Line] = []
     for line in lines:
         stripped = line.stripped
-        if _TARGETS_END_RE.match(stripped) or _EMBASSIES_RE.search(stripped) or _long_prose(line):
-            break
-        if not stripped or _COPIES_HEAD_RE.match(stripped) or _TARGETS_HEAD_RE.match(stripped):
-            if chunk:
-                yield chunk, is_copy
-            chunk = []
-            is_copy = is_copy or bool(_COPIES_HEAD_RE.match(stripped))
+        if not stripped:
+            if block:
+                blocks.append(block)
+            block = []
             continue
-        chunk.append(line)
-        if _is_salutation(stripped):
-            yield chunk, is_copy
-            chunk = []
-    if chunk:
-        yield chunk, is_copy
+        if block:
+            previous = block[-1].stripped
+            after_contact = _CONTACT_RE.match(previous) or _EMAIL_RE.fullmatch(previous)
+            if (_COPIES_LINE_RE.match(stripped) and len(stripped) <= 60) or (
+                after_contact
+                and not _CONTACT_RE.match(stripped)
+                and not _is_greeting(stripped)
+                and not _SALUTATION_LABEL_RE.match(stripped)
+                and not _EMAIL_RE.fullmatch(stripped)
+            ):
+                blocks.append(block)
+                block = []
+        block.append(line)
+        if _is_greeting(stripped) or _SALUTATION_LABEL_RE.match(stripped):
+            blocks.append(block)
+            block = []
+    if block:
+        blocks.append(block)
+    return blocks
 
 
-def _long_prose(line: _Line) -> bool:
-    stripped = line.stripped
-    return len(stripped) > 150 and ". " in stripped
+def _is_greeting(stripped: str) -> bool:
+    return len(stripped) <= 60 and bool(_GREETING_RE.match(stripped))
 
 
-def _is_salutation(stripped: str) -> bool:
-    return bool(re.match(r"(?:Salutation[ \t]*:|Dear\b)", stripped, re.IGNORECASE))
+def _has_contact(block: list[_Line]) -> bool:
+    return any(
+        _CONTACT_RE.match(line.stripped) or _EMAIL_RE.search(line.stripped) for line in block
+    )
+
+
+def _target_score(block: list[_Line]) -> int:
+    """Evidence that a block addresses an official; prose and lists score nothing."""
+    texts = [line.stripped for line in block]
+    if (
+        len(texts) > 14
+        or any(len(t) > 130 for t in texts)
+        or any(_BULLET_RE.match(t) for t in texts)
+    ):
+        return 0
+    if texts and texts[0].endswith(":") and len(texts) == 1:
+        return 0
+    score = 0
+    if any(_SALUTATION_LABEL_RE.match(t) or _is_greeting(t) for t in texts):
+        score += 4
+    for t in texts:
+        contact = _CONTACT_RE.match(t)
+        kind = contact.group(1).lower() if contact else ""
+        if kind.startswith(_EMAIL_FAX) or _EMAIL_RE.fullmatch(t):
+            score += 2
+        elif contact:
+            score += 1
+    head = {w for t in texts[:3] for w in _words(t)}
+    if head & (_ROLE_WORDS | _NOBILITY | _EMBASSY_WORDS):
+        score += 2
+    if any(re.search(r"\d", t) and re.search(r"[^\W\d_]{3}", t) for t in texts[1:]):
+        score += 1  # a street, a postcode, a P.O. box
+    if len(texts) >= 3 and all(len(t) <= 80 for t in texts):
+        score += 1  # address-shaped: several short lines
+    return score
 
 
 def _parse_target(chunk: list[_Line], is_copy: bool) -> Target | None:
@@ -958,15 +1063,26 @@ def _parse_target(chunk: list[_Line], is_copy: bool) -> Target | None:
             in_address = not _apply_head_line(target, stripped)
         if in_address:
             target.address.append(stripped)
+    words = {
+        w
+        for part in (target.title, target.organisation, *target.address)
+        for w in _words(part or "")
+    }
+    if words & _EMBASSY_WORDS:
+        target.is_copy = True  # the embassy in the supporter's country takes a copy
     useful = target.name or target.title or target.organisation or target.email or target.address
     return target if useful else None
 
 
 def _apply_label(target: Target, stripped: str) -> bool:
-    label = _LABEL_RE.match(stripped)
-    if stripped.lower().startswith("dear "):
-        target.salutation = stripped.rstrip(",")
+    salutation = _SALUTATION_LABEL_RE.match(stripped)
+    if salutation:
+        target.salutation = salutation.group(1).strip().rstrip(",")
         return True
+    if _is_greeting(stripped):
+        target.salutation = stripped.rstrip(",:")
+        return True
+    label = _CONTACT_RE.match(stripped)
     if label is None:
         email = _EMAIL_RE.fullmatch(stripped)
         if email and not target.email:
@@ -977,15 +1093,13 @@ def _apply_label(target: Target, stripped: str) -> bool:
             return True
         return False
     name, value = label.group(1).lower(), label.group(2).strip()
-    if name == "salutation":
-        target.salutation = value.rstrip(",")
-    elif name in ("email", "e-mail"):
+    if name.startswith(("e-mail", "email", "courriel", "correo")):
         email = _EMAIL_RE.search(value)
         target.email = target.email or (email.group() if email else value)
-    elif name == "fax":
-        target.fax = value
-    elif name in ("tel", "telephone", "phone"):
-        target.phone = value
+    elif name.startswith(("fax", "télécopie", "telecopie")):
+        target.fax = target.fax or value
+    elif name.startswith(("tel", "tél", "phone")) and not name.startswith("telegram"):
+        target.phone = target.phone or value
     else:
         target.social.append(f"{label.group(1)}: {value}")
     return True
@@ -1025,9 +1139,13 @@ def _apply_head_line(target: Target, stripped: str) -> bool:
     """Title, name and organisation come before the address; False once the address starts."""
     if re.search(r"\d", stripped):
         return False
-    words = [w.lower().strip("’'") for w in re.findall(r"[^\W\d_]+", stripped)]
+    bare = _COURTESY_RE.sub("", stripped).strip()
+    words = [w.lower().strip("’'") for w in re.findall(r"[^\W\d_]+", bare)]
     org_at = _first_index(words, _ORG_WORDS - {"general", "high"})
     role_at = _first_index(words, _ROLE_WORDS)
+    if target.name is None and _looks_like_person(bare):
+        target.name = bare
+        return True
     # "Head of the Investigative Committee" is a title; "Office of the President" is not.
     if (
         org_at is not None
@@ -1037,13 +1155,13 @@ def _apply_head_line(target: Target, stripped: str) -> bool:
         target.organisation = stripped
         return True
     if role_at is not None and target.title is None:
-        title, name = _split_role_and_name(stripped)
+        title, name = _split_role_and_name(bare)
         target.title = title
         if name and target.name is None:
             target.name = name
         return True
-    if target.name is None and _looks_like_person(stripped):
-        target.name = stripped
+    if role_at is not None and target.organisation is None:
+        target.organisation = stripped
         return True
     return False
 
@@ -1058,19 +1176,31 @@ def _split_role_and_name(stripped: str) -> tuple[str, str | None]:
     cut = 0
     while cut < len(tokens) and tokens[cut].lower().strip(",") in _ROLE_WORDS | {"general"}:
         cut += 1
-    rest = " ".join(tokens[cut:]).strip(", ")
+    rest = _COURTESY_RE.sub("", " ".join(tokens[cut:]).strip(", ")).strip()
     if cut and rest and _looks_like_person(rest):
         return " ".join(tokens[:cut]).rstrip(","), rest
     return stripped, None
 
 
+_NAME_PARTICLES_RE = re.compile(
+    r"^(?:al|el|bin|bint|ibn|de|del|la|le|da|van|von|abu|ben)(?:-\S+)?$"
+)
+
+
 def _looks_like_person(stripped: str) -> bool:
+    """ "Yury Yakovlevich Chaika", "King Hamad bin 'Issa Al Khalifa", "Omar al-Bashir"."""
     tokens = stripped.replace(",", " ").split()
-    if not 2 <= len(tokens) <= 6:
+    if not 2 <= len(tokens) <= 9:
         return False
-    if _words(stripped) & (_ORG_WORDS | _ROLE_WORDS):
+    lowered = _words(stripped)
+    if lowered & (_ORG_WORDS | (_ROLE_WORDS - _NOBILITY) | _EMBASSY_WORDS):
         return False
-    return all(t[0].isupper() or t.lower() in _PARTICLES for t in tokens)
+    if stripped.isupper() and len(tokens) > 3:
+        return False  # a heading in capitals, not a name
+    capitalised = [t for t in tokens if t.lstrip("'’")[:1].isupper()]
+    return len(capitalised) >= 2 and all(
+        t.lstrip("'’")[:1].isupper() or _NAME_PARTICLES_RE.match(t.lower()) for t in tokens
+    )
 
 
 # --- people at risk ---------------------------------------------------------------------

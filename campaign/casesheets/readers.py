@@ -415,16 +415,53 @@ def _docx_text(data: bytes) -> str:
 
         document = docx.Document(io.BytesIO(data))
         lines: list[str] = []
+        previous = None
         for block in document.iter_inner_content():
             if isinstance(block, Paragraph):
+                if previous is not None and _docx_gap(previous, block):
+                    lines.append("")
                 lines.append(_docx_paragraph(block))
+                previous = block
             elif isinstance(block, Table):
+                if lines and lines[-1]:
+                    lines.append("")
                 _docx_table(block, lines, Paragraph, Table, depth=0)
+                previous = None
     except DocumentError:
         raise
     except Exception as exc:  # python-docx/lxml raise many kinds
         raise DocumentError("This .docx file could not be read (damaged or not Word).") from exc
     return "\n".join(lines)
+
+
+def _docx_gap(before, after) -> bool:
+    """A blank line between two Word paragraphs, unless they belong together.
+
+    Word separates paragraphs by spacing, not by empty paragraphs: lines of one
+    address are paragraphs with no space after them, list items follow each other;
+    anything else (prose, headings) is a block of its own for the extractor.
+    """
+    if not before.text.strip() or not after.text.strip():
+        return False
+    if _is_list_paragraph(before) and _is_list_paragraph(after):
+        return False
+    if _is_heading(before) or _is_heading(after):
+        return True
+    return _space_after(before) != 0
+
+
+def _is_heading(paragraph) -> bool:
+    name = (paragraph.style.name or "") if paragraph.style is not None else ""
+    return name.startswith(("Heading", "Title"))
+
+
+def _space_after(paragraph):
+    value = paragraph.paragraph_format.space_after
+    style = paragraph.style
+    while value is None and style is not None:
+        value = style.paragraph_format.space_after
+        style = style.base_style
+    return value
 
 
 def _docx_paragraph(paragraph) -> str:
