@@ -938,6 +938,7 @@ _COURTESY_RE = re.compile(
 _EMAIL_FAX = ("e-mail", "email", "courriel", "correo", "fax", "télécopie", "telecopie")
 MAX_TARGETS = 30
 TARGET_SCORE = 4  # a block scoring this much is an official to write to (see _target_score)
+SECTION_TARGET_SCORE = 3
 
 
 def _find_targets(text: str, lines: list[_Line], p: Proposal) -> None:
@@ -952,24 +953,26 @@ def _find_targets(text: str, lines: list[_Line], p: Proposal) -> None:
     embassies = _EMBASSIES_RE.search(text)
     if embassies:
         p.copy_to_embassies = Found(True, [embassies.span()])
-    copying = False
+    copying = in_section = False
     for block in _target_blocks(lines):
         first = block[0].stripped
-        copies = _COPIES_LINE_RE.match(first)
-        if copies and len(first) <= 60:
-            copying = True
+        if _COPIES_LINE_RE.match(first) and len(first) <= 60:
+            copying = in_section = True
             block = block[1:]
-            if copies.group(1).strip():
-                copying = True  # "COPIES TO: the Ambassador ..." with the text after it
-            if not block:
-                continue
+        elif _ends_lead_in(first):
+            copying, in_section = False, True
+            block = block[1:]
+        if not block:
+            continue
         score = _target_score(block)
-        if score >= TARGET_SCORE or (copying and score >= 2 and _has_contact(block)):
+        # Under a "write to:" lead-in or a copies line, less evidence will do.
+        needed = SECTION_TARGET_SCORE if in_section else TARGET_SCORE
+        if score >= needed or (in_section and score >= 2 and _has_contact(block)):
             target = _parse_target(block, copying)
             if target is not None:
                 p.targets.append(target)
-        elif _is_prose(first) or _BULLET_RE.match(first) or _ends_lead_in(first):
-            copying = False
+        elif _sentences(block[0].stripped) or _BULLET_RE.match(block[0].stripped):
+            copying = in_section = False
         if len(p.targets) >= MAX_TARGETS:
             p.warnings.append(f"Only the first {MAX_TARGETS} targets were read.")
             break
@@ -990,6 +993,14 @@ def _target_blocks(lines: list[_Line]) -> list[list[_Line]]:
                 blocks.append(block)
             block = []
             continue
+        if block and (
+            _ends_lead_in(block[-1].stripped)
+            or bool(_BULLET_RE.match(block[-1].stripped)) != bool(_BULLET_RE.match(stripped))
+            or _sentences(block[-1].stripped) != _sentences(stripped)
+        ):
+            # Paragraphs set without spacing (Word) still change kind: list, lead-in, prose.
+            blocks.append(block)
+            block = []
         if block:
             previous = block[-1].stripped
             after_contact = _CONTACT_RE.match(previous) or _EMAIL_RE.fullmatch(previous)
@@ -1009,6 +1020,13 @@ def _target_blocks(lines: list[_Line]) -> list[list[_Line]]:
     if block:
         blocks.append(block)
     return blocks
+
+
+def _sentences(stripped: str) -> bool:
+    """Prose, not an address line: long, or more than one sentence."""
+    return len(stripped) > 130 or (
+        len(stripped) > 60 and bool(re.search(r"[a-z]{3}[.!?][ \t]+[A-Z]", stripped))
+    )
 
 
 def _is_greeting(stripped: str) -> bool:
@@ -1112,6 +1130,11 @@ _ROLE_WORDS = {
     "mayor", "king", "queen", "prince", "emir", "sheikh", "premier", "secretary",
     "chancellor", "ombudsman", "ombudsperson", "officer", "colonel", "deputy", "speaker",
     "senator", "commander", "chief", "investigator", "advocate", "governor-general",
+    # French, Spanish and German titles
+    "ministre", "administrateur", "procureur", "président", "ambassadeur", "gouverneur",
+    "directeur", "juge", "ministro", "ministra", "presidente", "presidenta", "procurador",
+    "fiscal", "embajador", "embajadora", "gobernador", "juez", "directora",
+    "fiscalía", "präsident", "botschafter", "generalstaatsanwalt",
 }  # fmt: skip
 _ORG_WORDS = {
     "amnesty", "international", "court", "courts", "military", "parliament", "union",
@@ -1128,6 +1151,9 @@ _ORG_WORDS = {
     "administration", "presidency", "directorate", "bureau", "secretariat", "mission",
     "palace", "headquarters", "general", "investigative", "tribunal", "procuracy",
     "justice", "interior", "affairs", "foreign", "high", "action",
+    "ministère", "ministerio", "agence", "agencia", "ambassade", "embajada", "procuraduría",
+    "république", "república", "cabinet", "gabinete", "consejo", "conseil", "cour", "corte",
+    "edificio", "secretaría", "présidence", "presidencia", "ministerium",
 }  # fmt: skip
 
 
@@ -1139,7 +1165,7 @@ def _apply_head_line(target: Target, stripped: str) -> bool:
     """Title, name and organisation come before the address; False once the address starts."""
     if re.search(r"\d", stripped):
         return False
-    bare = _COURTESY_RE.sub("", stripped).strip()
+    bare = _without_courtesy(stripped)
     words = [w.lower().strip("’'") for w in re.findall(r"[^\W\d_]+", bare)]
     org_at = _first_index(words, _ORG_WORDS - {"general", "high"})
     role_at = _first_index(words, _ROLE_WORDS)
@@ -1166,6 +1192,14 @@ def _apply_head_line(target: Target, stripped: str) -> bool:
     return False
 
 
+def _without_courtesy(text: str) -> str:
+    """ "His Excellency Lt-General Omar al-Bashir" -> "Omar al-Bashir"."""
+    previous = None
+    while previous != text:
+        previous, text = text, _COURTESY_RE.sub("", text, count=1).strip()
+    return text
+
+
 def _first_index(words: list[str], vocabulary: set[str]) -> int | None:
     return next((i for i, word in enumerate(words) if word in vocabulary), None)
 
@@ -1174,9 +1208,10 @@ def _split_role_and_name(stripped: str) -> tuple[str, str | None]:
     """ "President Ilham Aliyev" -> ("President", "Ilham Aliyev")."""
     tokens = stripped.split()
     cut = 0
-    while cut < len(tokens) and tokens[cut].lower().strip(",") in _ROLE_WORDS | {"general"}:
+    roles = (_ROLE_WORDS - _NOBILITY) | {"general"}
+    while cut < len(tokens) and tokens[cut].lower().strip(",") in roles:
         cut += 1
-    rest = _COURTESY_RE.sub("", " ".join(tokens[cut:]).strip(", ")).strip()
+    rest = _without_courtesy(" ".join(tokens[cut:]).strip(", "))
     if cut and rest and _looks_like_person(rest):
         return " ".join(tokens[:cut]).rstrip(","), rest
     return stripped, None

@@ -103,6 +103,8 @@ def wrap_width(lines: list[str]) -> int | None:
     width = max((w for w in counts if w <= 120), key=lambda w: (near(w), -w), default=None)
     if width is None or near(width) < max(4, len(lengths) // 3):
         return None
+    if sum(n for length, n in counts.items() if length > width + 10) > len(lengths) // 20:
+        return None  # paragraphs run far past it: short lines that merely look alike
     return width
 
 
