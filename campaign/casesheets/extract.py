@@ -301,8 +301,9 @@ def _list_missing(p: Proposal) -> None:
 # --- UA number, year, kind ------------------------------------------------------
 
 _UA_RE = re.compile(
-    r"(?<![\w/])(?:UA|U\.A\.|Urgent[ \t]+Action|URGENT[ \t]+ACTION)"
-    r"(?:[ \t]*(?:No\.?|number|#))?[ \t]*:?[ \t]*(\d{1,4})[ \t]*/[ \t]*(\d{4}|\d{2})(?![\d/])"
+    r"(?<![\w/])(?:UA|U\.A\.|AU|Urgent[ \t]+Action|URGENT[ \t]+ACTION|Action[ \t]+urgente"
+    r"|ACTION[ \t]+URGENTE|Acción[ \t]+Urgente|ACCIÓN[ \t]+URGENTE|EILAKTION|Eilaktion)"
+    r"(?:[ \t]*(?:No\.?|number|n[°º]|#))?[ \t]*:?[ \t]*(\d{1,4})[ \t]*/[ \t]*(\d{4}|\d{2})(?![\d/])"
 )
 _UA_CONTEXT_RE = re.compile(r"(?:update|information)[ \t]+(?:of|on|to)[ \t]+$", re.IGNORECASE)
 
@@ -381,7 +382,9 @@ _ASKS_ACTION_RE = re.compile(
     r"|\bsend[ \t]+appeals[ \t]+(?:before|to|immediately|as[ \t]+quickly)\b"
     r"|\bwrite[ \t]+(?:a[ \t]+letter|an[ \t]+appeal|to)\b"
     r"|^[ \t]*take[ \t]+action\b"
-    r"|\brecommended[ \t]+action\b",
+    r"|\brecommended[ \t]+action\b"
+    r"|\b(?:écrivez|veuillez[ \t]+(?:écrire|envoyer)|passez[ \t]+à[ \t]+l['’]action|escriban"
+    r"|envíen[ \t]+llamamientos|bitte[ \t]+schreiben)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -401,7 +404,8 @@ def _find_further_action(text: str, p: Proposal) -> None:
 
 _REGIONS = "AFR|AMR|ASA|EUR|MDE|POL|ACT|IOR|NWS|ORG|FIN|PUB|DOC|NAT|REG|CDP"
 _INDEX_RE = re.compile(
-    r"\b(" + _REGIONS + r")[ \t]?(\d{2})[ \t]*/[ \t]*(\d{3,5})[ \t]*/[ \t]*(\d{4})\b"
+    # 1990s references have short numbers and two-digit years: "AMR 41/23/94".
+    r"\b(" + _REGIONS + r")[ \t]?(\d{2})[ \t]*/[ \t]*(\d{2,5})[ \t]*/[ \t]*(\d{4}|\d{2})\b"
 )
 _INDEX_URL_RE = re.compile(
     r"(?<=/)(" + _REGIONS + r")(\d{2})/(\d{3,5})/(\d{4})(?![\w])", re.IGNORECASE
@@ -452,10 +456,13 @@ def _index_score(text: str, start: int) -> int:
 # --- title, summary, background -------------------------------------------------------
 
 _UA_HEADER_RE = re.compile(
-    r"^(?:URGENT[ \t]+ACTION|Urgent[ \t]+Action)(?:[ \t]*[:\-–—][ \t]*|[ \t]*$)(.*)$"
+    r"^(?:URGENT[ \t]+ACTION|Urgent[ \t]+Action|ACTION[ \t]+URGENTE|Action[ \t]+urgente"
+    r"|ACCIÓN[ \t]+URGENTE|Acción[ \t]+urgente|EILAKTION|Eilaktion)"
+    r"(?:[ \t]*[:\-–—·][ \t]*|[ \t]*$)(.*)$"
 )
 _META_LINE_RE = re.compile(
-    r"^(?:UA\b|U\.A\.|(?:AI[ \t]+)?Index\b|Date\b|Issue[ \t]+date\b|Further[ \t]+information\b)",
+    r"^(?:UA\b|AU\b|U\.A\.|First[ \t]+UA\b|(?:AI[ \t]+)?Index\b|Índice\b|Date\b|Fecha\b"
+    r"|Issue[ \t]+date\b|Further[ \t]+information\b|EXTERNAL\b|PUBLIC\b|Distr\b)",
     re.IGNORECASE,
 )
 
@@ -610,6 +617,10 @@ _DEADLINE_RE = re.compile(
     r"[ \t]+(?:the[ \t]+)?" + _DATE + r"(?!\w)",
     re.IGNORECASE,
 )
+# The closing line of older sheets: "Check with ... if sending appeals after 26 May 1994."
+_SENDING_AFTER_RE = re.compile(
+    r"\bif[ \t]+sending[ \t]+appeals[ \t]+after[ \t]+(?:the[ \t]+)?" + _DATE, re.IGNORECASE
+)
 _DATE_ONLY_RE = re.compile(r"^" + _DATE + r"$", re.IGNORECASE)
 _APPEAL_WORDS_RE = re.compile(
     r"\b(?:appeals?|send|write|letters?|arrive|action|appels|envoyer|écrivez|llamamientos"
@@ -629,6 +640,13 @@ def _find_deadline(lines: list[_Line], p: Proposal) -> None:
                 span = (line.start + match.start(), line.start + match.end())
                 p.deadline = Found(when.isoformat(), [span])
                 return
+    for line in lines:
+        match = _SENDING_AFTER_RE.search(line.text)
+        when = _parse_date(match) if match else None
+        if when:
+            span = (line.start + match.start(), line.start + match.end())
+            p.deadline = Found(when.isoformat(), [span])
+            return
 
 
 def _parse_date(match: re.Match) -> date | None:

@@ -131,12 +131,12 @@ def _score_people(result: Result, expected: list[dict], proposal) -> None:
         if "status" in want:
             got = person.status_code if person else None
             result.check("person_status", got == want["status"], f"{want['name']}: {got!r}")
-        if "on" in want:
+        if "status_on" in want:
             got = person.status_on.value if person else None
             result.check(
                 "person_status_date",
-                got == want["on"].isoformat(),
-                f"{want['name']}: expected {want['on']}, got {got!r}",
+                got == want["status_on"].isoformat(),
+                f"{want['name']}: expected {want['status_on']}, got {got!r}",
             )
     for person in proposal.people:
         if id(person) not in used:
