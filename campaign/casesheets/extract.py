@@ -1282,6 +1282,7 @@ _SENTENCE_WORDS = {
     "stop", "end", "justice", "write", "send", "take", "with", "to", "of", "new", "concern",
     "fear", "torture", "mr", "ms", "mrs", "dr", "mx", "miss", "sir", "madam", "excellency",
     "prisoner", "prisoners", "conscience", "human", "rights", "defender", "activist",
+    "your", "majesty", "highness",
 }  # fmt: skip
 _PLACES_AND_PEOPLES = {
     "crimean", "crimea", "tatar", "tatars", "russian", "russia", "ukrainian", "ukraine",
@@ -1313,6 +1314,13 @@ _RISK_WORDS = {
     "student", "students", "sentenced", "detained", "arrested", "imprisoned", "jailed",
     "abducted", "convicted", "charged", "released", "freed", "release", "tortured",
     "disappeared", "deported", "exiled", "conscience", "poet", "writer", "hunger",
+    "photojournalist", "photojournalists", "unionist", "unionists", "death", "executed",
+    "execution", "charges",
+    # French and Spanish sheets
+    "militant", "militants", "militante", "militantes", "défenseur", "défenseure",
+    "défenseurs", "defensor", "defensora", "defensores", "arrêté", "arrêtée", "arrêtés",
+    "détenu", "détenue", "détenus", "detenido", "detenida", "detenidos", "amenazada",
+    "amenazado", "condamné", "condamnée", "condenado", "condenada",
 }  # fmt: skip
 _RISK_WINDOW_WORDS = 8
 _ROLE_WINDOW_WORDS = 4
@@ -1327,13 +1335,20 @@ _TERM = (
 _VERBS = (
     r"(?P<verb>sentenced|released|freed|acquitted|detained|arrested|convicted|charged|"
     r"deported|exiled|abducted|disappeared|pardoned|tortured|jailed|imprisoned|"
-    r"set[ \t]+free|on[ \t]+hunger[ \t]+strike|release)\b"
+    r"set[ \t]+free|on[ \t]+hunger[ \t]+strike|release|"
+    # French and Spanish participles ("ont été arrêtés", "fue detenido")
+    r"arrêté[es]{0,2}|détenu[es]{0,2}|libéré[es]{0,2}|condamné[es]{0,2}|"
+    r"detenid[oa]s?|arrestad[oa]s?|liberad[oa]s?|condenad[oa]s?)(?!\w)"
 )
 _STATUS_RE = re.compile(
     # possessive, gender mark or age: "Chiygoz’s", "Ivan PETROV (m)", "Chiygoz, 52, was"
     r"(?:['’]s)?(?:[ \t]*\((?:m|f)\))?(?:[ \t]*,[ \t]*\d{1,3}[ \t]*,)?"
+    # an apposition or relative clause before the main verb: "X, deputy head of the
+    # Mejlis, was sentenced"; "X, who was detained with him, was released"
+    r"(?:[ \t]*,[^,.;\n]{3,90}?,)?"
     r"[ \t]*,?[ \t]*(?:who[ \t]+|both[ \t]+|each[ \t]+){0,2}"
-    r"(?:(?:was|were|has[ \t]+been|have[ \t]+been|had[ \t]+been|is|are|remains?)[ \t]+)?"
+    r"(?:(?:was|were|has[ \t]+been|have[ \t]+been|had[ \t]+been|is|are|remains?"
+    r"|ont[ \t]+été|a[ \t]+été|fue|fueron|ha[ \t]+sido|han[ \t]+sido)[ \t]+)?"
     r"(?:(?:also|later|subsequently|finally|then|now|recently|reportedly)[ \t]+)?"
     + _VERBS
     + r"(?:[ \t]+to[ \t]+"
@@ -1342,8 +1357,19 @@ _STATUS_RE = re.compile(
     re.IGNORECASE,
 )
 _BARE_TERM_RE = re.compile(r"[ \t]*to[ \t]+" + _TERM, re.IGNORECASE)
-_COORDINATION_RE = re.compile(r"(?:['’]s)?[ \t]*(?:,[ \t]*)?(?:and[ \t]+)?$", re.IGNORECASE)
+_COORDINATION_RE = re.compile(
+    # "X and Y", "X and of Y", "X and journalist Y", "X et Y", "X y Y"
+    r"(?:['’]s)?[ \t]*(?:,[ \t]*)?(?:(?:and|et|y)[ \t]+(?:of[ \t]+)?(?:[a-z]+[ \t]+){0,3})?$",
+    re.IGNORECASE,
+)
 _VERB_NOTES = {"release": "released", "set free": "released", "freed": "released"}
+# Notes are kept in English, the language of the status codes they map to.
+_FOREIGN_VERBS = (
+    (r"^(?:arrêt|arrestad)", "arrested"),
+    (r"^(?:détenu|detenid)", "detained"),
+    (r"^(?:libér|liberad)", "released"),
+    (r"^(?:condamn|condenad)", "sentenced"),
+)
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s|$)|\n")
 
 
@@ -1545,6 +1571,9 @@ def _status_after(text: str, pos: int, limit: int, *, sentence_start: int) -> Fo
     if match:
         verb = re.sub(r"[ \t]+", " ", match.group("verb").lower())
         note = _VERB_NOTES.get(verb, verb)
+        for pattern, english in _FOREIGN_VERBS:
+            if re.match(pattern, verb):
+                note = english
         if match.group("term"):
             note = f"{note} to {_clean_term(match.group('term'))}"
         return Found(note, [(match.start("verb"), match.end())])
@@ -1600,9 +1629,7 @@ def _person_from_group(key: str, group: list[_Mention], known) -> Person:
     name = full[0]
     aliases = [s for s in dict.fromkeys(full) if s != name]
     statuses = _distinct_statuses([m.status for m in group if m.status is not None])
-    said = [m for m in group if m.status is not None]
-    # The last status said is the person's; its date is the one said with it, if any.
-    latest = next((m for m in reversed(said) if m.status.value == statuses[-1].value), None)
+    latest, status = _current_status(group, statuses)
     ids = [pid for pid, keys in known if key in keys or any(name_key(a) in keys for a in full)]
     ids = list(dict.fromkeys(ids))
     return Person(
@@ -1610,11 +1637,36 @@ def _person_from_group(key: str, group: list[_Mention], known) -> Person:
         aliases=aliases,
         person_id=ids[0] if len(ids) == 1 else None,
         candidate_ids=ids if len(ids) > 1 else [],
-        status=statuses[-1] if statuses else Found(),
+        status=status,
         statuses=statuses,
         spans=[(m.start, m.end) for m in group],
         status_on=(latest.status_on if latest else None) or Found(),
     )
+
+
+def _current_status(group: list[_Mention], statuses: list[Found]):
+    """The person's status now, and the mention that dates it.
+
+    Sheets tell a story out of order ("was released on 7 November ... had been
+    arrested on 22 March"): the status with the latest date wins. A status said
+    later without a date wins over it when it is a different status (seed 000:
+    "sentenced on 11 September", then their "release"); said again, it is the same.
+    """
+    said = [m for m in group if m.status is not None]
+    if not said:
+        return None, Found()
+    dated = [m for m in said if m.status_on is not None]
+    latest = max(dated, key=lambda m: (m.status_on.value, m.start)) if dated else None
+    after = [m for m in said if latest is None or m.start > latest.start]
+    changed = [
+        m
+        for m in after
+        if latest is None
+        or (m.status_on is None and status_code(m.status.value) != status_code(latest.status.value))
+    ]
+    chosen = changed[-1] if changed else latest
+    found = next(s for s in statuses if s.value == chosen.status.value)
+    return (chosen if chosen.status_on is not None else None), found
 
 
 def _distinct_statuses(statuses: list[Found]) -> list[Found]:
