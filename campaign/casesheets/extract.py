@@ -473,32 +473,66 @@ def _is_ua_header(stripped: str) -> bool:
 
 
 def _find_title(lines: list[_Line], p: Proposal) -> int | None:
-    """Title: headline after "URGENT ACTION", else the outcome headline, else the
-    text after the dash on a "Further information on UA ..." line."""
+    """Title: the headline that goes with the "URGENT ACTION" header (its rest, the
+    headline after it, or the one just before it on web pages), else the outcome
+    headline, else the text after the dash on a "Further information on UA ..."
+    line, else (1990s sheets) the words between the UA number and the date."""
     for index, line in enumerate(lines):
         if not _is_ua_header(line.stripped):
             continue
         rest = _UA_HEADER_RE.match(line.stripped).group(1).strip()
-        if rest and not re.match(r"\d", rest):
+        if rest and not re.match(r"\d", rest) and not _is_meta(rest):
             start = line.start + line.text.index(rest)
             p.title = Found(rest, [(start, start + len(rest))])
             return index
         following = _next_content_line(lines, index + 1)
-        if following is not None:
+        if following is not None and len(lines[following].stripped) <= 150:
             p.title = Found(lines[following].stripped, [lines[following].span()])
             return following
+        before = _previous_content_line(lines, index)
+        if before is not None:
+            p.title = Found(lines[before].stripped, [lines[before].span()])
+            return before
     if p.outcome.found:
         start = p.outcome.spans[0][0]
         p.title = Found(p.outcome.value, list(p.outcome.spans))
         return next(i for i, line in enumerate(lines) if line.start <= start <= line.end)
-    return _title_from_further_information(lines, p)
+    return _title_from_further_information(lines, p) or _title_from_ua_line(lines, p)
+
+
+def _is_meta(rest: str) -> bool:
+    """What follows "Urgent Action" on a line that is not a headline: "· UA 18/23 ·
+    2 March 2023", or a country alone ("Urgent Action: Turkey")."""
+    rest = rest.strip(" ·:-–—")
+    return bool(
+        _UA_RE.search(rest)
+        or _META_LINE_RE.match(rest)
+        or _COUNTRY_RE.fullmatch(rest)
+        or _DATE_ONLY_RE.match(rest)
+    )
 
 
 def _next_content_line(lines: list[_Line], start: int) -> int | None:
     for index in range(start, min(len(lines), start + 6)):
         stripped = lines[index].stripped
-        if stripped and not _META_LINE_RE.match(stripped) and not _DATE_ONLY_RE.match(stripped):
+        if (
+            stripped
+            and not _META_LINE_RE.match(stripped)
+            and not _DATE_ONLY_RE.match(stripped)
+            and not _is_ua_header(stripped)
+        ):
             return index
+    return None
+
+
+def _previous_content_line(lines: list[_Line], end: int) -> int | None:
+    for index in range(end - 1, max(-1, end - 4), -1):
+        stripped = lines[index].stripped
+        if not stripped:
+            continue
+        if _META_LINE_RE.match(stripped) or _is_ua_header(stripped) or len(stripped) > 150:
+            return None
+        return index
     return None
 
 
@@ -506,13 +540,37 @@ def _title_from_further_information(lines: list[_Line], p: Proposal) -> int | No
     for index, line in enumerate(lines):
         if not _FURTHER_INFO_RE.search(line.text):
             continue
-        tail = re.search(r"(?:[ \t][\-–—]|:)[ \t]+([^–—:()\n]{3,})$", line.text.rstrip())
+        # "... (AFR 54/03/98, 2 March 1998) - Incommunicado detention: death penalty"
+        after_refs = re.search(r"\)[ \t]*[\-–—][ \t]+(\S[^\n]{2,})$", line.text.rstrip())
+        tail = after_refs or re.search(
+            r"(?:[ \t][\-–—]|:)[ \t]+([^–—:()\n]{3,})$", line.text.rstrip()
+        )
         if tail and not re.search(r"\d{4}\)?$", tail.group(1)):
             title = tail.group(1).strip()
             start = line.start + tail.start(1)
             p.title = Found(title, [(start, start + len(title))])
             return index
         return None
+    return None
+
+
+# "UA 112/94   Fear of torture / Legal concern   14 April 1994"
+_UA_LINE_TITLE_RE = re.compile(
+    r"^(?:UA|AU)[ \t]*:?[ \t]*\d{1,4}[ \t]*/[ \t]*\d{2,4}[ \t]+(?P<title>[^\n]{5,180})$",
+    re.IGNORECASE,
+)
+
+
+def _title_from_ua_line(lines: list[_Line], p: Proposal) -> int | None:
+    for line in _header(lines):
+        match = _UA_LINE_TITLE_RE.match(line.stripped)
+        if not match:
+            continue
+        title = _TRAILING_DATE_RE.sub("", match.group("title")).strip()
+        if title and not re.search(r"\d", title) and not _is_meta(title):
+            start = line.start + line.text.index(title)
+            p.title = Found(title, [(start, start + len(title))])
+            return lines.index(line)
     return None
 
 
@@ -622,6 +680,7 @@ _SENDING_AFTER_RE = re.compile(
     r"\bif[ \t]+sending[ \t]+appeals[ \t]+after[ \t]+(?:the[ \t]+)?" + _DATE, re.IGNORECASE
 )
 _DATE_ONLY_RE = re.compile(r"^" + _DATE + r"$", re.IGNORECASE)
+_TRAILING_DATE_RE = re.compile(r"[ \t]*" + _DATE + r"[ \t]*$", re.IGNORECASE)
 _APPEAL_WORDS_RE = re.compile(
     r"\b(?:appeals?|send|write|letters?|arrive|action|appels|envoyer|écrivez|llamamientos"
     r"|envíen|escriban|appelle|schreiben)\b",

@@ -1,8 +1,8 @@
-"""The corpus in its four formats: accuracy floors at today's measured level, and layout.
+"""The corpus in its four formats: the accuracy issue #19 asks for, and the layout rules.
 
-The issue's targets (95% overall and for targets) are not reached yet: these floors
-are the figures measured on 2026-12-07 (docs/PERFORMANCE.md), so that a change that
-loses fields fails here; raise them as the extractor improves.
+Over the corpus, in each format: at least 95% of the fields right, at least 95% of
+the target fields (name, salutation, email, fax, copy or not), every title whole,
+every language list complete (docs/PERFORMANCE.md has the figures).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from campaign.casesheets.layout import reflow, wrap_width
 from campaign.casesheets.readers import read_document
 from tests.casesheets.corpus.scoring import FORMATS, run, summary
 
-FLOOR_ALL = 0.70
-ALWAYS_RIGHT = ("country", "issue_date", "languages")
+FLOOR = 0.95
+TARGET_FIELDS = ("target_name", "target_salutation", "target_email", "target_fax", "target_is_copy")
+ALWAYS_RIGHT = ("title", "languages", "country", "issue_date")
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +24,23 @@ def table():
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_each_format_keeps_its_measured_accuracy(table, fmt):
+def test_each_format_gets_95_percent_of_fields_right(table, fmt):
     right, total = table[fmt]["all"]
     assert total >= 300
-    assert right / total >= FLOOR_ALL
+    assert right / total >= FLOOR
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_gets_95_percent_of_target_fields_right(table, fmt):
+    right = sum(table[fmt][name][0] for name in TARGET_FIELDS)
+    total = sum(table[fmt][name][1] for name in TARGET_FIELDS)
+    assert total >= 90
+    assert right / total >= FLOOR
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("field_name", ALWAYS_RIGHT)
-def test_country_issue_date_and_languages_are_all_found(table, fmt, field_name):
+def test_titles_languages_country_and_issue_date_are_all_right(table, fmt, field_name):
     right, total = table[fmt][field_name]
     assert right == total
 
