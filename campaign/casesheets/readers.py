@@ -414,18 +414,19 @@ def _docx_text(data: bytes) -> str:
         from docx.text.paragraph import Paragraph
 
         document = docx.Document(io.BytesIO(data))
+        styles = _DocxStyles()
         lines: list[str] = []
         previous = None
         for block in document.iter_inner_content():
             if isinstance(block, Paragraph):
-                if previous is not None and _docx_gap(previous, block):
+                if previous is not None and _docx_gap(previous, block, styles):
                     lines.append("")
-                lines.append(_docx_paragraph(block))
+                lines.append(_docx_paragraph(block, styles))
                 previous = block
             elif isinstance(block, Table):
                 if lines and lines[-1]:
                     lines.append("")
-                _docx_table(block, lines, Paragraph, Table, depth=0)
+                _docx_table(block, lines, (Paragraph, Table, styles), depth=0)
                 previous = None
     except DocumentError:
         raise
@@ -434,7 +435,43 @@ def _docx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def _docx_gap(before, after) -> bool:
+@dataclass(frozen=True)
+class _StyleFacts:
+    heading: bool
+    space_after: int | None
+    numbered: bool
+
+
+class _DocxStyles:
+    """What a paragraph's style says, looked up once per style.
+
+    python-docx resolves ``paragraph.style`` by scanning every style of the
+    document each time: hundreds of paragraphs made that most of a second.
+    """
+
+    def __init__(self):
+        self._facts: dict[str | None, _StyleFacts] = {}
+
+    def of(self, paragraph) -> _StyleFacts:
+        style_id = paragraph._p.style
+        if style_id not in self._facts:
+            self._facts[style_id] = self._resolve(paragraph.style)
+        return self._facts[style_id]
+
+    @staticmethod
+    def _resolve(style) -> _StyleFacts:
+        name = (style.name or "") if style is not None else ""
+        space_after, numbered = None, False
+        while style is not None:
+            if space_after is None:
+                space_after = style.paragraph_format.space_after
+            style_ppr = style.element.pPr
+            numbered = numbered or (style_ppr is not None and style_ppr.numPr is not None)
+            style = style.base_style
+        return _StyleFacts(name.startswith(("Heading", "Title")), space_after, numbered)
+
+
+def _docx_gap(before, after, styles: _DocxStyles) -> bool:
     """A blank line between two Word paragraphs, unless they belong together.
 
     Word separates paragraphs by spacing, not by empty paragraphs: lines of one
@@ -443,44 +480,27 @@ def _docx_gap(before, after) -> bool:
     """
     if not before.text.strip() or not after.text.strip():
         return False
-    if _is_list_paragraph(before) and _is_list_paragraph(after):
+    if _is_list_paragraph(before, styles) and _is_list_paragraph(after, styles):
         return False
-    if _is_heading(before) or _is_heading(after):
+    if styles.of(before).heading or styles.of(after).heading:
         return True
-    return _space_after(before) != 0
+    space_after = before.paragraph_format.space_after
+    if space_after is None:
+        space_after = styles.of(before).space_after
+    return space_after != 0
 
 
-def _is_heading(paragraph) -> bool:
-    name = (paragraph.style.name or "") if paragraph.style is not None else ""
-    return name.startswith(("Heading", "Title"))
-
-
-def _space_after(paragraph):
-    value = paragraph.paragraph_format.space_after
-    style = paragraph.style
-    while value is None and style is not None:
-        value = style.paragraph_format.space_after
-        style = style.base_style
-    return value
-
-
-def _docx_paragraph(paragraph) -> str:
+def _docx_paragraph(paragraph, styles: _DocxStyles) -> str:
     text = "".join(_docx_inline(item) for item in paragraph.iter_inner_content())
-    return f"- {text}" if text.strip() and _is_list_paragraph(paragraph) else text
+    return f"- {text}" if text.strip() and _is_list_paragraph(paragraph, styles) else text
 
 
-def _is_list_paragraph(paragraph) -> bool:
+def _is_list_paragraph(paragraph, styles: _DocxStyles) -> bool:
     """Numbered either directly or through its style ("List Bullet")."""
     ppr = paragraph._p.pPr
     if ppr is not None and ppr.numPr is not None:
         return True
-    style = paragraph.style
-    while style is not None:
-        style_ppr = style.element.pPr
-        if style_ppr is not None and style_ppr.numPr is not None:
-            return True
-        style = style.base_style
-    return False
+    return styles.of(paragraph).numbered
 
 
 def _docx_inline(item) -> str:
@@ -492,10 +512,14 @@ def _docx_inline(item) -> str:
     return text
 
 
-def _docx_table(table, lines: list[str], paragraph_cls, table_cls, depth: int) -> None:
-    """Each cell becomes its own lines: target addresses are often laid out in tables."""
+def _docx_table(table, lines: list[str], kinds, depth: int) -> None:
+    """Each cell becomes its own lines: target addresses are often laid out in tables.
+
+    ``kinds`` is (Paragraph class, Table class, the document's style lookup).
+    """
     if depth > 5:
         return
+    paragraph_cls, table_cls, styles = kinds
     for row in table.rows:
         seen = set()
         for cell in row.cells:
@@ -504,9 +528,9 @@ def _docx_table(table, lines: list[str], paragraph_cls, table_cls, depth: int) -
             seen.add(id(cell._tc))
             for block in cell.iter_inner_content():
                 if isinstance(block, paragraph_cls) and block.text.strip():
-                    lines.append(_docx_paragraph(block))
+                    lines.append(_docx_paragraph(block, styles))
                 elif isinstance(block, table_cls):
-                    _docx_table(block, lines, paragraph_cls, table_cls, depth + 1)
+                    _docx_table(block, lines, kinds, depth + 1)
         lines.append("")
 
 
