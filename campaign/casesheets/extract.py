@@ -270,6 +270,8 @@ def extract(
     _find_languages(lines, proposal)
     _find_recommended_actions(lines, proposal)
     _find_targets(text, lines, proposal)
+    if not proposal.country.found:
+        _country_from_addresses(text, proposal)
     proposal.people = find_people(text, known_people, year=_reference_year(proposal))
     _list_missing(proposal)
     return proposal
@@ -283,6 +285,8 @@ def _list_missing(p: Proposal) -> None:
         "further_action": p.further_action.found,
         "index_reference": p.index_reference.found,
         "title": p.title.found,
+        "country": p.country.found,
+        "issue_date": p.issue_date.found,
         "summary": p.summary.found,
         "background": p.background.found,
         "people": bool(p.people),
@@ -818,6 +822,22 @@ def _find_country(lines: list[_Line], p: Proposal) -> None:
             p.country = Found(
                 _COUNTRY_NAMES[match.group(1).lower()], [(start, start + len(match.group(1)))]
             )
+            return
+
+
+def _country_from_addresses(text: str, p: Proposal) -> None:
+    """The country the main targets' addresses end with (copies are abroad)."""
+    for target in p.targets:
+        if target.is_copy:
+            continue
+        start, end = target.spans[0]
+        for line in reversed(target.address):
+            match = _COUNTRY_RE.search(line)
+            if not match:
+                continue
+            at = text.find(line, start, end + 1)
+            span = [(at + match.start(), at + match.end())] if at >= 0 else []
+            p.country = Found(_COUNTRY_NAMES[match.group(1).lower()], span)
             return
 
 
