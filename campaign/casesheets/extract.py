@@ -62,6 +62,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from campaign.cases import names
@@ -209,7 +210,7 @@ class _Line:
     end: int
     text: str  # the raw line; offsets refer to it
 
-    @property
+    @cached_property
     def stripped(self) -> str:
         return self.text.strip()
 
@@ -732,6 +733,7 @@ def _parse_date(match: re.Match) -> date | None:
 
 # The sheet's own header: the lines before its first paragraph of prose.
 HEADER_LINES = 12
+HEADER_LINE_CHARS = 300  # a header line is short; a megabyte "line" must not cost seconds
 _ISSUE_LABEL_RE = re.compile(
     r"\b(?:Date|Fecha|Datum|Issued(?:[ \t]+on)?|Date[ \t]+of[ \t]+issue)[ \t]*:?[ \t]*" + _DATE,
     re.IGNORECASE,
@@ -756,9 +758,10 @@ def _find_issue_date(lines: list[_Line], p: Proposal) -> None:
     header = _header(lines)
     for regex, wanted in ((_ISSUE_LABEL_RE, None), (_ANY_DATE_RE, _UA_RE)):
         for line in header:
-            if wanted is not None and not (wanted.search(line.text) or "·" in line.text):
+            head = line.text[:HEADER_LINE_CHARS]
+            if wanted is not None and not (wanted.search(head) or "·" in head):
                 continue
-            match = regex.search(line.text)
+            match = regex.search(head)
             when = _parse_date(match) if match else None
             if when:
                 start = line.start + match.start()
@@ -816,7 +819,7 @@ _COUNTRY_RE = re.compile(
 def _find_country(lines: list[_Line], p: Proposal) -> None:
     """The country the header or headline names; else the one the addresses end with."""
     for line in _header(lines):
-        match = _COUNTRY_RE.search(line.text)
+        match = _COUNTRY_RE.search(line.text[:HEADER_LINE_CHARS])
         if match:
             start = line.start + match.start()
             p.country = Found(
@@ -1075,9 +1078,12 @@ def _find_targets(text: str, lines: list[_Line], p: Proposal) -> None:
             break
 
 
+_LEAD_IN_RE = re.compile(r"(?:\bto|\bà|\ba|\ban|\bк)[ \t]*:$", re.IGNORECASE)
+
+
 def _ends_lead_in(stripped: str) -> bool:
     """ "PLEASE SEND APPEALS BEFORE ... TO:", "Please write ... to:", "Veuillez écrire ... à :"."""
-    return bool(re.search(r"(?:\bto|\bà|\ba|\ban|\bк)[ \t]*:$", stripped, re.IGNORECASE))
+    return stripped.endswith(":") and bool(_LEAD_IN_RE.search(stripped[-12:]))
 
 
 def _target_blocks(lines: list[_Line]) -> list[list[_Line]]:
