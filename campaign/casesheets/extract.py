@@ -1,58 +1,78 @@
-"""Field extraction: plain case-sheet text -> a ``Proposal`` for staff to review.
+"""Field extraction: case-sheet text -> a ``Proposal`` for staff to review.
 
 This module owns the reading of Urgent Action case sheets (the text that
-``readers`` produced, or pasted text): the UA number and year, whether the sheet
-is an original, an update or an outcome, the index reference, title, summary,
-background, people at risk with their status notes, appeal deadline, languages,
-targets with salutations, recommended actions. Spellings of one person's name are
-grouped and matched with ``campaign.cases.names.name_key``, the key the people
-search in the database uses, so import and search agree on who is who.
+``readers`` produced, its wrapped lines already re-joined into paragraphs by
+``layout``, or pasted text): the UA number and year, whether the sheet is an
+original, an update or an outcome, the index reference, title, country, issue
+date, summary, background, people at risk with their dated status notes, appeal
+deadline, languages, targets with salutations, recommended actions. Spellings of
+one person's name are grouped and matched with ``campaign.cases.names.name_key``,
+the key the people search in the database uses, so import and search agree on
+who is who. Sheets in English, French and Spanish are read (dates, deadlines,
+languages, salutations, titles; German and Russian salutations too).
 
 Every value comes with the character spans it was read from, and every field
 that was not found is listed in ``Proposal.missing``: a proposal never presents
 a guess as a fact. All patterns work line by line or with bounded quantifiers,
 and only the first ``MAX_ANALYSED_CHARS`` characters are analysed, so any input
-(empty, binary junk, megabytes) returns quickly.
+(empty, binary junk, megabytes) returns in a second or two.
 
 Heuristics and their limits (details next to the code that applies them):
 
-* Two-digit UA years: ``yy <= (current year % 100) + 1`` -> 20yy, else 19yy;
-  a year outside 1970 .. next year is rejected (UAs began in 1973).
+* Two-digit UA years: ``cases.labels.full_year`` (the rule UA labels use).
 * The UA number on an "update of UA" / "Further information on UA" phrase or at
   the start of a line wins over one mentioned in passing; the others are warned.
 * kind: "outcome" on an "Urgent Action outcome:" headline, "update" on "Nth
-  update of UA" (number 1-20 in words, or digits) or "Further information on UA"
+  update of UA" (``cases.labels.ordinal_number``) or "Further information on UA"
   (number unknown), "original" when a UA number or an "URGENT ACTION" header is
   all there is; nothing at all -> missing.
 * further_action: False on "No further action is requested"; True on a request
-  ("Please write", "send appeals before", "Take action", "Recommended action");
-  None otherwise (seed 004, an outcome web page, says neither: None).
+  ("Please write", "send appeals before", "Écrivez", "Escriban", ...); None
+  otherwise (seed 004, an outcome web page, says neither: None).
 * index_reference: "Index:" label > "Further information:" link > others; a
   reference after "report"/"see" or in the parentheses of "Further information on
-  UA n (…)" (earlier documents) scores lower. Ties go to the first in the text.
-* title: the line after "URGENT ACTION" (or its rest), else the outcome
-  headline, else the text after " - " on a "Further information on UA" line.
+  UA n (…)" (earlier documents) scores lower. 1990s references ("AMR 41/23/94")
+  are read as written.
+* issue date: a "Date:"/"Fecha:"/"Issued" label in the header (the lines before
+  the first long paragraph), else a date on the header's UA-number line. Dates
+  without a year in the text take the issue date's year (else the index
+  reference's, else the UA's).
+* country: the first country the header or headline names (standard, common and
+  French/Spanish names; ambiguous words such as Jordan or Chad are left out),
+  else the country the main targets' addresses end with.
+* title: the headline that goes with the "URGENT ACTION" header (its rest, the
+  line after it, or on web pages the headline before a meta line), never a
+  country or a meta line; else the outcome headline; else the text after the
+  references on a "Further information on UA" line; else the words between the
+  number and the date on a 1990s UA line.
   summary: the first prose line (>= 60 characters, 8 words) after the title.
   background: the block under "Additional information"/"Background".
 * People at risk are runs of 2-5 capitalised words (an ALL-CAPS surname may
   follow a capitalised first name) that are not organisations, places,
   nationalities, months or roles, kept only if a mention has a status note or a
   cue of risk within 8 words (leader, defender, prisoner, co-defendant,
-  sentenced, detained, released, "(m)", ...), and no full mention is introduced
-  by a role (President, Minister, High Representative, lawyer, ...). Limits: a
-  quoted leader ("Tatar leader Mustafa Dzhemilev told ...") is taken as at risk;
-  a person named only by surname, in lower case or in a single word is not
-  found; a person's ``status`` is the last note in text order, not in time.
-* Status notes read the words right after a name ("was sentenced to 19 years",
-  "’s release", "to 18 years" in a sentence that said "sentenced"); in "X and Y
-  to 12 years each" X takes Y's note.
-* deadline: a date after "before"/"no later than"/"by" on a line about appeals;
-  numeric dates are read day first; a date without a year is not completed.
-* Targets are read from the block after "PLEASE SEND APPEALS ... TO:" /
-  "Write to:" up to "Also send copies ..." or a heading; one target ends at its
-  salutation or a blank line, so targets written back to back without either
-  merge into one. Lines before the first address line are title, name and
-  organisation by vocabulary (role words, organisation words, capitalised name).
+  sentenced, detained, released, militant, "(m)", ...), and no full mention is
+  introduced by a role (President, Minister, High Representative, lawyer, ...).
+  The first full spelling is the name, later ones aliases. Limits: a quoted
+  leader ("Tatar leader Mustafa Dzhemilev told ...") is taken as at risk; a
+  person named only by surname, in lower case, in a single word or by a pronoun
+  ("They were sentenced") is not found.
+* Status notes read the words right after a name, past an apposition or a
+  relative clause ("X, deputy head of the Mejlis, was sentenced"; "X, who was
+  detained with him, was released"), in English, French and Spanish (notes stay
+  in English); "X and Y to 12 years each" gives X Y's note. A note's date is an
+  "on <date>" in its own clause. The person's status is the one with the latest
+  date, unless a different one is said later without a date.
+* deadline: a date after "before"/"no later than"/"by"/"avant le"/"antes del" on
+  a line about appeals, else the date of "if sending appeals after"; numeric
+  dates are read day first; a date without a year is not completed.
+* Targets are found by evidence, not by a heading (``_find_targets``): blocks of
+  short lines scored on salutations, emails, faxes, officials' titles and address
+  shapes; under a "... to:" lead-in or a "copies to" line less evidence will do.
+  A block under a copies line, or addressed to an embassy, is a copy. Lines
+  before the address are title, name and organisation by vocabulary; courtesy
+  words (His Excellency, Mr, Lic.) are not part of a name, nobility (King,
+  Sheikh) is.
 * Only the first ``MAX_ANALYSED_CHARS`` characters and ``MAX_NAME_MENTIONS``
   capitalised runs are analysed.
 """

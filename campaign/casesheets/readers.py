@@ -1,4 +1,4 @@
-"""Document readers: uploaded bytes or pasted text -> normalised plain text.
+"""Document readers: uploaded bytes or pasted text -> normalised text in paragraphs.
 
 This module owns the trust boundary for case-sheet uploads. Everything that reaches
 ``extract`` passed through here, so every check against hostile files lives here:
@@ -8,6 +8,10 @@ Every failure is a ``DocumentError`` with a message fit to show to staff; no par
 traceback escapes, and no reader touches the network.
 
 Supported formats: .txt, .html/.htm, .docx, .pdf, and pasted text (``read_text``).
+Each reader hands over blocks separated by blank lines with their wrapped lines
+re-joined (``layout``): PDFs from their line geometry (gaps between lines, running
+headers, footers and page numbers), .docx from Word's paragraph spacing, text
+from its measured wrap width. What was joined or dropped is said in the warnings.
 """
 
 from __future__ import annotations
