@@ -289,8 +289,8 @@ def extract(
     _find_background(lines, proposal)
     _find_deadline(lines, proposal)
     _find_languages(lines, proposal)
-    _find_recommended_actions(lines, proposal)
     _find_targets(text, lines, proposal)
+    _find_recommended_actions(lines, proposal)
     if not proposal.country.found:
         _country_from_addresses(text, proposal)
     proposal.people = find_people(text, known_people, year=_reference_year(proposal))
@@ -931,7 +931,8 @@ def _find_languages(lines: list[_Line], p: Proposal) -> None:
 # --- recommended actions ---------------------------------------------------------------
 
 _ACTIONS_HEAD_RE = re.compile(
-    r"^(?:RECOMMENDED[ \t]+ACTIONS?\b|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY\b|WHAT[ \t]+(?:YOU[ \t]+"
+    r"^(?:RECOMMENDED[ \t]+ACTIONS?\b|PLEASE[ \t]+SEND[ \t]+APPEALS[ \t]+BEFORE\b"
+    r"|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY\b|WHAT[ \t]+(?:YOU[ \t]+"
     r"CAN[ \t]+)?(?:TO[ \t]+)?DO\b|TAKE[ \t]+ACTION\b)",
     re.IGNORECASE,
 )
@@ -946,9 +947,16 @@ MAX_ACTIONS = 20
 
 
 def _find_recommended_actions(lines: list[_Line], p: Proposal) -> None:
+    """The list under an actions heading, up to the first official to write to.
+
+    A heading that ends "... to:" introduces the officials, not actions.
+    """
+    starts = sorted(t.spans[0][0] for t in p.targets)
     for index, line in enumerate(lines):
-        if _ACTIONS_HEAD_RE.match(line.stripped):
-            bullets, plain = _action_items(lines[index + 1 :])
+        if _ACTIONS_HEAD_RE.match(line.stripped) and not _ends_lead_in(line.stripped):
+            target_at = next((s for s in starts if s > line.end), None)
+            following = [x for x in lines[index + 1 :] if target_at is None or x.start < target_at]
+            bullets, plain = _action_items(following)
             items = bullets or plain
             if items:
                 p.recommended_actions = Found(
