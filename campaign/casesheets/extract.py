@@ -616,7 +616,9 @@ def _find_summary(lines: list[_Line], title_line: int | None, p: Proposal) -> No
 
 
 _BACKGROUND_RE = re.compile(
-    r"^(?:ADDITIONAL[ \t]+INFORMATION|BACKGROUND(?:[ \t]+INFORMATION)?)\b[ \t]*:?[ \t]*(.*)$",
+    r"^(?:ADDITIONAL[ \t]+INFORMATION|BACKGROUND(?:[ \t]+INFORMATION)?"
+    r"|COMPLÉMENT[ \t]+D['’]INFORMATION|INFORMACIÓN[ \t]+(?:ADICIONAL|COMPLEMENTARIA)"
+    r"|HINTERGRUND(?:INFORMATIONEN)?)\b[ \t]*:?[ \t]*(.*)$",
     re.IGNORECASE,
 )
 _STOP_HEADINGS = (
@@ -932,7 +934,8 @@ def _find_languages(lines: list[_Line], p: Proposal) -> None:
 
 _ACTIONS_HEAD_RE = re.compile(
     r"^(?:RECOMMENDED[ \t]+ACTIONS?\b|PLEASE[ \t]+SEND[ \t]+APPEALS[ \t]+BEFORE\b"
-    r"|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY\b|WHAT[ \t]+(?:YOU[ \t]+"
+    r"|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY\b|PASSEZ[ \t]+À[ \t]+L['’]ACTION\b|ACTÚEN\b"
+    r"|WHAT[ \t]+(?:YOU[ \t]+"
     r"CAN[ \t]+)?(?:TO[ \t]+)?DO\b|TAKE[ \t]+ACTION\b)",
     re.IGNORECASE,
 )

@@ -60,6 +60,51 @@ def without_page_number(line: str) -> str:
     return _TRAILING_PAGE_RE.sub("", line.strip())
 
 
+_PAGE_WORD_RE = re.compile(
+    r"^(?:(?:page|p\.|seite|página)[ \t]*\d{1,3}(?:[ \t]*(?:of|/|de|sur|von)[ \t]*\d{1,3})?"
+    r"|[-–—][ \t]*\d{1,3}[ \t]*[-–—])$",
+    re.IGNORECASE,
+)
+
+
+def drop_page_lines(text: str) -> tuple[str, int]:
+    """Plain text: drop page markers and running lines repeated at page breaks.
+
+    A form feed ends a page (e-mailed and printed sheets keep them); a short line
+    that opens or closes three or more pages alike (digits aside) is a running
+    header or footer. Without form feeds only explicit markers ("Page 2 of 3",
+    "- 2 -") go: a bare number could be anything.
+    """
+    pages = [page.split("\n") for page in text.split("\f")]
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", without_page_number(line)).lower()
+
+    edges: Counter[str] = Counter()
+    for lines in pages:
+        content = [line for line in lines if line.strip()]
+        edge = content[:2] + content[-2:]
+        edges.update({key(line) for line in edge if len(line.strip()) <= 80})
+    running = {k for k, n in edges.items() if n >= 3 and k.strip()}
+    dropped = 0
+    kept_pages = []
+    for lines in pages:
+        content = [i for i, line in enumerate(lines) if line.strip()]
+        edge = set(content[:2] + content[-2:])
+        kept = []
+        for index, line in enumerate(lines):
+            marker = _PAGE_WORD_RE.match(line.strip()) or (
+                len(pages) > 1 and index in edge and is_page_number(line)
+            )
+            if marker or (index in edge and key(line) in running):
+                dropped += 1
+                continue
+            kept.append(line)
+        kept_pages.append("\n".join(kept))
+    # Pages meet like lines: a paragraph that runs over a page break is re-joined.
+    return "\n".join(kept_pages), dropped
+
+
 def joins(line: str, following: str, *, full: bool) -> str | None:
     """How ``line`` and ``following`` meet: " " or "" (joined), or None (a real break)."""
     prev, nxt = line.rstrip(), following.strip()

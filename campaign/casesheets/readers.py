@@ -106,7 +106,11 @@ def read_document(data: bytes, filename: str, *, max_bytes: int = MAX_BYTES) -> 
 def _reflowed(raw: str, warnings: list[str]) -> str:
     if len(raw) > MAX_TEXT_CHARS:
         return raw  # _finish cuts it and says so; re-joining megabytes would only cost time
-    text, joined = layout.reflow(normalise_text(raw))
+    # Form feeds mark pages here; normalise_text would turn them into line breaks.
+    text, dropped = layout.drop_page_lines(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    if dropped:
+        warnings.append(f"{dropped} running header, footer or page-number lines were left out.")
+    text, joined = layout.reflow(normalise_text(text))
     if joined:
         warnings.append(f"{joined} wrapped lines were re-joined into paragraphs.")
     return text

@@ -108,3 +108,24 @@ def test_pdf_paragraphs_come_from_the_page_geometry():
     assert "Ambassador Sheikh Fawaz bin Mohammed Al Khalifa" in result.text.split("\n")
     assert "Page 1" not in result.text
     assert any("re-joined" in w for w in result.warnings)
+
+
+def test_plain_text_pages_lose_their_markers_and_running_lines():
+    header = "EXTERNAL   AI Index: AMR 41/23/94"
+    pages = [
+        "UA 112/94   Fear of torture   14 April 1994\n\n"
+        "Amnesty International is seriously concerned about the safety and the\n- 1 -",
+        f"{header}\nwhereabouts of two peasant leaders.\n\nPage 2 of 4",
+        f"{header}\nAPPEALS TO:\nPresident\n- 3 -",
+        f"{header}\nSalutation: Dear President\n4",
+    ]
+    result = read_document("\f".join(pages).encode(), "ua.txt")
+    assert header not in result.text
+    assert "Page 2" not in result.text and "- 3 -" not in result.text
+    assert "\n4" not in result.text  # a bare number at a page's edge, with form feeds
+    # The sentence that ran over the page break is one again.
+    assert (
+        "Amnesty International is seriously concerned about the safety and the whereabouts "
+        "of two peasant leaders."
+    ) in result.text
+    assert any("running header" in w for w in result.warnings)
