@@ -8,6 +8,7 @@ the e-mail client ran out of width. ``reflow`` decides for each break:
 - the line is a bare label ("Email:") -> join, the value follows;
 - a word hyphenated at the line end, continued in lower case -> join without the
   hyphen;
+- one line is in capitals and the other is not -> keep (a heading);
 - the line was full (the next line's first word would not have fitted: the
   document's wrap width is measured, see ``wrap_width``) -> join;
 - the line ends without sentence punctuation and the next starts in lower case
@@ -117,6 +118,8 @@ def joins(line: str, following: str, *, full: bool) -> str | None:
     starts_lower = nxt[0].islower()
     if re.search(r"[^\W\d_]-$", prev) and starts_lower:
         return ""
+    if _is_caps(nxt) != _is_caps(prev):
+        return None  # capitals begin or end: a heading, not a wrap
     if full:
         return " "
     if _is_caps(prev) and _is_caps(nxt) and len(prev.strip()) >= 25 and prev[-1] not in _END_PUNCT:

@@ -674,7 +674,8 @@ def _pdf_paragraphs(pages: list[list[_PdfLine]]) -> tuple[str, int]:
     """Blank lines where the vertical gap says a paragraph ended; wrapped lines joined.
 
     Glyph widths are not at hand, so a line's length in characters against the
-    longest line of its column says whether it was full; within a run of lines at
+    widest line of its column says whether it was full (widths estimated from
+    typical proportional glyph widths, ``_em_width``); within a run of lines at
     the normal leading that reads as prose (long lines, sentences), every break is
     a wrap unless a list item or a labelled line follows.
     """
@@ -685,10 +686,10 @@ def _pdf_paragraphs(pages: list[list[_PdfLine]]) -> tuple[str, int]:
         if 0 < a.y - b.y < 2.5 * a.size and abs(a.size - b.size) < 0.5
     ]
     leading = Counter(gaps).most_common(1)[0][0] if gaps else 12.0
-    longest: dict[int, int] = {}
+    longest: dict[int, float] = {}
     for line in lines:
         column = round(line.x / 4)
-        longest[column] = max(longest.get(column, 0), len(line.text.strip()))
+        longest[column] = max(longest.get(column, 0.0), _em_width(line.text.strip()))
     runs: list[list[_PdfLine]] = []
     for index, line in enumerate(lines):
         before = lines[index - 1] if index else None
@@ -706,11 +707,11 @@ def _pdf_paragraphs(pages: list[list[_PdfLine]]) -> tuple[str, int]:
     joined = 0
     for run in runs:
         widest = max(longest.get(round(line.x / 4), 1) for line in run)
-        prose = sum(len(line.text.strip()) for line in run) / len(run) > 0.7 * widest
+        prose = sum(_em_width(line.text.strip()) for line in run) / len(run) > 0.7 * widest
         text = run[0].text.strip()
         for before, line in pairwise(run):
             first = line.text.split()[0]
-            full = prose or len(before.text.strip()) + 1 + len(first) > 0.9 * widest
+            full = prose or _em_width(f"{before.text.strip()} {first}") > 0.95 * widest
             glue = layout.joins(before.text, line.text, full=full)
             if glue is None:
                 text += "\n" + line.text.strip()
@@ -719,3 +720,29 @@ def _pdf_paragraphs(pages: list[list[_PdfLine]]) -> tuple[str, int]:
                 joined += 1
         blocks.append(text)
     return "\n\n".join(blocks), joined
+
+
+_NARROW = set(" il.,:;|!'’()[]-/tfjrI")
+_WIDE = set("mwMW@%")
+
+
+def _em_width(text: str) -> float:
+    """About how wide a line is set in a proportional font, in ems.
+
+    Glyph widths are not at hand (they hide behind each font's encoding), and a count
+    of characters takes "UA: 216/06 Index ..." in capitals and digits for as wide
+    as a line of lower-case prose of the same length: it is a third wider.
+    """
+    width = 0.0
+    for char in text:
+        if char in _NARROW:
+            width += 0.3
+        elif char in _WIDE:
+            width += 0.85
+        elif char.isupper():
+            width += 0.68
+        elif char.isdigit():
+            width += 0.56
+        else:
+            width += 0.52
+    return width
