@@ -641,7 +641,13 @@ _EDGE = 0.08  # running lines sit in the top or bottom 8% of the page
 
 
 def _drop_running_lines(pages: list[list[_PdfLine]]) -> int:
-    """Drop page numbers and lines repeated at the same edge of several pages."""
+    """Drop page numbers, lines repeated on several pages and bare list markers.
+
+    A running line is one that several pages repeat at their top or bottom edge
+    (digits aside), or at the very same place anywhere on the page (a banner that
+    a printed web page repeats). Browser engines draw list bullets apart from the
+    text, so a line of nothing but a marker says nothing.
+    """
 
     def key(line: _PdfLine) -> str:
         return re.sub(r"\d+", "#", layout.without_page_number(line.text)).strip().lower()
@@ -649,21 +655,28 @@ def _drop_running_lines(pages: list[list[_PdfLine]]) -> int:
     def at_edge(line: _PdfLine) -> bool:
         return line.height > 0 and not (line.height * _EDGE < line.y < line.height * (1 - _EDGE))
 
-    seen: dict[str, int] = {}
+    at_edges: Counter[str] = Counter()
+    in_place: Counter[tuple[str, int]] = Counter()
     for lines in pages:
-        for k in {key(line) for line in lines if at_edge(line)}:
-            seen[k] = seen.get(k, 0) + 1
+        at_edges.update({key(line) for line in lines if at_edge(line)})
+        in_place.update({(key(line), round(line.y)) for line in lines})
+    several = len(pages) > 1
     dropped = 0
     for lines in pages:
         kept = []
         for line in lines:
             edge = at_edge(line)
-            running = edge and len(pages) > 1 and seen.get(key(line), 0) > 1
-            if edge and (running or layout.is_page_number(line.text)):
+            running = several and (
+                (edge and at_edges[key(line)] > 1) or in_place[(key(line), round(line.y))] > 1
+            )
+            marker = not re.search(r"\w", line.text)
+            footer = edge and (
+                layout.is_page_number(line.text)
+                # "amnesty.org   Page 1": a footer, on one page or many
+                or layout.without_page_number(line.text) != line.text.strip()
+            )
+            if running or marker or footer:
                 dropped += 1
-                continue
-            if edge and layout.without_page_number(line.text) != line.text.strip():
-                dropped += 1  # "amnesty.org   Page 1": a footer, on one page or many
                 continue
             kept.append(line)
         lines[:] = kept

@@ -129,3 +129,26 @@ def test_plain_text_pages_lose_their_markers_and_running_lines():
         "of two peasant leaders."
     ) in result.text
     assert any("running header" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("sheet", ["ua_216_06_original", "ua_88_17_lead_in_targets"])
+def test_a_web_page_printed_to_pdf_by_another_engine_reads_as_well(tmp_path, sheet):
+    """Not a corpus format: the .html printed by WeasyPrint, a browser-like engine whose
+    PDFs place glyphs differently from the corpus's reportlab files."""
+    import warnings
+
+    import weasyprint
+
+    from tests.casesheets.corpus.scoring import CORPUS, score
+
+    folder = tmp_path / sheet
+    folder.mkdir()
+    (folder / "expected.yaml").write_bytes((CORPUS / sheet / "expected.yaml").read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # font and CSS notes from WeasyPrint
+        html = (CORPUS / sheet / "sheet.html").read_text(encoding="utf-8")
+        (folder / "sheet.pdf").write_bytes(weasyprint.HTML(string=html).write_pdf())
+    result = score(folder, "pdf")
+    right, total = sum(result.right.values()), sum(result.total.values())
+    assert right / total >= 0.95, result.wrong
+    assert result.right["title"] == result.total["title"] == 1
