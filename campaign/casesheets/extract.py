@@ -1008,28 +1008,11 @@ _TARGETS_HEAD_RE = re.compile(
     r"|CONTACT)[ \t]*:?[ \t]*$",
     re.IGNORECASE,
 )
-_COPIES_HEAD_RE = re.compile(
-    r"^(?:AND[ \t]+)?(?:(?:ALSO[ \t]+)?SEND[ \t]+)?COP(?:Y|IES)[ \t]+TO[ \t]*:?[ \t]*$",
-    re.IGNORECASE,
-)
 _EMBASSIES_RE = re.compile(
     r"\bcop(?:y|ies)[ \t]+to[ \t]+(?:the[ \t]+)?(?:diplomatic[ \t]+representatives?|embass)",
     re.IGNORECASE,
 )
-_TARGETS_END_RE = re.compile(
-    r"^(?:PLEASE[ \t]+SEND[ \t]+APPEALS[ \t]+IMMEDIATELY|ALSO[ \t]+SEND|CHECK[ \t]+WITH"
-    r"|ADDITIONAL[ \t]+INFORMATION|BACKGROUND|RECOMMENDED[ \t]+ACTION|THIS[ \t]+IS[ \t]+THE\b"
-    r"|NO[ \t]+FURTHER[ \t]+ACTION|FURTHER[ \t]+INFORMATION|NAME[ \t]*:|TAKE[ \t]+ACTION"
-    r"|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY|DOWNLOAD\b)",
-    re.IGNORECASE,
-)
-_LABEL_RE = re.compile(
-    r"^(Salutation|E-?mail|Fax|Tel|Telephone|Phone|Twitter|X|Facebook|Instagram|Telegram"
-    r"|Website|Web)[ \t]*:[ \t]*(.*)$",
-    re.IGNORECASE,
-)
 _EMAIL_RE = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
-MAX_TARGETS = 30
 
 
 _SALUTATION_LABEL_RE = re.compile(
