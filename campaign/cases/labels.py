@@ -69,10 +69,13 @@ def full_year(digits: str | int, *, today: date | None = None) -> int | None:
     """
     digits = str(digits)
     current = (today or date.today()).year
-    year = int(digits)
-    if len(digits) == 2:
-        year += 1900 if year > (current + 1) % 100 else 2000
+    year = _century(int(digits), (current + 1) % 100) if len(digits) == 2 else int(digits)
     return year if 1970 <= year <= current + 1 else None
+
+
+def _century(two_digits: int, pivot: int) -> int:
+    """The one rule for two-digit years: above the pivot (next year's two digits) is 19xx."""
+    return (1900 if two_digits > pivot else 2000) + two_digits
 
 
 _LABEL = re.compile(
@@ -90,12 +93,11 @@ def parse_label(text: str, *, pivot: int | None = None) -> tuple[int, int] | Non
     if not match:
         return None
     number, year = int(match.group(1)), match.group(2)
-    if len(year) == 2 and pivot is not None:
-        year = (1900 if int(year) > pivot else 2000) + int(year)
-    elif len(year) == 2:
-        year = full_year(year)
+    if len(year) == 2:
+        pivot = pivot if pivot is not None else (date.today().year + 1) % 100
+        year = _century(int(year), pivot)
     else:
         year = int(year)
-    if number < 1 or year is None:
+    if number < 1:
         return None
     return number, year
