@@ -17,6 +17,21 @@ _ORDINALS = [
     "ninth",
     "tenth",
 ]
+# Labels spell out "first" … "tenth"; documents spell further ("the eleventh update").
+_ORDINALS_READ = [
+    *_ORDINALS,
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+]
+ORDINAL_WORDS = tuple(_ORDINALS_READ)
 
 
 def case_label(number: int, year: int) -> str:
@@ -37,6 +52,32 @@ def update_label(sequence: int) -> str:
     return f"{ordinal(sequence)} update"
 
 
+def ordinal_number(word: str | None) -> int | None:
+    """ "third" → 3, "eleventh" → 11, "3rd" → 3, "3" → 3; None for anything else."""
+    word = (word or "").strip().lower()
+    if word in _ORDINALS_READ:
+        return _ORDINALS_READ.index(word) + 1
+    match = re.fullmatch(r"(\d{1,3})(?:st|nd|rd|th)?", word)
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
+def full_year(digits: str | int, *, today: date | None = None) -> int | None:
+    """A UA year as written ("16", "06", "98", "2016") → 2016, 2006, 1998, 2016.
+
+    Two-digit years are 19xx when 20xx would lie more than a year in the future
+    (UAs began in 1973); a year before 1970 or after next year is None.
+    """
+    digits = str(digits)
+    current = (today or date.today()).year
+    year = _century(int(digits), (current + 1) % 100) if len(digits) == 2 else int(digits)
+    return year if 1970 <= year <= current + 1 else None
+
+
+def _century(two_digits: int, pivot: int) -> int:
+    """The one rule for two-digit years: above the pivot (next year's two digits) is 19xx."""
+    return (1900 if two_digits > pivot else 2000) + two_digits
+
+
 _LABEL = re.compile(
     r"^\s*(?:UA\s*:?\s*)?(\d{1,4})\s*/\s*(\d{2}|\d{4})\s*$", re.IGNORECASE | re.ASCII
 )
@@ -54,7 +95,7 @@ def parse_label(text: str, *, pivot: int | None = None) -> tuple[int, int] | Non
     number, year = int(match.group(1)), match.group(2)
     if len(year) == 2:
         pivot = pivot if pivot is not None else (date.today().year + 1) % 100
-        year = (1900 if int(year) > pivot else 2000) + int(year)
+        year = _century(int(year), pivot)
     else:
         year = int(year)
     if number < 1:

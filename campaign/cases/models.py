@@ -156,6 +156,7 @@ class CaseUpdate(db.Model):
     title: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     new_deadline: Mapped[date | None] = mapped_column(Date)
+    index_reference: Mapped[str | None] = mapped_column(String(40))  # its own sheet's
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

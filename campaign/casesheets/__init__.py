@@ -1,7 +1,8 @@
 """Case-sheet import engine: turn an uploaded UA case sheet into a reviewable proposal.
 
 Pure code, no database and no Flask: ``readers`` turns bytes (txt, html, docx, pdf)
-into normalised plain text and refuses hostile files; ``extract`` reads that text
+into normalised text in paragraphs (``layout`` re-joins wrapped lines) and refuses
+hostile files; ``extract`` reads that text
 and proposes the fields of a case (UA number, kind, people, targets, ...), each with
 the character spans it came from, so staff can check every value before saving.
 """

@@ -1,58 +1,78 @@
-"""Field extraction: plain case-sheet text -> a ``Proposal`` for staff to review.
+"""Field extraction: case-sheet text -> a ``Proposal`` for staff to review.
 
 This module owns the reading of Urgent Action case sheets (the text that
-``readers`` produced, or pasted text): the UA number and year, whether the sheet
-is an original, an update or an outcome, the index reference, title, summary,
-background, people at risk with their status notes, appeal deadline, languages,
-targets with salutations, recommended actions. Spellings of one person's name are
-grouped and matched with ``campaign.cases.names.name_key``, the key the people
-search in the database uses, so import and search agree on who is who.
+``readers`` produced, its wrapped lines already re-joined into paragraphs by
+``layout``, or pasted text): the UA number and year, whether the sheet is an
+original, an update or an outcome, the index reference, title, country, issue
+date, summary, background, people at risk with their dated status notes, appeal
+deadline, languages, targets with salutations, recommended actions. Spellings of
+one person's name are grouped and matched with ``campaign.cases.names.name_key``,
+the key the people search in the database uses, so import and search agree on
+who is who. Sheets in English, French and Spanish are read (dates, deadlines,
+languages, salutations, titles; German and Russian salutations too).
 
 Every value comes with the character spans it was read from, and every field
 that was not found is listed in ``Proposal.missing``: a proposal never presents
 a guess as a fact. All patterns work line by line or with bounded quantifiers,
 and only the first ``MAX_ANALYSED_CHARS`` characters are analysed, so any input
-(empty, binary junk, megabytes) returns quickly.
+(empty, binary junk, megabytes) returns in a second or two.
 
 Heuristics and their limits (details next to the code that applies them):
 
-* Two-digit UA years: ``yy <= (current year % 100) + 1`` -> 20yy, else 19yy;
-  a year outside 1970 .. next year is rejected (UAs began in 1973).
+* Two-digit UA years: ``cases.labels.full_year`` (the rule UA labels use).
 * The UA number on an "update of UA" / "Further information on UA" phrase or at
   the start of a line wins over one mentioned in passing; the others are warned.
 * kind: "outcome" on an "Urgent Action outcome:" headline, "update" on "Nth
-  update of UA" (number 1-20 in words, or digits) or "Further information on UA"
+  update of UA" (``cases.labels.ordinal_number``) or "Further information on UA"
   (number unknown), "original" when a UA number or an "URGENT ACTION" header is
   all there is; nothing at all -> missing.
 * further_action: False on "No further action is requested"; True on a request
-  ("Please write", "send appeals before", "Take action", "Recommended action");
-  None otherwise (seed 004, an outcome web page, says neither: None).
+  ("Please write", "send appeals before", "Écrivez", "Escriban", ...); None
+  otherwise (seed 004, an outcome web page, says neither: None).
 * index_reference: "Index:" label > "Further information:" link > others; a
   reference after "report"/"see" or in the parentheses of "Further information on
-  UA n (…)" (earlier documents) scores lower. Ties go to the first in the text.
-* title: the line after "URGENT ACTION" (or its rest), else the outcome
-  headline, else the text after " - " on a "Further information on UA" line.
+  UA n (…)" (earlier documents) scores lower. 1990s references ("AMR 41/23/94")
+  are read as written.
+* issue date: a "Date:"/"Fecha:"/"Issued" label in the header (the lines before
+  the first long paragraph), else a date on the header's UA-number line. Dates
+  without a year in the text take the issue date's year (else the index
+  reference's, else the UA's).
+* country: the first country the header or headline names (standard, common and
+  French/Spanish names; ambiguous words such as Jordan or Chad are left out),
+  else the country the main targets' addresses end with.
+* title: the headline that goes with the "URGENT ACTION" header (its rest, the
+  line after it, or on web pages the headline before a meta line), never a
+  country or a meta line; else the outcome headline; else the text after the
+  references on a "Further information on UA" line; else the words between the
+  number and the date on a 1990s UA line.
   summary: the first prose line (>= 60 characters, 8 words) after the title.
   background: the block under "Additional information"/"Background".
 * People at risk are runs of 2-5 capitalised words (an ALL-CAPS surname may
   follow a capitalised first name) that are not organisations, places,
   nationalities, months or roles, kept only if a mention has a status note or a
   cue of risk within 8 words (leader, defender, prisoner, co-defendant,
-  sentenced, detained, released, "(m)", ...), and no full mention is introduced
-  by a role (President, Minister, High Representative, lawyer, ...). Limits: a
-  quoted leader ("Tatar leader Mustafa Dzhemilev told ...") is taken as at risk;
-  a person named only by surname, in lower case or in a single word is not
-  found; a person's ``status`` is the last note in text order, not in time.
-* Status notes read the words right after a name ("was sentenced to 19 years",
-  "’s release", "to 18 years" in a sentence that said "sentenced"); in "X and Y
-  to 12 years each" X takes Y's note.
-* deadline: a date after "before"/"no later than"/"by" on a line about appeals;
-  numeric dates are read day first; a date without a year is not completed.
-* Targets are read from the block after "PLEASE SEND APPEALS ... TO:" /
-  "Write to:" up to "Also send copies ..." or a heading; one target ends at its
-  salutation or a blank line, so targets written back to back without either
-  merge into one. Lines before the first address line are title, name and
-  organisation by vocabulary (role words, organisation words, capitalised name).
+  sentenced, detained, released, militant, "(m)", ...), and no full mention is
+  introduced by a role (President, Minister, High Representative, lawyer, ...).
+  The first full spelling is the name, later ones aliases. Limits: a quoted
+  leader ("Tatar leader Mustafa Dzhemilev told ...") is taken as at risk; a
+  person named only by surname, in lower case, in a single word or by a pronoun
+  ("They were sentenced") is not found.
+* Status notes read the words right after a name, past an apposition or a
+  relative clause ("X, deputy head of the Mejlis, was sentenced"; "X, who was
+  detained with him, was released"), in English, French and Spanish (notes stay
+  in English); "X and Y to 12 years each" gives X Y's note. A note's date is an
+  "on <date>" in its own clause. The person's status is the one with the latest
+  date, unless a different one is said later without a date.
+* deadline: a date after "before"/"no later than"/"by"/"avant le"/"antes del" on
+  a line about appeals, else the date of "if sending appeals after"; numeric
+  dates are read day first; a date without a year is not completed.
+* Targets are found by evidence, not by a heading (``_find_targets``): blocks of
+  short lines scored on salutations, emails, faxes, officials' titles and address
+  shapes; under a "... to:" lead-in or a "copies to" line less evidence will do.
+  A block under a copies line, or addressed to an embassy, is a copy. Lines
+  before the address are title, name and organisation by vocabulary; courtesy
+  words (His Excellency, Mr, Lic.) are not part of a name, nobility (King,
+  Sheikh) is.
 * Only the first ``MAX_ANALYSED_CHARS`` characters and ``MAX_NAME_MENTIONS``
   capitalised runs are analysed.
 """
@@ -60,12 +80,13 @@ Heuristics and their limits (details next to the code that applies them):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from campaign.cases import names
+from campaign.cases.labels import ORDINAL_WORDS, full_year, ordinal_number
 
 # A real sheet is 5-30k characters; the caps keep hostile input to a second or two.
 MAX_ANALYSED_CHARS = 200_000
@@ -93,9 +114,16 @@ class Person:
     person_id: int | None = None
     # Several known people share the key: staff must choose.
     candidate_ids: list[int] = field(default_factory=list)
-    status: Found = field(default_factory=Found)  # the last status note in the text
+    status: Found = field(default_factory=Found)  # the latest status note
     statuses: list[Found] = field(default_factory=list)  # all notes, in text order
     spans: list[Span] = field(default_factory=list)
+    # The date of ``status`` as the text gives it (ISO), else not found.
+    status_on: Found = field(default_factory=Found)
+
+    @property
+    def status_code(self) -> str | None:
+        """The person status (``cases.models.PERSON_STATUSES``) ``status`` stands for."""
+        return status_code(self.status.value) or None
 
 
 @dataclass
@@ -125,6 +153,8 @@ class Proposal:
     index_reference: Found = field(default_factory=Found)
     other_index_references: list[Found] = field(default_factory=list)
     title: Found = field(default_factory=Found)
+    country: Found = field(default_factory=Found)  # ISO 3166 alpha-2
+    issue_date: Found = field(default_factory=Found)  # ISO date the sheet was issued
     outcome: Found = field(default_factory=Found)
     summary: Found = field(default_factory=Found)
     background: Found = field(default_factory=Found)
@@ -156,6 +186,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Extraction notes ("sentenced to 12 years", "released") -> person status codes.
+_STATUS_WORDS = (
+    ("hunger strike", "hunger_strike"),
+    ("sentenced", "sentenced"),
+    ("convicted", "sentenced"),
+    ("released", "released"),
+    ("acquitted", "released"),
+    ("pardoned", "released"),
+    ("deported", "deported"),
+    ("exiled", "exiled"),
+    ("disappeared", "disappeared"),
+    ("abducted", "disappeared"),
+    ("tortured", "ill_treated"),
+    ("charged", "charged"),
+    ("detained", "detained"),
+    ("arrested", "detained"),
+    ("jailed", "detained"),
+    ("imprisoned", "detained"),
+)
+
+
+def status_code(note: str | None) -> str:
+    """The person status an extraction note stands for; '' when none fits."""
+    note = (note or "").lower()
+    return next((code for word, code in _STATUS_WORDS if word in note), "other" if note else "")
+
+
 # --- name keys --------------------------------------------------------------------
 
 # One key for a name everywhere: the people search in the database (cases.names) and
@@ -173,7 +230,7 @@ class _Line:
     end: int
     text: str  # the raw line; offsets refer to it
 
-    @property
+    @cached_property
     def stripped(self) -> str:
         return self.text.strip()
 
@@ -225,14 +282,18 @@ def extract(
                 )
     _find_further_action(text, proposal)
     _find_index_references(text, lines, proposal)
+    _find_issue_date(lines, proposal)
+    _find_country(lines, proposal)
     title_line = _find_title(lines, proposal)
     _find_summary(lines, title_line, proposal)
     _find_background(lines, proposal)
     _find_deadline(lines, proposal)
     _find_languages(lines, proposal)
-    _find_recommended_actions(lines, proposal)
     _find_targets(text, lines, proposal)
-    proposal.people = find_people(text, known_people)
+    _find_recommended_actions(lines, proposal)
+    if not proposal.country.found:
+        _country_from_addresses(text, proposal)
+    proposal.people = find_people(text, known_people, year=_reference_year(proposal))
     _list_missing(proposal)
     return proposal
 
@@ -245,6 +306,8 @@ def _list_missing(p: Proposal) -> None:
         "further_action": p.further_action.found,
         "index_reference": p.index_reference.found,
         "title": p.title.found,
+        "country": p.country.found,
+        "issue_date": p.issue_date.found,
         "summary": p.summary.found,
         "background": p.background.found,
         "people": bool(p.people),
@@ -263,25 +326,18 @@ def _list_missing(p: Proposal) -> None:
 # --- UA number, year, kind ------------------------------------------------------
 
 _UA_RE = re.compile(
-    r"(?<![\w/])(?:UA|U\.A\.|Urgent[ \t]+Action|URGENT[ \t]+ACTION)"
-    r"(?:[ \t]*(?:No\.?|number|#))?[ \t]*:?[ \t]*(\d{1,4})[ \t]*/[ \t]*(\d{4}|\d{2})(?![\d/])"
+    r"(?<![\w/])(?:UA|U\.A\.|AU|Urgent[ \t]+Action|URGENT[ \t]+ACTION|Action[ \t]+urgente"
+    r"|ACTION[ \t]+URGENTE|Acción[ \t]+Urgente|ACCIÓN[ \t]+URGENTE|EILAKTION|Eilaktion)"
+    r"(?:[ \t]*(?:No\.?|number|n[°º]|#))?[ \t]*:?[ \t]*(\d{1,4})[ \t]*/[ \t]*(\d{4}|\d{2})(?![\d/])"
 )
 _UA_CONTEXT_RE = re.compile(r"(?:update|information)[ \t]+(?:of|on|to)[ \t]+$", re.IGNORECASE)
-
-
-def _full_year(digits: str, today: date) -> int | None:
-    """Two-digit years: up to next year's two digits -> 20yy, else 19yy (UAs began 1973)."""
-    year = int(digits)
-    if len(digits) == 2:
-        year += 2000 if year <= today.year % 100 + 1 else 1900
-    return year if 1970 <= year <= today.year + 1 else None
 
 
 def _find_ua_number(text: str, lines: list[_Line], p: Proposal, today: date) -> None:
     best = None
     occurrences = []
     for match in _UA_RE.finditer(text):
-        year = _full_year(match.group(2), today)
+        year = full_year(match.group(2), today=today)
         number = int(match.group(1))
         if year is None or number == 0:
             continue
@@ -304,14 +360,8 @@ def _find_ua_number(text: str, lines: list[_Line], p: Proposal, today: date) -> 
         p.warnings.append("Other UA numbers are mentioned: " + ", ".join(others))
 
 
-_ORDINAL_WORDS = (
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-    "seventeenth", "eighteenth", "nineteenth", "twentieth",
-)  # fmt: skip
-_ORDINALS = {word: number for number, word in enumerate(_ORDINAL_WORDS, start=1)}
 _UPDATE_RE = re.compile(
-    r"\b(?:(" + "|".join(_ORDINALS) + r"|\d{1,2}(?:st|nd|rd|th)|\d{1,2})[ \t]+)?"
+    r"\b(?:(" + "|".join(ORDINAL_WORDS) + r"|\d{1,2}(?:st|nd|rd|th)|\d{1,2})[ \t]+)?"
     r"update[ \t]+(?:of|on|to)[ \t]+(?:the[ \t]+)?(?:UA|Urgent[ \t]+Action)\b",
     re.IGNORECASE,
 )
@@ -329,7 +379,7 @@ def _find_kind(text: str, lines: list[_Line], p: Proposal) -> None:
     update = _UPDATE_RE.search(text)
     further = _FURTHER_INFO_RE.search(text)
     if update:
-        number = _ordinal_value(update.group(1))
+        number = ordinal_number(update.group(1))
         span = update.span(1) if update.group(1) else update.span()
         p.update_number = Found(number, [span] if number is not None else [])
     if outcome:
@@ -345,16 +395,6 @@ def _find_kind(text: str, lines: list[_Line], p: Proposal) -> None:
         p.kind = Found("original", spans)
 
 
-def _ordinal_value(word: str | None) -> int | None:
-    if not word:
-        return None
-    word = word.lower()
-    if word in _ORDINALS:
-        return _ORDINALS[word]
-    digits = re.match(r"\d+", word)
-    return int(digits.group()) if digits and int(digits.group()) > 0 else None
-
-
 # --- further action ---------------------------------------------------------------
 
 _NO_FURTHER_RE = re.compile(
@@ -367,7 +407,9 @@ _ASKS_ACTION_RE = re.compile(
     r"|\bsend[ \t]+appeals[ \t]+(?:before|to|immediately|as[ \t]+quickly)\b"
     r"|\bwrite[ \t]+(?:a[ \t]+letter|an[ \t]+appeal|to)\b"
     r"|^[ \t]*take[ \t]+action\b"
-    r"|\brecommended[ \t]+action\b",
+    r"|\brecommended[ \t]+action\b"
+    r"|\b(?:écrivez|veuillez[ \t]+(?:écrire|envoyer)|passez[ \t]+à[ \t]+l['’]action|escriban"
+    r"|envíen[ \t]+llamamientos|bitte[ \t]+schreiben)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -387,7 +429,8 @@ def _find_further_action(text: str, p: Proposal) -> None:
 
 _REGIONS = "AFR|AMR|ASA|EUR|MDE|POL|ACT|IOR|NWS|ORG|FIN|PUB|DOC|NAT|REG|CDP"
 _INDEX_RE = re.compile(
-    r"\b(" + _REGIONS + r")[ \t]?(\d{2})[ \t]*/[ \t]*(\d{3,5})[ \t]*/[ \t]*(\d{4})\b"
+    # 1990s references have short numbers and two-digit years: "AMR 41/23/94".
+    r"\b(" + _REGIONS + r")[ \t]?(\d{2})[ \t]*/[ \t]*(\d{2,5})[ \t]*/[ \t]*(\d{4}|\d{2})\b"
 )
 _INDEX_URL_RE = re.compile(
     r"(?<=/)(" + _REGIONS + r")(\d{2})/(\d{3,5})/(\d{4})(?![\w])", re.IGNORECASE
@@ -438,10 +481,13 @@ def _index_score(text: str, start: int) -> int:
 # --- title, summary, background -------------------------------------------------------
 
 _UA_HEADER_RE = re.compile(
-    r"^(?:URGENT[ \t]+ACTION|Urgent[ \t]+Action)(?:[ \t]*[:\-–—][ \t]*|[ \t]*$)(.*)$"
+    r"^(?:URGENT[ \t]+ACTION|Urgent[ \t]+Action|ACTION[ \t]+URGENTE|Action[ \t]+urgente"
+    r"|ACCIÓN[ \t]+URGENTE|Acción[ \t]+urgente|EILAKTION|Eilaktion)"
+    r"(?:[ \t]*[:\-–—·][ \t]*|[ \t]*$)(.*)$"
 )
 _META_LINE_RE = re.compile(
-    r"^(?:UA\b|U\.A\.|(?:AI[ \t]+)?Index\b|Date\b|Issue[ \t]+date\b|Further[ \t]+information\b)",
+    r"^(?:UA\b|AU\b|U\.A\.|First[ \t]+UA\b|(?:AI[ \t]+)?Index\b|Índice\b|Date\b|Fecha\b"
+    r"|Issue[ \t]+date\b|Further[ \t]+information\b|EXTERNAL\b|PUBLIC\b|Distr\b)",
     re.IGNORECASE,
 )
 
@@ -452,32 +498,66 @@ def _is_ua_header(stripped: str) -> bool:
 
 
 def _find_title(lines: list[_Line], p: Proposal) -> int | None:
-    """Title: headline after "URGENT ACTION", else the outcome headline, else the
-    text after the dash on a "Further information on UA ..." line."""
+    """Title: the headline that goes with the "URGENT ACTION" header (its rest, the
+    headline after it, or the one just before it on web pages), else the outcome
+    headline, else the text after the dash on a "Further information on UA ..."
+    line, else (1990s sheets) the words between the UA number and the date."""
     for index, line in enumerate(lines):
         if not _is_ua_header(line.stripped):
             continue
         rest = _UA_HEADER_RE.match(line.stripped).group(1).strip()
-        if rest and not re.match(r"\d", rest):
+        if rest and not re.match(r"\d", rest) and not _is_meta(rest):
             start = line.start + line.text.index(rest)
             p.title = Found(rest, [(start, start + len(rest))])
             return index
         following = _next_content_line(lines, index + 1)
-        if following is not None:
+        if following is not None and len(lines[following].stripped) <= 150:
             p.title = Found(lines[following].stripped, [lines[following].span()])
             return following
+        before = _previous_content_line(lines, index)
+        if before is not None:
+            p.title = Found(lines[before].stripped, [lines[before].span()])
+            return before
     if p.outcome.found:
         start = p.outcome.spans[0][0]
         p.title = Found(p.outcome.value, list(p.outcome.spans))
         return next(i for i, line in enumerate(lines) if line.start <= start <= line.end)
-    return _title_from_further_information(lines, p)
+    return _title_from_further_information(lines, p) or _title_from_ua_line(lines, p)
+
+
+def _is_meta(rest: str) -> bool:
+    """What follows "Urgent Action" on a line that is not a headline: "· UA 18/23 ·
+    2 March 2023", or a country alone ("Urgent Action: Turkey")."""
+    rest = rest.strip(" ·:-–—")
+    return bool(
+        _UA_RE.search(rest)
+        or _META_LINE_RE.match(rest)
+        or _COUNTRY_RE.fullmatch(rest)
+        or _DATE_ONLY_RE.match(rest)
+    )
 
 
 def _next_content_line(lines: list[_Line], start: int) -> int | None:
     for index in range(start, min(len(lines), start + 6)):
         stripped = lines[index].stripped
-        if stripped and not _META_LINE_RE.match(stripped) and not _DATE_ONLY_RE.match(stripped):
+        if (
+            stripped
+            and not _META_LINE_RE.match(stripped)
+            and not _DATE_ONLY_RE.match(stripped)
+            and not _is_ua_header(stripped)
+        ):
             return index
+    return None
+
+
+def _previous_content_line(lines: list[_Line], end: int) -> int | None:
+    for index in range(end - 1, max(-1, end - 4), -1):
+        stripped = lines[index].stripped
+        if not stripped:
+            continue
+        if _META_LINE_RE.match(stripped) or _is_ua_header(stripped) or len(stripped) > 150:
+            return None
+        return index
     return None
 
 
@@ -485,13 +565,37 @@ def _title_from_further_information(lines: list[_Line], p: Proposal) -> int | No
     for index, line in enumerate(lines):
         if not _FURTHER_INFO_RE.search(line.text):
             continue
-        tail = re.search(r"(?:[ \t][\-–—]|:)[ \t]+([^–—:()\n]{3,})$", line.text.rstrip())
+        # "... (AFR 54/03/98, 2 March 1998) - Incommunicado detention: death penalty"
+        after_refs = re.search(r"\)[ \t]*[\-–—][ \t]+(\S[^\n]{2,})$", line.text.rstrip())
+        tail = after_refs or re.search(
+            r"(?:[ \t][\-–—]|:)[ \t]+([^–—:()\n]{3,})$", line.text.rstrip()
+        )
         if tail and not re.search(r"\d{4}\)?$", tail.group(1)):
             title = tail.group(1).strip()
             start = line.start + tail.start(1)
             p.title = Found(title, [(start, start + len(title))])
             return index
         return None
+    return None
+
+
+# "UA 112/94   Fear of torture / Legal concern   14 April 1994"
+_UA_LINE_TITLE_RE = re.compile(
+    r"^(?:UA|AU)[ \t]*:?[ \t]*\d{1,4}[ \t]*/[ \t]*\d{2,4}[ \t]+(?P<title>[^\n]{5,180})$",
+    re.IGNORECASE,
+)
+
+
+def _title_from_ua_line(lines: list[_Line], p: Proposal) -> int | None:
+    for line in _header(lines):
+        match = _UA_LINE_TITLE_RE.match(line.stripped)
+        if not match:
+            continue
+        title = _TRAILING_DATE_RE.sub("", match.group("title")).strip()
+        if title and not re.search(r"\d", title) and not _is_meta(title):
+            start = line.start + line.text.index(title)
+            p.title = Found(title, [(start, start + len(title))])
+            return lines.index(line)
     return None
 
 
@@ -512,7 +616,9 @@ def _find_summary(lines: list[_Line], title_line: int | None, p: Proposal) -> No
 
 
 _BACKGROUND_RE = re.compile(
-    r"^(?:ADDITIONAL[ \t]+INFORMATION|BACKGROUND(?:[ \t]+INFORMATION)?)\b[ \t]*:?[ \t]*(.*)$",
+    r"^(?:ADDITIONAL[ \t]+INFORMATION|BACKGROUND(?:[ \t]+INFORMATION)?"
+    r"|COMPLÉMENT[ \t]+D['’]INFORMATION|INFORMACIÓN[ \t]+(?:ADICIONAL|COMPLEMENTARIA)"
+    r"|HINTERGRUND(?:INFORMATIONEN)?)\b[ \t]*:?[ \t]*(.*)$",
     re.IGNORECASE,
 )
 _STOP_HEADINGS = (
@@ -564,18 +670,19 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
+            # English, then French, Spanish and German: sheets come in all four.
+            ("january", "jan", "janvier", "enero", "januar"),
+            ("february", "feb", "février", "fevrier", "febrero", "februar"),
+            ("march", "mar", "mars", "marzo", "märz"),
+            ("april", "apr", "avril", "abril"),
+            ("may", "mai", "mayo"),
+            ("june", "jun", "juin", "junio", "juni"),
+            ("july", "jul", "juillet", "julio", "juli"),
+            ("august", "aug", "août", "aout", "agosto"),
+            ("september", "sept", "sep", "septembre", "septiembre", "setiembre"),
+            ("october", "oct", "octobre", "octubre", "oktober"),
+            ("november", "nov", "novembre", "noviembre"),
+            ("december", "dec", "décembre", "decembre", "diciembre", "dezember"),
         ],
         start=1,
     )
@@ -583,17 +690,29 @@ _MONTHS = {
 }
 _MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DATE = (
-    r"(?:(\d{1,2})(?:st|nd|rd|th)?[ \t]+" + _MONTH + r"[ \t]*,?[ \t]+(\d{4})"
+    r"(?:(\d{1,2})(?:st|nd|rd|th|er)?\.?[ \t]+(?:de[ \t]+)?"
+    + _MONTH
+    + r"[ \t]*,?[ \t]+(?:de[ \t]+)?(\d{4})"
     r"|" + _MONTH + r"[ \t]+(\d{1,2})(?:st|nd|rd|th)?[ \t]*,?[ \t]+(\d{4})"
     r"|(\d{4})-(\d{2})-(\d{2})"
     r"|(\d{1,2})[./](\d{1,2})[./](\d{4}))"
 )
 _DEADLINE_RE = re.compile(
-    r"\b(?:before|no[ \t]+later[ \t]+than|by|until)[ \t]+(?:the[ \t]+)?" + _DATE + r"\b",
+    r"\b(?:before|no[ \t]+later[ \t]+than|by|until|avant[ \t]+le|antes[ \t]+del?|bis[ \t]+zum)"
+    r"[ \t]+(?:the[ \t]+)?" + _DATE + r"(?!\w)",
     re.IGNORECASE,
 )
+# The closing line of older sheets: "Check with ... if sending appeals after 26 May 1994."
+_SENDING_AFTER_RE = re.compile(
+    r"\bif[ \t]+sending[ \t]+appeals[ \t]+after[ \t]+(?:the[ \t]+)?" + _DATE, re.IGNORECASE
+)
 _DATE_ONLY_RE = re.compile(r"^" + _DATE + r"$", re.IGNORECASE)
-_APPEAL_WORDS_RE = re.compile(r"\b(?:appeals?|send|write|letters?|arrive|action)\b", re.IGNORECASE)
+_TRAILING_DATE_RE = re.compile(r"[ \t]*" + _DATE + r"[ \t]*$", re.IGNORECASE)
+_APPEAL_WORDS_RE = re.compile(
+    r"\b(?:appeals?|send|write|letters?|arrive|action|appels|envoyer|écrivez|llamamientos"
+    r"|envíen|escriban|appelle|schreiben)\b",
+    re.IGNORECASE,
+)
 
 
 def _find_deadline(lines: list[_Line], p: Proposal) -> None:
@@ -607,6 +726,13 @@ def _find_deadline(lines: list[_Line], p: Proposal) -> None:
                 span = (line.start + match.start(), line.start + match.end())
                 p.deadline = Found(when.isoformat(), [span])
                 return
+    for line in lines:
+        match = _SENDING_AFTER_RE.search(line.text)
+        when = _parse_date(match) if match else None
+        if when:
+            span = (line.start + match.start(), line.start + match.end())
+            p.deadline = Found(when.isoformat(), [span])
+            return
 
 
 def _parse_date(match: re.Match) -> date | None:
@@ -623,6 +749,121 @@ def _parse_date(match: re.Match) -> date | None:
     except (ValueError, KeyError):
         return None
     return None
+
+
+# --- issue date and country ------------------------------------------------------------
+
+# The sheet's own header: the lines before its first paragraph of prose.
+HEADER_LINES = 12
+HEADER_LINE_CHARS = 300  # a header line is short; a megabyte "line" must not cost seconds
+_ISSUE_LABEL_RE = re.compile(
+    r"\b(?:Date|Fecha|Datum|Issued(?:[ \t]+on)?|Date[ \t]+of[ \t]+issue)[ \t]*:?[ \t]*" + _DATE,
+    re.IGNORECASE,
+)
+_ANY_DATE_RE = re.compile(_DATE, re.IGNORECASE)
+
+
+def _header(lines: list[_Line]) -> list[_Line]:
+    header = []
+    for line in lines:
+        if _is_prose(line.stripped) and len(line.stripped) > 100:
+            break
+        if line.stripped:
+            header.append(line)
+        if len(header) >= HEADER_LINES:
+            break
+    return header
+
+
+def _find_issue_date(lines: list[_Line], p: Proposal) -> None:
+    """ "Date: 20 July 2006" in the header; else a date on the header's UA-number line."""
+    header = _header(lines)
+    for regex, wanted in ((_ISSUE_LABEL_RE, None), (_ANY_DATE_RE, _UA_RE)):
+        for line in header:
+            head = line.text[:HEADER_LINE_CHARS]
+            if wanted is not None and not (wanted.search(head) or "·" in head):
+                continue
+            match = regex.search(head)
+            when = _parse_date(match) if match else None
+            if when:
+                start = line.start + match.start()
+                p.issue_date = Found(when.isoformat(), [(start, line.start + match.end())])
+                return
+
+
+def _reference_year(p: Proposal) -> int | None:
+    """The year a date without one ("on 5 September") belongs to."""
+    if p.issue_date.found:
+        return int(p.issue_date.value[:4])
+    if p.index_reference.found:
+        return full_year(p.index_reference.value.rsplit("/", 1)[-1])
+    return p.year.value
+
+
+def _country_names() -> dict[str, str]:
+    import pycountry
+
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                names[value.lower()] = country.alpha_2
+    # How sheets name countries where the standard's name differs.
+    names.update({
+        "russia": "RU", "iran": "IR", "syria": "SY", "turkey": "TR", "türkiye": "TR",
+        "vietnam": "VN", "viet nam": "VN", "south korea": "KR", "north korea": "KP",
+        "laos": "LA", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+        "palestine": "PS", "occupied palestinian territories": "PS", "drc": "CD",
+        "democratic republic of the congo": "CD", "dr congo": "CD",
+        "république démocratique du congo": "CD", "republica democratica del congo": "CD",
+        "côte d'ivoire": "CI", "ivory coast": "CI", "usa": "US", "united states": "US",
+        "myanmar": "MM", "burma": "MM", "kyrgyzstan": "KG", "czech republic": "CZ",
+        "méxico": "MX", "mexique": "MX", "égypte": "EG", "egipto": "EG", "rusia": "RU",
+        "russie": "RU", "turquie": "TR", "turquía": "TR", "irán": "IR", "arabie saoudite": "SA",
+        "arabia saudí": "SA", "arabia saudita": "SA", "chine": "CN",
+    })  # fmt: skip
+    # Words that name a country and also something else in a header line.
+    for ambiguous in ("jordan", "chad", "georgia", "niger", "guinea", "dominica", "india"):
+        names.pop(ambiguous, None)
+    return names
+
+
+_COUNTRY_NAMES = _country_names()
+_COUNTRY_RE = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(n) for n in sorted(_COUNTRY_NAMES, key=len, reverse=True))
+    + r")(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _find_country(lines: list[_Line], p: Proposal) -> None:
+    """The country the header or headline names; else the one the addresses end with."""
+    for line in _header(lines):
+        match = _COUNTRY_RE.search(line.text[:HEADER_LINE_CHARS])
+        if match:
+            start = line.start + match.start()
+            p.country = Found(
+                _COUNTRY_NAMES[match.group(1).lower()], [(start, start + len(match.group(1)))]
+            )
+            return
+
+
+def _country_from_addresses(text: str, p: Proposal) -> None:
+    """The country the main targets' addresses end with (copies are abroad)."""
+    for target in p.targets:
+        if target.is_copy:
+            continue
+        start, end = target.spans[0]
+        for line in reversed(target.address):
+            match = _COUNTRY_RE.search(line)
+            if not match:
+                continue
+            at = text.find(line, start, end + 1)
+            span = [(at + match.start(), at + match.end())] if at >= 0 else []
+            p.country = Found(_COUNTRY_NAMES[match.group(1).lower()], span)
+            return
 
 
 # --- languages ------------------------------------------------------------------------
@@ -643,16 +884,29 @@ _LANGUAGES = {
     "czech": "cs", "slovak": "sk", "bulgarian": "bg", "swedish": "sv", "norwegian": "no",
     "danish": "da", "finnish": "fi", "catalan": "ca", "tibetan": "bo", "uyghur": "ug",
 }  # fmt: skip
+# Language names as French and Spanish sheets write them ("en français", "en español").
+_LANGUAGES.update({
+    "français": "fr", "anglais": "en", "espagnol": "es", "russe": "ru", "arabe": "ar",
+    "allemand": "de", "portugais": "pt", "chinois": "zh", "persan": "fa", "turc": "tr",
+    "español": "es", "inglés": "en", "francés": "fr", "ruso": "ru", "árabe": "ar",
+    "portugués": "pt", "alemán": "de",
+})  # fmt: skip
 _LANG = r"(?:" + "|".join(sorted(_LANGUAGES, key=len, reverse=True)) + r")(?![\w-])"
-_OWN = r"(?:your[ \t]+own[ \t]+language|any[ \t]+language)"
+_OWN = (
+    r"(?:your[ \t]+own[ \t]+language|any[ \t]+language|(?:dans[ \t]+)?votre[ \t]+propre[ \t]+langue"
+    r"|su[ \t]+propio[ \t]+idioma)"
+)
 _ITEM = r"(?:" + _LANG + r"|" + _OWN + r")"
 _LANGUAGES_RE = re.compile(
-    r"\bin[ \t]+(" + _ITEM + r"(?:[ \t]*(?:,|/|\bor\b|\band\b)[ \t]*(?:or[ \t]+)?" + _ITEM
+    r"\b(?:in|en)[ \t]+(" + _ITEM
+    + r"(?:[ \t]*(?:,|/|\bor\b|\band\b|\bou\b|\bo\b|\by\b)[ \t]*(?:or[ \t]+|en[ \t]+|dans[ \t]+)?"
+    + _ITEM
     + r"){0,10})",
     re.IGNORECASE,
 )  # fmt: skip
 _LANG_CONTEXT_RE = re.compile(
-    r"\b(?:write|writing|appeals?|letters?|languages?|send)\b", re.IGNORECASE
+    r"\b(?:write|writing|appeals?|letters?|languages?|send|écrivez|escriban|appels)\b",
+    re.IGNORECASE,
 )
 
 
@@ -679,7 +933,9 @@ def _find_languages(lines: list[_Line], p: Proposal) -> None:
 # --- recommended actions ---------------------------------------------------------------
 
 _ACTIONS_HEAD_RE = re.compile(
-    r"^(?:RECOMMENDED[ \t]+ACTIONS?\b|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY\b|WHAT[ \t]+(?:YOU[ \t]+"
+    r"^(?:RECOMMENDED[ \t]+ACTIONS?\b|PLEASE[ \t]+SEND[ \t]+APPEALS[ \t]+BEFORE\b"
+    r"|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY\b|PASSEZ[ \t]+À[ \t]+L['’]ACTION\b|ACTÚEN\b"
+    r"|WHAT[ \t]+(?:YOU[ \t]+"
     r"CAN[ \t]+)?(?:TO[ \t]+)?DO\b|TAKE[ \t]+ACTION\b)",
     re.IGNORECASE,
 )
@@ -694,9 +950,16 @@ MAX_ACTIONS = 20
 
 
 def _find_recommended_actions(lines: list[_Line], p: Proposal) -> None:
+    """The list under an actions heading, up to the first official to write to.
+
+    A heading that ends "... to:" introduces the officials, not actions.
+    """
+    starts = sorted(t.spans[0][0] for t in p.targets)
     for index, line in enumerate(lines):
-        if _ACTIONS_HEAD_RE.match(line.stripped):
-            bullets, plain = _action_items(lines[index + 1 :])
+        if _ACTIONS_HEAD_RE.match(line.stripped) and not _ends_lead_in(line.stripped):
+            target_at = next((s for s in starts if s > line.end), None)
+            following = [x for x in lines[index + 1 :] if target_at is None or x.start < target_at]
+            bullets, plain = _action_items(following)
             items = bullets or plain
             if items:
                 p.recommended_actions = Found(
@@ -745,74 +1008,183 @@ _TARGETS_HEAD_RE = re.compile(
     r"|CONTACT)[ \t]*:?[ \t]*$",
     re.IGNORECASE,
 )
-_COPIES_HEAD_RE = re.compile(
-    r"^(?:AND[ \t]+)?(?:(?:ALSO[ \t]+)?SEND[ \t]+)?COP(?:Y|IES)[ \t]+TO[ \t]*:?[ \t]*$",
-    re.IGNORECASE,
-)
 _EMBASSIES_RE = re.compile(
     r"\bcop(?:y|ies)[ \t]+to[ \t]+(?:the[ \t]+)?(?:diplomatic[ \t]+representatives?|embass)",
     re.IGNORECASE,
 )
-_TARGETS_END_RE = re.compile(
-    r"^(?:PLEASE[ \t]+SEND[ \t]+APPEALS[ \t]+IMMEDIATELY|ALSO[ \t]+SEND|CHECK[ \t]+WITH"
-    r"|ADDITIONAL[ \t]+INFORMATION|BACKGROUND|RECOMMENDED[ \t]+ACTION|THIS[ \t]+IS[ \t]+THE\b"
-    r"|NO[ \t]+FURTHER[ \t]+ACTION|FURTHER[ \t]+INFORMATION|NAME[ \t]*:|TAKE[ \t]+ACTION"
-    r"|PLEASE[ \t]+WRITE[ \t]+IMMEDIATELY|DOWNLOAD\b)",
-    re.IGNORECASE,
-)
-_LABEL_RE = re.compile(
-    r"^(Salutation|E-?mail|Fax|Tel|Telephone|Phone|Twitter|X|Facebook|Instagram|Telegram"
-    r"|Website|Web)[ \t]*:[ \t]*(.*)$",
-    re.IGNORECASE,
-)
 _EMAIL_RE = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+
+
+_SALUTATION_LABEL_RE = re.compile(
+    r"^(?:Salutation|Formule[ \t]+d['’]appel|Tratamiento|Saludo|Anrede|Обращение)"
+    r"[ \t]*:[ \t]*(.*)$",
+    re.IGNORECASE,
+)
+# A greeting written out on its own line, as 1990s sheets and model letters do.
+_GREETING_RE = re.compile(
+    r"^(?:Dear[ \t]+\S.*|Your[ \t]+(?:Excellency|Majesty|Royal[ \t]+Highness|Highness|Honou?r)"
+    r"|Monsieur[ \t]+le[ \t]+\S.*|Madame[ \t]+la[ \t]+\S.*|(?:Señor|Señora)[ \t]+\S.*"
+    r"|Sehr[ \t]+geehrte[rs]?[ \t]+\S.*|Уважаем\S*[ \t]+\S.*)[,:]?$",
+    re.IGNORECASE,
+)
+_CONTACT_RE = re.compile(
+    r"^(E-?mail|Courriel|Correo(?:-e|[ \t]+electr[oó]nico)?|Fax(?:es)?|T[ée]l[ée]copie"
+    r"|Tel|Telephone|T[ée]l[ée]phone|Tel[ée]fono|Phone|Telegrams?|Twitter|X|Facebook|Instagram"
+    r"|Telegram|Website|Web)[ \t]*:[ \t]*(.*)$",
+    re.IGNORECASE,
+)
+_COPIES_LINE_RE = re.compile(
+    r"^(?:and[ \t]+|y[ \t]+|et[ \t]+)?(?:(?:also[ \t]+)?send[ \t]+)?"
+    r"(?:cop(?:y|ies)|copie?s?|copia|kopien?)[ \t]+(?:to|à|a|an)\b[ \t]*:?[ \t]*(.*)$",
+    re.IGNORECASE,
+)
+_EMBASSY_WORDS = {"embassy", "ambassador", "ambassade", "ambassadeur", "embajada", "embajador",
+                  "botschaft", "botschafter", "посольство", "посол"}  # fmt: skip
+_NOBILITY = {"king", "queen", "prince", "princess", "sheikh", "shaikh", "emir", "ayatollah",
+             "sultan", "crown"}  # fmt: skip
+# Courtesy words before a name: not part of it, and not a title either.
+_COURTESY_RE = re.compile(
+    r"^(?:(?:His|Her)[ \t]+(?:Excellency|Majesty|Highness)|Son[ \t]+Excellence|Su[ \t]+Excelencia"
+    r"|H\.?E\.?|Mr|Mrs|Ms|Mx|Dr|Prof|Lic|Ing|Monsieur|Madame|Mme|M|Señor|Señora|Sr|Sra|Herr|Frau"
+    r"|Lt-General|Lieutenant[ \t-]+General|General|Colonel|Major)\.?(?=[ \t])[ \t]*",
+    re.IGNORECASE,
+)
+_EMAIL_FAX = ("e-mail", "email", "courriel", "correo", "fax", "télécopie", "telecopie")
 MAX_TARGETS = 30
+TARGET_SCORE = 4  # a block scoring this much is an official to write to (see _target_score)
+SECTION_TARGET_SCORE = 3
 
 
 def _find_targets(text: str, lines: list[_Line], p: Proposal) -> None:
+    """Targets are the blocks that look like addressed officials, whatever the heading.
+
+    Each block (lines between blank lines, cut after a salutation, before a
+    "copies to" line and where a new address follows a contact line) is scored
+    on its evidence: a salutation, an email, a fax, an official's title, an
+    address shape. Blocks under a "copies to" line, or addressed to an embassy,
+    are copies.
+    """
     embassies = _EMBASSIES_RE.search(text)
     if embassies:
         p.copy_to_embassies = Found(True, [embassies.span()])
-    start = next((i for i, line in enumerate(lines) if _TARGETS_HEAD_RE.match(line.stripped)), None)
-    if start is None:
-        return
-    for chunk, is_copy in _target_chunks(lines[start + 1 :]):
-        target = _parse_target(chunk, is_copy)
-        if target is not None:
-            p.targets.append(target)
+    copying = in_section = False
+    for block in _target_blocks(lines):
+        first = block[0].stripped
+        if _COPIES_LINE_RE.match(first) and len(first) <= 60:
+            copying = in_section = True
+            block = block[1:]
+        elif _ends_lead_in(first):
+            copying, in_section = False, True
+            block = block[1:]
+        if not block:
+            continue
+        score = _target_score(block)
+        # Under a "write to:" lead-in or a copies line, less evidence will do.
+        needed = SECTION_TARGET_SCORE if in_section else TARGET_SCORE
+        if score >= needed or (in_section and score >= 2 and _has_contact(block)):
+            target = _parse_target(block, copying)
+            if target is not None:
+                p.targets.append(target)
+        elif _sentences(block[0].stripped) or _BULLET_RE.match(block[0].stripped):
+            copying = in_section = False
         if len(p.targets) >= MAX_TARGETS:
             p.warnings.append(f"Only the first {MAX_TARGETS} targets were read.")
             break
 
 
-def _target_chunks(lines: list[_Line]):
-    chunk: list[_Line] = []
-    is_copy = False
+_LEAD_IN_RE = re.compile(r"(?:\bto|\bà|\ba|\ban|\bк)[ \t]*:$", re.IGNORECASE)
+
+
+def _ends_lead_in(stripped: str) -> bool:
+    """ "PLEASE SEND APPEALS BEFORE ... TO:", "Please write ... to:", "Veuillez écrire ... à :"."""
+    return stripped.endswith(":") and bool(_LEAD_IN_RE.search(stripped[-12:]))
+
+
+def _target_blocks(lines: list[_Line]) -> list[list[_Line]]:
+    blocks: list[list[_Line]] = []
+    block: list[_Line] = []
     for line in lines:
         stripped = line.stripped
-        if _TARGETS_END_RE.match(stripped) or _EMBASSIES_RE.search(stripped) or _long_prose(line):
-            break
-        if not stripped or _COPIES_HEAD_RE.match(stripped) or _TARGETS_HEAD_RE.match(stripped):
-            if chunk:
-                yield chunk, is_copy
-            chunk = []
-            is_copy = is_copy or bool(_COPIES_HEAD_RE.match(stripped))
+        if not stripped:
+            if block:
+                blocks.append(block)
+            block = []
             continue
-        chunk.append(line)
-        if _is_salutation(stripped):
-            yield chunk, is_copy
-            chunk = []
-    if chunk:
-        yield chunk, is_copy
+        if block and (
+            _ends_lead_in(block[-1].stripped)
+            or bool(_BULLET_RE.match(block[-1].stripped)) != bool(_BULLET_RE.match(stripped))
+            or _sentences(block[-1].stripped) != _sentences(stripped)
+        ):
+            # Paragraphs set without spacing (Word) still change kind: list, lead-in, prose.
+            blocks.append(block)
+            block = []
+        if block:
+            previous = block[-1].stripped
+            after_contact = _CONTACT_RE.match(previous) or _EMAIL_RE.fullmatch(previous)
+            if (_COPIES_LINE_RE.match(stripped) and len(stripped) <= 60) or (
+                after_contact
+                and not _CONTACT_RE.match(stripped)
+                and not _is_greeting(stripped)
+                and not _SALUTATION_LABEL_RE.match(stripped)
+                and not _EMAIL_RE.fullmatch(stripped)
+            ):
+                blocks.append(block)
+                block = []
+        block.append(line)
+        if _is_greeting(stripped) or _SALUTATION_LABEL_RE.match(stripped):
+            blocks.append(block)
+            block = []
+    if block:
+        blocks.append(block)
+    return blocks
 
 
-def _long_prose(line: _Line) -> bool:
-    stripped = line.stripped
-    return len(stripped) > 150 and ". " in stripped
+def _sentences(stripped: str) -> bool:
+    """Prose, not an address line: long, or more than one sentence."""
+    return len(stripped) > 130 or (
+        len(stripped) > 60 and bool(re.search(r"[a-z]{3}[.!?][ \t]+[A-Z]", stripped))
+    )
 
 
-def _is_salutation(stripped: str) -> bool:
-    return bool(re.match(r"(?:Salutation[ \t]*:|Dear\b)", stripped, re.IGNORECASE))
+def _is_greeting(stripped: str) -> bool:
+    return len(stripped) <= 60 and bool(_GREETING_RE.match(stripped))
+
+
+def _has_contact(block: list[_Line]) -> bool:
+    return any(
+        _CONTACT_RE.match(line.stripped) or _EMAIL_RE.search(line.stripped) for line in block
+    )
+
+
+def _target_score(block: list[_Line]) -> int:
+    """Evidence that a block addresses an official; prose and lists score nothing."""
+    texts = [line.stripped for line in block]
+    if (
+        len(texts) > 14
+        or any(len(t) > 130 for t in texts)
+        or any(_BULLET_RE.match(t) for t in texts)
+    ):
+        return 0
+    if texts and texts[0].endswith(":") and len(texts) == 1:
+        return 0
+    score = 0
+    if any(_SALUTATION_LABEL_RE.match(t) or _is_greeting(t) for t in texts):
+        score += 4
+    for t in texts:
+        contact = _CONTACT_RE.match(t)
+        kind = contact.group(1).lower() if contact else ""
+        if kind.startswith(_EMAIL_FAX) or _EMAIL_RE.fullmatch(t):
+            score += 2
+        elif contact:
+            score += 1
+    head = {w for t in texts[:3] for w in _words(t)}
+    if head & (_ROLE_WORDS | _NOBILITY | _EMBASSY_WORDS):
+        score += 2
+    if any(re.search(r"\d", t) and re.search(r"[^\W\d_]{3}", t) for t in texts[1:]):
+        score += 1  # a street, a postcode, a P.O. box
+    if len(texts) >= 3 and all(len(t) <= 80 for t in texts):
+        score += 1  # address-shaped: several short lines
+    return score
 
 
 def _parse_target(chunk: list[_Line], is_copy: bool) -> Target | None:
@@ -826,15 +1198,26 @@ def _parse_target(chunk: list[_Line], is_copy: bool) -> Target | None:
             in_address = not _apply_head_line(target, stripped)
         if in_address:
             target.address.append(stripped)
+    words = {
+        w
+        for part in (target.title, target.organisation, *target.address)
+        for w in _words(part or "")
+    }
+    if words & _EMBASSY_WORDS:
+        target.is_copy = True  # the embassy in the supporter's country takes a copy
     useful = target.name or target.title or target.organisation or target.email or target.address
     return target if useful else None
 
 
 def _apply_label(target: Target, stripped: str) -> bool:
-    label = _LABEL_RE.match(stripped)
-    if stripped.lower().startswith("dear "):
-        target.salutation = stripped.rstrip(",")
+    salutation = _SALUTATION_LABEL_RE.match(stripped)
+    if salutation:
+        target.salutation = salutation.group(1).strip().rstrip(",")
         return True
+    if _is_greeting(stripped):
+        target.salutation = stripped.rstrip(",:")
+        return True
+    label = _CONTACT_RE.match(stripped)
     if label is None:
         email = _EMAIL_RE.fullmatch(stripped)
         if email and not target.email:
@@ -845,15 +1228,13 @@ def _apply_label(target: Target, stripped: str) -> bool:
             return True
         return False
     name, value = label.group(1).lower(), label.group(2).strip()
-    if name == "salutation":
-        target.salutation = value.rstrip(",")
-    elif name in ("email", "e-mail"):
+    if name.startswith(("e-mail", "email", "courriel", "correo")):
         email = _EMAIL_RE.search(value)
         target.email = target.email or (email.group() if email else value)
-    elif name == "fax":
-        target.fax = value
-    elif name in ("tel", "telephone", "phone"):
-        target.phone = value
+    elif name.startswith(("fax", "télécopie", "telecopie")):
+        target.fax = target.fax or value
+    elif name.startswith(("tel", "tél", "phone")) and not name.startswith("telegram"):
+        target.phone = target.phone or value
     else:
         target.social.append(f"{label.group(1)}: {value}")
     return True
@@ -866,6 +1247,11 @@ _ROLE_WORDS = {
     "mayor", "king", "queen", "prince", "emir", "sheikh", "premier", "secretary",
     "chancellor", "ombudsman", "ombudsperson", "officer", "colonel", "deputy", "speaker",
     "senator", "commander", "chief", "investigator", "advocate", "governor-general",
+    # French, Spanish and German titles
+    "ministre", "administrateur", "procureur", "président", "ambassadeur", "gouverneur",
+    "directeur", "juge", "ministro", "ministra", "presidente", "presidenta", "procurador",
+    "fiscal", "embajador", "embajadora", "gobernador", "juez", "directora",
+    "fiscalía", "präsident", "botschafter", "generalstaatsanwalt",
 }  # fmt: skip
 _ORG_WORDS = {
     "amnesty", "international", "court", "courts", "military", "parliament", "union",
@@ -882,6 +1268,9 @@ _ORG_WORDS = {
     "administration", "presidency", "directorate", "bureau", "secretariat", "mission",
     "palace", "headquarters", "general", "investigative", "tribunal", "procuracy",
     "justice", "interior", "affairs", "foreign", "high", "action",
+    "ministère", "ministerio", "agence", "agencia", "ambassade", "embajada", "procuraduría",
+    "république", "república", "cabinet", "gabinete", "consejo", "conseil", "cour", "corte",
+    "edificio", "secretaría", "présidence", "presidencia", "ministerium",
 }  # fmt: skip
 
 
@@ -893,9 +1282,13 @@ def _apply_head_line(target: Target, stripped: str) -> bool:
     """Title, name and organisation come before the address; False once the address starts."""
     if re.search(r"\d", stripped):
         return False
-    words = [w.lower().strip("’'") for w in re.findall(r"[^\W\d_]+", stripped)]
+    bare = _without_courtesy(stripped)
+    words = [w.lower().strip("’'") for w in re.findall(r"[^\W\d_]+", bare)]
     org_at = _first_index(words, _ORG_WORDS - {"general", "high"})
     role_at = _first_index(words, _ROLE_WORDS)
+    if target.name is None and _looks_like_person(bare):
+        target.name = bare
+        return True
     # "Head of the Investigative Committee" is a title; "Office of the President" is not.
     if (
         org_at is not None
@@ -905,15 +1298,23 @@ def _apply_head_line(target: Target, stripped: str) -> bool:
         target.organisation = stripped
         return True
     if role_at is not None and target.title is None:
-        title, name = _split_role_and_name(stripped)
+        title, name = _split_role_and_name(bare)
         target.title = title
         if name and target.name is None:
             target.name = name
         return True
-    if target.name is None and _looks_like_person(stripped):
-        target.name = stripped
+    if role_at is not None and target.organisation is None:
+        target.organisation = stripped
         return True
     return False
+
+
+def _without_courtesy(text: str) -> str:
+    """ "His Excellency Lt-General Omar al-Bashir" -> "Omar al-Bashir"."""
+    previous = None
+    while previous != text:
+        previous, text = text, _COURTESY_RE.sub("", text, count=1).strip()
+    return text
 
 
 def _first_index(words: list[str], vocabulary: set[str]) -> int | None:
@@ -924,21 +1325,34 @@ def _split_role_and_name(stripped: str) -> tuple[str, str | None]:
     """ "President Ilham Aliyev" -> ("President", "Ilham Aliyev")."""
     tokens = stripped.split()
     cut = 0
-    while cut < len(tokens) and tokens[cut].lower().strip(",") in _ROLE_WORDS | {"general"}:
+    roles = (_ROLE_WORDS - _NOBILITY) | {"general"}
+    while cut < len(tokens) and tokens[cut].lower().strip(",") in roles:
         cut += 1
-    rest = " ".join(tokens[cut:]).strip(", ")
+    rest = _without_courtesy(" ".join(tokens[cut:]).strip(", "))
     if cut and rest and _looks_like_person(rest):
         return " ".join(tokens[:cut]).rstrip(","), rest
     return stripped, None
 
 
+_NAME_PARTICLES_RE = re.compile(
+    r"^(?:al|el|bin|bint|ibn|de|del|la|le|da|van|von|abu|ben)(?:-\S+)?$"
+)
+
+
 def _looks_like_person(stripped: str) -> bool:
+    """ "Yury Yakovlevich Chaika", "King Hamad bin 'Issa Al Khalifa", "Omar al-Bashir"."""
     tokens = stripped.replace(",", " ").split()
-    if not 2 <= len(tokens) <= 6:
+    if not 2 <= len(tokens) <= 9:
         return False
-    if _words(stripped) & (_ORG_WORDS | _ROLE_WORDS):
+    lowered = _words(stripped)
+    if lowered & (_ORG_WORDS | (_ROLE_WORDS - _NOBILITY) | _EMBASSY_WORDS):
         return False
-    return all(t[0].isupper() or t.lower() in _PARTICLES for t in tokens)
+    if stripped.isupper() and len(tokens) > 3:
+        return False  # a heading in capitals, not a name
+    capitalised = [t for t in tokens if t.lstrip("'’")[:1].isupper()]
+    return len(capitalised) >= 2 and all(
+        t.lstrip("'’")[:1].isupper() or _NAME_PARTICLES_RE.match(t.lower()) for t in tokens
+    )
 
 
 # --- people at risk ---------------------------------------------------------------------
@@ -967,6 +1381,7 @@ _SENTENCE_WORDS = {
     "stop", "end", "justice", "write", "send", "take", "with", "to", "of", "new", "concern",
     "fear", "torture", "mr", "ms", "mrs", "dr", "mx", "miss", "sir", "madam", "excellency",
     "prisoner", "prisoners", "conscience", "human", "rights", "defender", "activist",
+    "your", "majesty", "highness",
 }  # fmt: skip
 _PLACES_AND_PEOPLES = {
     "crimean", "crimea", "tatar", "tatars", "russian", "russia", "ukrainian", "ukraine",
@@ -998,6 +1413,13 @@ _RISK_WORDS = {
     "student", "students", "sentenced", "detained", "arrested", "imprisoned", "jailed",
     "abducted", "convicted", "charged", "released", "freed", "release", "tortured",
     "disappeared", "deported", "exiled", "conscience", "poet", "writer", "hunger",
+    "photojournalist", "photojournalists", "unionist", "unionists", "death", "executed",
+    "execution", "charges",
+    # French and Spanish sheets
+    "militant", "militants", "militante", "militantes", "défenseur", "défenseure",
+    "défenseurs", "defensor", "defensora", "defensores", "arrêté", "arrêtée", "arrêtés",
+    "détenu", "détenue", "détenus", "detenido", "detenida", "detenidos", "amenazada",
+    "amenazado", "condamné", "condamnée", "condenado", "condenada",
 }  # fmt: skip
 _RISK_WINDOW_WORDS = 8
 _ROLE_WINDOW_WORDS = 4
@@ -1012,13 +1434,20 @@ _TERM = (
 _VERBS = (
     r"(?P<verb>sentenced|released|freed|acquitted|detained|arrested|convicted|charged|"
     r"deported|exiled|abducted|disappeared|pardoned|tortured|jailed|imprisoned|"
-    r"set[ \t]+free|on[ \t]+hunger[ \t]+strike|release)\b"
+    r"set[ \t]+free|on[ \t]+hunger[ \t]+strike|release|"
+    # French and Spanish participles ("ont été arrêtés", "fue detenido")
+    r"arrêté[es]{0,2}|détenu[es]{0,2}|libéré[es]{0,2}|condamné[es]{0,2}|"
+    r"detenid[oa]s?|arrestad[oa]s?|liberad[oa]s?|condenad[oa]s?)(?!\w)"
 )
 _STATUS_RE = re.compile(
     # possessive, gender mark or age: "Chiygoz’s", "Ivan PETROV (m)", "Chiygoz, 52, was"
     r"(?:['’]s)?(?:[ \t]*\((?:m|f)\))?(?:[ \t]*,[ \t]*\d{1,3}[ \t]*,)?"
+    # an apposition or relative clause before the main verb: "X, deputy head of the
+    # Mejlis, was sentenced"; "X, who was detained with him, was released"
+    r"(?:[ \t]*,[^,.;\n]{3,90}?,)?"
     r"[ \t]*,?[ \t]*(?:who[ \t]+|both[ \t]+|each[ \t]+){0,2}"
-    r"(?:(?:was|were|has[ \t]+been|have[ \t]+been|had[ \t]+been|is|are|remains?)[ \t]+)?"
+    r"(?:(?:was|were|has[ \t]+been|have[ \t]+been|had[ \t]+been|is|are|remains?"
+    r"|ont[ \t]+été|a[ \t]+été|fue|fueron|ha[ \t]+sido|han[ \t]+sido)[ \t]+)?"
     r"(?:(?:also|later|subsequently|finally|then|now|recently|reportedly)[ \t]+)?"
     + _VERBS
     + r"(?:[ \t]+to[ \t]+"
@@ -1027,8 +1456,19 @@ _STATUS_RE = re.compile(
     re.IGNORECASE,
 )
 _BARE_TERM_RE = re.compile(r"[ \t]*to[ \t]+" + _TERM, re.IGNORECASE)
-_COORDINATION_RE = re.compile(r"(?:['’]s)?[ \t]*(?:,[ \t]*)?(?:and[ \t]+)?$", re.IGNORECASE)
+_COORDINATION_RE = re.compile(
+    # "X and Y", "X and of Y", "X and journalist Y", "X et Y", "X y Y"
+    r"(?:['’]s)?[ \t]*(?:,[ \t]*)?(?:(?:and|et|y)[ \t]+(?:of[ \t]+)?(?:[a-z]+[ \t]+){0,3})?$",
+    re.IGNORECASE,
+)
 _VERB_NOTES = {"release": "released", "set free": "released", "freed": "released"}
+# Notes are kept in English, the language of the status codes they map to.
+_FOREIGN_VERBS = (
+    (r"^(?:arrêt|arrestad)", "arrested"),
+    (r"^(?:détenu|detenid)", "detained"),
+    (r"^(?:libér|liberad)", "released"),
+    (r"^(?:condamn|condenad)", "sentenced"),
+)
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s|$)|\n")
 
 
@@ -1047,14 +1487,18 @@ class _Mention:
     official: bool  # introduced by a role: "President X", "lawyer, X"
     positive: bool = False
     status: Found | None = None
+    status_on: Found | None = None
 
     @property
     def spelling(self) -> str:
         return " ".join(_display_token(t) for t in self.tokens)
 
 
-def find_people(text: str, known_people=()) -> list[Person]:
-    """People at risk named in the text, grouped by ``name_key``; see module docstring."""
+def find_people(text: str, known_people=(), *, year: int | None = None) -> list[Person]:
+    """People at risk named in the text, grouped by ``name_key``; see module docstring.
+
+    ``year`` completes status dates written without one ("released on 5 September").
+    """
     mentions = _name_mentions(text)
     full_keys = {name_key(m.tokens[-1]) for m in mentions if len(m.tokens) > 1}
     full_keys |= {name_key(m.tokens[0]) for m in mentions if len(m.tokens) > 1}
@@ -1065,7 +1509,41 @@ def find_people(text: str, known_people=()) -> list[Person]:
         mention.positive = mention.status is not None or (
             len(mention.tokens) > 1 and not mention.official and _near_risk_words(text, mention)
         )
+    for mention in mentions:
+        if mention.status is not None and mention.status_on is None:
+            mention.status_on = _status_date(text, mention.status, year)
     return _group_people(mentions, known_people)
+
+
+_ON_DATE_RE = re.compile(
+    r"\b(?:on|since|le|el)[ \t]+(?:the[ \t]+)?(\d{1,2})(?:st|nd|rd|th|er)?[ \t]+(?:de[ \t]+)?"
+    + _MONTH
+    + r"(?:[ \t]*,?[ \t]+(?:de[ \t]+)?(\d{4}))?",
+    re.IGNORECASE,
+)
+
+
+_NEW_CLAUSE_RE = re.compile(r",?[ \t]+(?:were|was|and|who|but|after|before)[ \t]", re.IGNORECASE)
+
+
+def _status_date(text: str, status: Found, year: int | None) -> Found | None:
+    """The date the sentence gives for a status: "detained ... on 18 July 2006"."""
+    end = status.spans[0][1]
+    _, hi = _sentence_bounds(text, end, end)
+    hi = min(hi, end + 120)
+    # A new clause has its own verb and its own date: "sentenced ..., were taken ... on 25 October".
+    clause = _NEW_CLAUSE_RE.search(text, end, hi)
+    match = _ON_DATE_RE.search(text, end, clause.start() if clause else hi)
+    if not match:
+        return None
+    when_year = int(match.group(3)) if match.group(3) else year
+    if when_year is None:
+        return None
+    try:
+        when = date(when_year, _MONTHS[match.group(2).lower()], int(match.group(1)))
+    except (ValueError, KeyError):
+        return None
+    return Found(when.isoformat(), [match.span()])
 
 
 def _name_mentions(text: str) -> list[_Mention]:
@@ -1192,6 +1670,9 @@ def _status_after(text: str, pos: int, limit: int, *, sentence_start: int) -> Fo
     if match:
         verb = re.sub(r"[ \t]+", " ", match.group("verb").lower())
         note = _VERB_NOTES.get(verb, verb)
+        for pattern, english in _FOREIGN_VERBS:
+            if re.match(pattern, verb):
+                note = english
         if match.group("term"):
             note = f"{note} to {_clean_term(match.group('term'))}"
         return Found(note, [(match.start("verb"), match.end())])
@@ -1239,12 +1720,15 @@ def _attach_single_names(mentions: list[_Mention], groups: dict[str, list[_Menti
 
 
 def _person_from_group(key: str, group: list[_Mention], known) -> Person:
-    full = [m.spelling for m in group if len(m.tokens) > 1]
-    counts = Counter(full)
-    name = max(counts, key=lambda s: (counts[s], -full.index(s)))
-    aliases = [s for s in dict.fromkeys(full) if s != name]
     group = sorted(group, key=lambda m: m.start)
+    full = [m.spelling for m in group if len(m.tokens) > 1]
+    # The first full spelling names the person: a sheet introduces people by their
+    # name and drifts into transliterations later (an update may spell the alias
+    # more often than the name).
+    name = full[0]
+    aliases = [s for s in dict.fromkeys(full) if s != name]
     statuses = _distinct_statuses([m.status for m in group if m.status is not None])
+    latest, status = _current_status(group, statuses)
     ids = [pid for pid, keys in known if key in keys or any(name_key(a) in keys for a in full)]
     ids = list(dict.fromkeys(ids))
     return Person(
@@ -1252,10 +1736,36 @@ def _person_from_group(key: str, group: list[_Mention], known) -> Person:
         aliases=aliases,
         person_id=ids[0] if len(ids) == 1 else None,
         candidate_ids=ids if len(ids) > 1 else [],
-        status=statuses[-1] if statuses else Found(),
+        status=status,
         statuses=statuses,
         spans=[(m.start, m.end) for m in group],
+        status_on=(latest.status_on if latest else None) or Found(),
     )
+
+
+def _current_status(group: list[_Mention], statuses: list[Found]):
+    """The person's status now, and the mention that dates it.
+
+    Sheets tell a story out of order ("was released on 7 November ... had been
+    arrested on 22 March"): the status with the latest date wins. A status said
+    later without a date wins over it when it is a different status (seed 000:
+    "sentenced on 11 September", then their "release"); said again, it is the same.
+    """
+    said = [m for m in group if m.status is not None]
+    if not said:
+        return None, Found()
+    dated = [m for m in said if m.status_on is not None]
+    latest = max(dated, key=lambda m: (m.status_on.value, m.start)) if dated else None
+    after = [m for m in said if latest is None or m.start > latest.start]
+    changed = [
+        m
+        for m in after
+        if latest is None
+        or (m.status_on is None and status_code(m.status.value) != status_code(latest.status.value))
+    ]
+    chosen = changed[-1] if changed else latest
+    found = next(s for s in statuses if s.value == chosen.status.value)
+    return (chosen if chosen.status_on is not None else None), found
 
 
 def _distinct_statuses(statuses: list[Found]) -> list[Found]:

@@ -81,6 +81,11 @@ class ReviewForm(FlaskForm):
         "Index reference", validators=[Length(max=40)], description="e.g. EUR 50/7271/2017"
     )
     deadline = DateField("Appeal deadline", validators=[Optional()])
+    issued_on = DateField(
+        "Issued on",
+        validators=[Optional()],
+        description="The sheet's own date: statuses and deadlines are read against it.",
+    )
     languages = StringField(
         "Appeal languages", validators=[Length(max=200)], description="ISO codes: en, ru"
     )

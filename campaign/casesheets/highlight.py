@@ -30,6 +30,8 @@ LABELS = {
     "further_action": "Further action",
     "index_reference": "Index reference",
     "title": "Title",
+    "country": "Country",
+    "issue_date": "Issued on",
     "outcome": "Outcome",
     "summary": "Summary",
     "background": "Background",
@@ -60,6 +62,9 @@ def marks_of(proposal: Proposal) -> list[Mark]:
         for number, status in enumerate(person.statuses):
             label = f"{person.name}: {status.value}"
             marks.append(Mark(f"person-{index}-status-{number}", label, "value", _t(status.spans)))
+        if person.status_on.found:
+            label = f"{person.name}: {person.status.value} on {person.status_on.value}"
+            marks.append(Mark(f"person-{index}-on", label, "value", _t(person.status_on.spans)))
     for index, target in enumerate(proposal.targets):
         marks.append(Mark(f"target-{index}", f"Target {index + 1}", "block", _t(target.spans)))
     return marks

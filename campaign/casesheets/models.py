@@ -8,10 +8,10 @@ are purged by a periodic job (``casesheets.tasks``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.core.types import UTCDateTime, utcnow
@@ -52,6 +52,8 @@ class CaseDocument(db.Model):
     text: Mapped[str] = mapped_column(Text, deferred=True)
     # The reader's remarks ("read as Windows-1252", "page 3 skipped"), shown at review.
     read_warnings: Mapped[list] = mapped_column(JSON, default=list)
+    # The date the sheet says it was issued, as reviewed: dates in it are read against it.
+    issued_on: Mapped[date | None] = mapped_column(Date)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

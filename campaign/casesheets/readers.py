@@ -1,4 +1,4 @@
-"""Document readers: uploaded bytes or pasted text -> normalised plain text.
+"""Document readers: uploaded bytes or pasted text -> normalised text in paragraphs.
 
 This module owns the trust boundary for case-sheet uploads. Everything that reaches
 ``extract`` passed through here, so every check against hostile files lives here:
@@ -8,6 +8,10 @@ Every failure is a ``DocumentError`` with a message fit to show to staff; no par
 traceback escapes, and no reader touches the network.
 
 Supported formats: .txt, .html/.htm, .docx, .pdf, and pasted text (``read_text``).
+Each reader hands over blocks separated by blank lines with their wrapped lines
+re-joined (``layout``): PDFs from their line geometry (gaps between lines, running
+headers, footers and page numbers), .docx from Word's paragraph spacing, text
+from its measured wrap width. What was joined or dropped is said in the warnings.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ import io
 import re
 import warnings as pywarnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
+
+from campaign.casesheets import layout
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_TEXT_CHARS = 5_000_000
@@ -89,8 +97,23 @@ def read_document(data: bytes, filename: str, *, max_bytes: int = MAX_BYTES) -> 
             raw = _read_docx(data)
         else:
             raw = _read_pdf(data, warnings)
+    if fmt == "text":
+        raw = _reflowed(raw, warnings)
     text = _finish(raw, warnings)
     return ReadResult(text=text, format=fmt, warnings=warnings)
+
+
+def _reflowed(raw: str, warnings: list[str]) -> str:
+    if len(raw) > MAX_TEXT_CHARS:
+        return raw  # _finish cuts it and says so; re-joining megabytes would only cost time
+    # Form feeds mark pages here; normalise_text would turn them into line breaks.
+    text, dropped = layout.drop_page_lines(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    if dropped:
+        warnings.append(f"{dropped} running header, footer or page-number lines were left out.")
+    text, joined = layout.reflow(normalise_text(text))
+    if joined:
+        warnings.append(f"{joined} wrapped lines were re-joined into paragraphs.")
+    return text
 
 
 def read_text(text: str) -> ReadResult:
@@ -98,6 +121,7 @@ def read_text(text: str) -> ReadResult:
     if not isinstance(text, str):
         raise DocumentError("The pasted content is not text.")
     warnings: list[str] = []
+    text = _reflowed(text, warnings)
     return ReadResult(text=_finish(text, warnings), format="pasted", warnings=warnings)
 
 
@@ -398,12 +422,20 @@ def _docx_text(data: bytes) -> str:
         from docx.text.paragraph import Paragraph
 
         document = docx.Document(io.BytesIO(data))
+        styles = _DocxStyles()
         lines: list[str] = []
+        previous = None
         for block in document.iter_inner_content():
             if isinstance(block, Paragraph):
-                lines.append(_docx_paragraph(block))
+                if previous is not None and _docx_gap(previous, block, styles):
+                    lines.append("")
+                lines.append(_docx_paragraph(block, styles))
+                previous = block
             elif isinstance(block, Table):
-                _docx_table(block, lines, Paragraph, Table, depth=0)
+                if lines and lines[-1]:
+                    lines.append("")
+                _docx_table(block, lines, (Paragraph, Table, styles), depth=0)
+                previous = None
     except DocumentError:
         raise
     except Exception as exc:  # python-docx/lxml raise many kinds
@@ -411,23 +443,72 @@ def _docx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def _docx_paragraph(paragraph) -> str:
+@dataclass(frozen=True)
+class _StyleFacts:
+    heading: bool
+    space_after: int | None
+    numbered: bool
+
+
+class _DocxStyles:
+    """What a paragraph's style says, looked up once per style.
+
+    python-docx resolves ``paragraph.style`` by scanning every style of the
+    document each time: hundreds of paragraphs made that most of a second.
+    """
+
+    def __init__(self):
+        self._facts: dict[str | None, _StyleFacts] = {}
+
+    def of(self, paragraph) -> _StyleFacts:
+        style_id = paragraph._p.style
+        if style_id not in self._facts:
+            self._facts[style_id] = self._resolve(paragraph.style)
+        return self._facts[style_id]
+
+    @staticmethod
+    def _resolve(style) -> _StyleFacts:
+        name = (style.name or "") if style is not None else ""
+        space_after, numbered = None, False
+        while style is not None:
+            if space_after is None:
+                space_after = style.paragraph_format.space_after
+            style_ppr = style.element.pPr
+            numbered = numbered or (style_ppr is not None and style_ppr.numPr is not None)
+            style = style.base_style
+        return _StyleFacts(name.startswith(("Heading", "Title")), space_after, numbered)
+
+
+def _docx_gap(before, after, styles: _DocxStyles) -> bool:
+    """A blank line between two Word paragraphs, unless they belong together.
+
+    Word separates paragraphs by spacing, not by empty paragraphs: lines of one
+    address are paragraphs with no space after them, list items follow each other;
+    anything else (prose, headings) is a block of its own for the extractor.
+    """
+    if not before.text.strip() or not after.text.strip():
+        return False
+    if _is_list_paragraph(before, styles) and _is_list_paragraph(after, styles):
+        return False
+    if styles.of(before).heading or styles.of(after).heading:
+        return True
+    space_after = before.paragraph_format.space_after
+    if space_after is None:
+        space_after = styles.of(before).space_after
+    return space_after != 0
+
+
+def _docx_paragraph(paragraph, styles: _DocxStyles) -> str:
     text = "".join(_docx_inline(item) for item in paragraph.iter_inner_content())
-    return f"- {text}" if text.strip() and _is_list_paragraph(paragraph) else text
+    return f"- {text}" if text.strip() and _is_list_paragraph(paragraph, styles) else text
 
 
-def _is_list_paragraph(paragraph) -> bool:
+def _is_list_paragraph(paragraph, styles: _DocxStyles) -> bool:
     """Numbered either directly or through its style ("List Bullet")."""
     ppr = paragraph._p.pPr
     if ppr is not None and ppr.numPr is not None:
         return True
-    style = paragraph.style
-    while style is not None:
-        style_ppr = style.element.pPr
-        if style_ppr is not None and style_ppr.numPr is not None:
-            return True
-        style = style.base_style
-    return False
+    return styles.of(paragraph).numbered
 
 
 def _docx_inline(item) -> str:
@@ -439,10 +520,14 @@ def _docx_inline(item) -> str:
     return text
 
 
-def _docx_table(table, lines: list[str], paragraph_cls, table_cls, depth: int) -> None:
-    """Each cell becomes its own lines: target addresses are often laid out in tables."""
+def _docx_table(table, lines: list[str], kinds, depth: int) -> None:
+    """Each cell becomes its own lines: target addresses are often laid out in tables.
+
+    ``kinds`` is (Paragraph class, Table class, the document's style lookup).
+    """
     if depth > 5:
         return
+    paragraph_cls, table_cls, styles = kinds
     for row in table.rows:
         seen = set()
         for cell in row.cells:
@@ -451,9 +536,9 @@ def _docx_table(table, lines: list[str], paragraph_cls, table_cls, depth: int) -
             seen.add(id(cell._tc))
             for block in cell.iter_inner_content():
                 if isinstance(block, paragraph_cls) and block.text.strip():
-                    lines.append(_docx_paragraph(block))
+                    lines.append(_docx_paragraph(block, styles))
                 elif isinstance(block, table_cls):
-                    _docx_table(block, lines, paragraph_cls, table_cls, depth + 1)
+                    _docx_table(block, lines, kinds, depth + 1)
         lines.append("")
 
 
@@ -484,19 +569,193 @@ def _read_pdf(data: bytes, warnings: list[str]) -> str:
 
 
 def _pdf_pages_text(reader, warnings: list[str]) -> str:
-    parts: list[str] = []
+    pages: list[list[_PdfLine]] = []
     size = 0
     for number, page in enumerate(reader.pages, start=1):
         try:
-            text = page.extract_text() or ""
+            lines = _pdf_lines(page)
         except Exception:  # noqa: BLE001 - one bad page should not lose the others
             warnings.append(f"Page {number} of the PDF could not be read and was skipped.")
             continue
-        parts.append(text)
-        size += len(text)
+        pages.append(lines)
+        size += sum(len(line.text) for line in lines)
         if size > MAX_TEXT_CHARS:
             warnings.append(f"Only the first {number} pages of the PDF were read.")
             break
-    if not "".join(parts).strip():
+    if not any(line.text.strip() for lines in pages for line in lines):
         raise DocumentError("This PDF has no text layer (probably a scan); OCR is not supported.")
-    return "\n\n".join(parts)
+    dropped = _drop_running_lines(pages)
+    if dropped:
+        warnings.append(f"{dropped} running header, footer or page-number lines were left out.")
+    text, joined = _pdf_paragraphs(pages)
+    if joined:
+        warnings.append(f"{joined} wrapped lines were re-joined into paragraphs.")
+    return text
+
+
+@dataclass
+class _PdfLine:
+    x: float
+    y: float
+    size: float  # font size
+    text: str
+    height: float = 0.0  # the page height, for "near the top or bottom edge"
+
+
+def _pdf_lines(page) -> list[_PdfLine]:
+    """The page's text lines in content order, each with where it starts.
+
+    pypdf calls the visitor for every text operation with its matrices; fragments
+    on one baseline make one line. Content order (not top-to-bottom) keeps a
+    two-column page's columns apart, as the producer laid them out.
+    """
+    height = float(page.mediabox.height)
+    lines: list[_PdfLine] = []
+
+    def visit(text, cm, tm, _font, font_size):
+        if not text or not text.strip():
+            return
+        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        size = float(font_size) * (abs(tm[3] * cm[3]) or 1.0)
+        for number, part in enumerate(text.split("\n")):
+            if not part.strip():
+                continue
+            if number == 0 and lines and abs(lines[-1].y - y) < 1.0 and not lines[-1].ended:
+                lines[-1].text += part
+            else:
+                lines.append(_OpenLine(x, y - number * size * 1.2, size, part, height))
+        if text.endswith("\n") and lines:
+            lines[-1].ended = True
+
+    page.extract_text(visitor_text=visit)
+    return [_PdfLine(line.x, line.y, line.size, line.text.rstrip(), height) for line in lines]
+
+
+@dataclass
+class _OpenLine(_PdfLine):
+    ended: bool = False
+
+
+_EDGE = 0.08  # running lines sit in the top or bottom 8% of the page
+
+
+def _drop_running_lines(pages: list[list[_PdfLine]]) -> int:
+    """Drop page numbers, lines repeated on several pages and bare list markers.
+
+    A running line is one that several pages repeat at their top or bottom edge
+    (digits aside), or at the very same place anywhere on the page (a banner that
+    a printed web page repeats). Browser engines draw list bullets apart from the
+    text, so a line of nothing but a marker says nothing.
+    """
+
+    def key(line: _PdfLine) -> str:
+        return re.sub(r"\d+", "#", layout.without_page_number(line.text)).strip().lower()
+
+    def at_edge(line: _PdfLine) -> bool:
+        return line.height > 0 and not (line.height * _EDGE < line.y < line.height * (1 - _EDGE))
+
+    at_edges: Counter[str] = Counter()
+    in_place: Counter[tuple[str, int]] = Counter()
+    for lines in pages:
+        at_edges.update({key(line) for line in lines if at_edge(line)})
+        in_place.update({(key(line), round(line.y)) for line in lines})
+    several = len(pages) > 1
+    dropped = 0
+    for lines in pages:
+        kept = []
+        for line in lines:
+            edge = at_edge(line)
+            running = several and (
+                (edge and at_edges[key(line)] > 1) or in_place[(key(line), round(line.y))] > 1
+            )
+            marker = not re.search(r"\w", line.text)
+            footer = edge and (
+                layout.is_page_number(line.text)
+                # "amnesty.org   Page 1": a footer, on one page or many
+                or layout.without_page_number(line.text) != line.text.strip()
+            )
+            if running or marker or footer:
+                dropped += 1
+                continue
+            kept.append(line)
+        lines[:] = kept
+    return dropped
+
+
+def _pdf_paragraphs(pages: list[list[_PdfLine]]) -> tuple[str, int]:
+    """Blank lines where the vertical gap says a paragraph ended; wrapped lines joined.
+
+    Glyph widths are not at hand, so a line's length in characters against the
+    widest line of its column says whether it was full (widths estimated from
+    typical proportional glyph widths, ``_em_width``); within a run of lines at
+    the normal leading that reads as prose (long lines, sentences), every break is
+    a wrap unless a list item or a labelled line follows.
+    """
+    lines = [line for page in pages for line in page]
+    gaps = [
+        round(a.y - b.y, 1)
+        for a, b in pairwise(lines)
+        if 0 < a.y - b.y < 2.5 * a.size and abs(a.size - b.size) < 0.5
+    ]
+    leading = Counter(gaps).most_common(1)[0][0] if gaps else 12.0
+    longest: dict[int, float] = {}
+    for line in lines:
+        column = round(line.x / 4)
+        longest[column] = max(longest.get(column, 0.0), _em_width(line.text.strip()))
+    runs: list[list[_PdfLine]] = []
+    for index, line in enumerate(lines):
+        before = lines[index - 1] if index else None
+        gap = before.y - line.y if before else 0
+        same = (
+            before is not None
+            and (gap <= 0 or gap <= leading * 1.3 or gap > 3 * leading)
+            and abs(before.size - line.size) < 0.5
+        )
+        if same:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    blocks: list[str] = []
+    joined = 0
+    for run in runs:
+        widest = max(longest.get(round(line.x / 4), 1) for line in run)
+        prose = sum(_em_width(line.text.strip()) for line in run) / len(run) > 0.7 * widest
+        text = run[0].text.strip()
+        for before, line in pairwise(run):
+            first = line.text.split()[0]
+            full = prose or _em_width(f"{before.text.strip()} {first}") > 0.95 * widest
+            glue = layout.joins(before.text, line.text, full=full)
+            if glue is None:
+                text += "\n" + line.text.strip()
+            else:
+                text = (text[:-1] if glue == "" else text) + glue + line.text.strip()
+                joined += 1
+        blocks.append(text)
+    return "\n\n".join(blocks), joined
+
+
+_NARROW = set(" il.,:;|!'’()[]-/tfjrI")
+_WIDE = set("mwMW@%")
+
+
+def _em_width(text: str) -> float:
+    """About how wide a line is set in a proportional font, in ems.
+
+    Glyph widths are not at hand (they hide behind each font's encoding), and a count
+    of characters takes "UA: 216/06 Index ..." in capitals and digits for as wide
+    as a line of lower-case prose of the same length: it is a third wider.
+    """
+    width = 0.0
+    for char in text:
+        if char in _NARROW:
+            width += 0.3
+        elif char in _WIDE:
+            width += 0.85
+        elif char.isupper():
+            width += 0.68
+        elif char.isdigit():
+            width += 0.56
+        else:
+            width += 0.52
+    return width

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select
 
@@ -40,27 +40,6 @@ from campaign.extensions import db
 PENDING_MAX_AGE = timedelta(days=1)
 MAX_SUGGESTED_CASES = 3
 PASTED_FILENAME = "pasted-text.txt"
-
-# Extraction notes ("sentenced to 12 years", "released") -> person status codes.
-_STATUS_WORDS = (
-    ("hunger strike", "hunger_strike"),
-    ("sentenced", "sentenced"),
-    ("convicted", "sentenced"),
-    ("released", "released"),
-    ("acquitted", "released"),
-    ("pardoned", "released"),
-    ("deported", "deported"),
-    ("exiled", "exiled"),
-    ("disappeared", "disappeared"),
-    ("abducted", "disappeared"),
-    ("tortured", "ill_treated"),
-    ("charged", "charged"),
-    ("detained", "detained"),
-    ("arrested", "detained"),
-    ("jailed", "detained"),
-    ("imprisoned", "detained"),
-)
-
 
 # --- storing uploads ------------------------------------------------------
 
@@ -113,13 +92,6 @@ def get_document(document_id: int) -> CaseDocument:
     document = db.session.get(CaseDocument, document_id)
     if document is None:
         raise NotFound("There is no such document.")
-    return document
-
-
-def get_pending(document_id: int) -> CaseDocument:
-    document = get_document(document_id)
-    if not document.is_pending:
-        raise Conflict(f"This document was already saved with {document.case.label}.", "file")
     return document
 
 
@@ -256,12 +228,6 @@ def _notes(review: Review) -> list[str]:
     return notes
 
 
-def status_code(note: str | None) -> str:
-    """The person status an extraction note stands for; '' when none fits."""
-    note = (note or "").lower()
-    return next((code for word, code in _STATUS_WORDS if word in note), "other" if note else "")
-
-
 def update_body(review: Review) -> str:
     """The document's prose paragraphs, minus its headline: a first draft of an update."""
     title_spans = review.proposal.title.spans
@@ -306,6 +272,9 @@ class Reviewed:
     update_title: str = ""
     update_body: str = ""
     new_deadline: date | None = None
+    # The date the sheet says it was issued, and an update's own index reference.
+    issued_on: date | None = None
+    update_index_reference: str = ""
     # One item per row of the review form (None: left out), so that a refusal
     # names the row it is about.
     people: list[PersonEntry | None] = field(default_factory=list)
@@ -318,12 +287,16 @@ def save_review(actor, document_id: int, reviewed: Reviewed) -> tuple[Case, Case
     A savepoint undoes a half-done save at once, so the page that shows the refusal
     is rendered from the database as it was, not with a half-made case in it.
     """
+    if reviewed.issued_on is not None and reviewed.issued_on > cases.org_today():
+        raise ValidationError("The sheet's issue date lies in the future.", "issued_on")
     with db.session.begin_nested():
         document = _lock_pending(document_id)
+        document.issued_on = reviewed.issued_on
         if reviewed.save_as == "new":
             case, update = _save_new_case(actor, reviewed), None
         else:
             case = _case_to_update(reviewed)
+            _align_issue_date(actor, case, reviewed.issued_on)
             update = _save_update(actor, case, reviewed)
         _save_people(actor, case, reviewed.people)
         _save_targets(actor, case, reviewed.targets)
@@ -390,6 +363,38 @@ def _case_to_update(reviewed: Reviewed) -> Case:
 _UPDATE_FIELDS = {"kind": "update_kind", "body": "update_body", "new_deadline": "deadline"}
 
 
+def _noon(day: date) -> datetime:
+    """A date as a moment: noon UTC is the same day in every time zone staff work in."""
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+def _align_issue_date(actor, case: Case, issued_on: date | None) -> None:
+    """An update sheet issued on a date proves its UA was issued by then.
+
+    A historic UA imported and issued here today carries today as its issue date;
+    its updates' deadlines (years ago) would then lie "before the UA was issued".
+    The earliest date a sheet of the case gives is when it was really issued.
+    """
+    if issued_on is None or case.issued_at is None:
+        return
+    known = db.session.scalars(
+        select(CaseDocument.issued_on).where(
+            CaseDocument.case_id == case.id, CaseDocument.issued_on.is_not(None)
+        )
+    )
+    earliest = min([issued_on, *known])
+    if case.issued_at.date() > earliest:
+        before = case.issued_at.date().isoformat()
+        case.issued_at = _noon(earliest)
+        record(
+            actor,
+            "case.issue_date",
+            case,
+            f"{case.label}: issue date {before} corrected to {earliest.isoformat()} "
+            "from its case sheets",
+        )
+
+
 def _save_update(actor, case: Case, reviewed: Reviewed) -> CaseUpdate:
     if reviewed.update_kind not in UPDATE_KINDS:
         raise ValidationError(
@@ -397,7 +402,8 @@ def _save_update(actor, case: Case, reviewed: Reviewed) -> CaseUpdate:
             "update_kind",
         )
     try:
-        return cases.add_update(
+        reference = cases.normalise_index_reference(reviewed.update_index_reference)
+        update = cases.add_update(
             actor,
             case,
             kind=reviewed.update_kind,
@@ -407,6 +413,10 @@ def _save_update(actor, case: Case, reviewed: Reviewed) -> CaseUpdate:
         )
     except ServiceError as error:
         raise type(error)(error.message, _UPDATE_FIELDS.get(error.field, error.field)) from error
+    update.index_reference = reference
+    if reviewed.issued_on is not None:
+        update.issued_at = _noon(reviewed.issued_on)  # when it was issued, not imported
+    return update
 
 
 def _save_people(actor, case: Case, entries: list[PersonEntry | None]) -> None:

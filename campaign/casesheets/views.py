@@ -196,6 +196,7 @@ def initial_data(review: services.Review) -> dict:
     """The proposal as form data; what was not found stays empty, never guessed."""
     p = review.proposal
     deadline = p.deadline.value
+    issued_on = date.fromisoformat(p.issue_date.value) if p.issue_date.found else None
     return {
         "save_as": _default_save_as(review),
         "ua_number": p.ua_number.value,
@@ -203,14 +204,16 @@ def initial_data(review: services.Review) -> dict:
         "title": p.title.value or "",
         "update_kind": FURTHER_ACTION.get(p.further_action.value, ""),
         "update_body": services.update_body(review),
-        "country_code": "",
+        "country_code": p.country.value or "",
         "index_reference": p.index_reference.value or "",
         "deadline": date.fromisoformat(deadline) if deadline else None,
+        "issued_on": issued_on,
         "languages": ", ".join(p.languages.value or []),
         "summary": p.summary.value or "",
         "recommended_actions": "\n".join(p.recommended_actions.value or []),
         "background": p.background.value or "",
-        "people": [_person_data(review, person) for person in p.people] + [{"include": True}],
+        "people": [_person_data(review, person, issued_on) for person in p.people]
+        + [{"include": True}],
         "targets": [_target_data(_updated_case(review), target) for target in p.targets]
         + [{"include": True}],
     }
@@ -232,8 +235,8 @@ def _updated_case(review: services.Review):
     return review.suggestions[0][0] if save_as.startswith("case-") else None
 
 
-def _person_data(review: services.Review, person) -> dict:
-    code = services.status_code(person.status.value)
+def _person_data(review: services.Review, person, issued_on: date | None) -> dict:
+    code = person.status_code or ""
     known = review.known.get(person.person_id)
     if known and known.current_status and known.current_status.status == code:
         code = ""  # already recorded: a second "released" row would say nothing new
@@ -244,8 +247,15 @@ def _person_data(review: services.Review, person) -> dict:
         "aliases": "\n".join(person.aliases),
         "status": code,
         "note": person.status.value or "",
-        "on": cases.org_today(),
+        # The date the text gives, else the sheet's: never the day of the import.
+        "on": _status_day(person, issued_on),
     }
+
+
+def _status_day(person, issued_on: date | None) -> date | None:
+    if person.status_on.found:
+        return date.fromisoformat(person.status_on.value)
+    return issued_on or cases.org_today()
 
 
 def _target_data(case, target) -> dict:
@@ -332,6 +342,8 @@ def reviewed(form: ReviewForm) -> services.Reviewed:
         update_title=form.title.data or "",
         update_body=form.update_body.data or "",
         new_deadline=form.deadline.data,
+        issued_on=form.issued_on.data,
+        update_index_reference=form.index_reference.data or "",
         people=[_person_entry(row.form) for row in form.people],
         targets=[_target_entry(row.form) for row in form.targets],
     )

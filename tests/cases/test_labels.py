@@ -1,6 +1,15 @@
+from datetime import date
+
 import pytest
 
-from campaign.cases.labels import case_label, ordinal, parse_label, update_label
+from campaign.cases.labels import (
+    case_label,
+    full_year,
+    ordinal,
+    ordinal_number,
+    parse_label,
+    update_label,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +62,26 @@ def test_ordinal_refuses_zero():
 )
 def test_parse_label(text, expected):
     assert parse_label(text, pivot=27) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "number"),
+    [("first", 1), ("Third", 3), ("eleventh", 11), ("twentieth", 20), ("3rd", 3), ("12", 12)],
+)
+def test_ordinal_number_reads_what_documents_write(word, number):
+    assert ordinal_number(word) == number
+
+
+@pytest.mark.parametrize("word", [None, "", "0", "zeroth", "update"])
+def test_ordinal_number_refuses_the_rest(word):
+    assert ordinal_number(word) is None
+
+
+def test_full_year_is_the_rule_parse_label_uses():
+    today = date(2026, 12, 7)
+    assert full_year("16", today=today) == 2016
+    assert full_year("27", today=today) == 2027
+    assert full_year("98", today=today) == 1998
+    assert full_year("28", today=today) is None  # 1928: before the first UAs
+    assert full_year("1969", today=today) is None
+    assert full_year("2028", today=today) is None

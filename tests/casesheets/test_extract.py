@@ -584,3 +584,61 @@ def test_five_megabytes_are_cut_and_still_answer():
 def test_adversarial_repetitions_finish(unit):
     text = unit * (600_000 // len(unit))
     json.dumps(extract(text).to_dict())
+
+
+# --- issue #19: layouts the import lost fields on -----------------------------------------
+
+
+def test_targets_after_a_lead_in_without_a_to_heading():
+    """The appeals heading carries the deadline but no "TO:"; the officials follow a
+    "Please write immediately in ... to:" lead-in (they ended up in the actions)."""
+    text = (
+        "UA: 88/17 Index: EUR 57/6103/2017 Kazakhstan Date: 19 April 2017\n\n"
+        "URGENT ACTION\n\nTRADE UNION LEADER DETAINED\n\n"
+        "PLEASE SEND APPEALS BEFORE 31 MAY 2017\n"
+        "- Call on the authorities to release Larisa Kharkova immediately.\n\n"
+        "Please write immediately in Kazakh, Russian, English or your own language to the "
+        "Prosecutor General, with a copy to the embassy of Kazakhstan in your country, to:\n\n"
+        "Prosecutor General\nZhakip Asanov\nul. Mambetova 14\n010000 Astana, Kazakhstan\n"
+        "Email: pressa@prokuror.example.kz\nSalutation: Dear Prosecutor General\n\n"
+        "Ambassador Erlan Idrissov\nEmbassy of Kazakhstan\n125 Pall Mall\nLondon SW1Y 5EA\n"
+        "Email: london@mfa.example.kz\nSalutation: Your Excellency\n"
+    )
+    p = extract(text, today=TODAY)
+    assert [(t.title, t.name, t.salutation, t.is_copy) for t in p.targets] == [
+        ("Prosecutor General", "Zhakip Asanov", "Dear Prosecutor General", False),
+        ("Ambassador", "Erlan Idrissov", "Your Excellency", True),
+    ]
+    assert [t.email for t in p.targets] == ["pressa@prokuror.example.kz", "london@mfa.example.kz"]
+    assert all("Zhakip" not in action for action in p.recommended_actions.value or [])
+    assert (p.country.value, p.issue_date.value) == ("KZ", "2017-04-19")
+    assert p.languages.value == ["kk", "ru", "en"]
+
+
+def test_a_standalone_update_names_a_person_by_the_first_spelling_not_the_commonest():
+    text = (
+        "Further information on UA: 205/16 Index: EUR 50/5055/2016 Ukraine "
+        "Date: 29 September 2016\n"
+        "Akhtem Chiygoz, deputy head of the Mejlis, was sentenced to eight years on "
+        "11 September 2016. The court found Akhtem Chyigoz guilty. Akhtem Chyigoz took part "
+        "only by video link. Akhtem Chyigoz's lawyers have appealed."
+    )
+    (chiygoz,) = extract(text, today=TODAY).people
+    assert chiygoz.name == "Akhtem Chiygoz"
+    assert chiygoz.aliases == ["Akhtem Chyigoz"]
+    assert chiygoz.status_code == "sentenced"
+    assert chiygoz.status_on.value == "2016-09-11"
+
+
+def test_a_status_date_comes_from_its_own_clause_and_a_year_from_the_sheet():
+    text = (
+        "UA 45/98 Date: 20 April 1998\n"
+        "Hassan Osman al-Tayeb, who was detained with him on 31 March, was released without "
+        "charge on 11 April. Ilmi Umerov and Akhtem Chiygoz, both sentenced to prison by the "
+        "de facto authorities, were flown to Turkey on 25 October."
+    )
+    people = {p.name: p for p in extract(text, today=TODAY).people}
+    hassan = people["Hassan Osman al-Tayeb"]
+    assert (hassan.status_code, hassan.status_on.value) == ("released", "1998-04-11")
+    # "on 25 October" belongs to the flight, not to the sentence.
+    assert people["Akhtem Chiygoz"].status_on.value is None

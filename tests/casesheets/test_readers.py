@@ -191,10 +191,14 @@ def test_docx_paragraphs_tables_and_bullets_in_order():
     )
     result = read_document(data, "sheet.docx")
     assert result.format == "docx"
+    # Word spaces its paragraphs: each is a block of its own (a blank line apart).
     assert result.text.split("\n") == [
         "URGENT ACTION",
+        "",
         KNOWN,
+        "",
         "- calling for release",
+        "",
         "Prosecutor General",
         "Fax: +7 495 987 58 41",
         "",
@@ -389,3 +393,24 @@ def test_content_that_does_not_match_the_extension(data, name, word):
 
 def test_html_with_no_text():
     refused(b"<html><script>x()</script></html>", "a.html", "no text")
+
+
+def test_docx_address_lines_without_spacing_stay_one_block():
+    import docx
+    from docx.shared import Pt
+
+    document = docx.Document()
+    document.add_paragraph("Write to the Minister of Justice:")
+    for line in ("Minister of Justice", "Ministry of Justice", "Email: m@example.org"):
+        document.add_paragraph(line).paragraph_format.space_after = Pt(0)
+    document.add_heading("Background", level=2)
+    document.add_paragraph("The ministry has not replied.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = read_document(buffer.getvalue(), "sheet.docx").text
+    assert text.split("\n\n") == [
+        "Write to the Minister of Justice:",
+        "Minister of Justice\nMinistry of Justice\nEmail: m@example.org",
+        "Background",
+        "The ministry has not replied.",
+    ]

@@ -15,7 +15,7 @@ from campaign.cases import names
 from campaign.cases import services as cases
 from campaign.cases.models import Case, CaseUpdate, Person, PersonStatus, Target
 from campaign.casesheets import services
-from campaign.casesheets.extract import extract, name_key
+from campaign.casesheets.extract import extract, name_key, status_code
 from campaign.casesheets.highlight import Mark, highlight, marks_of
 from campaign.casesheets.models import CaseDocument
 from campaign.core.errors import Conflict, ValidationError
@@ -151,7 +151,7 @@ def test_cases_are_suggested_by_the_people_they_name(app, db):
     ],
 )
 def test_status_notes_map_to_status_codes(note, code):
-    assert services.status_code(note) == code
+    assert status_code(note) == code
 
 
 # --- saving ----------------------------------------------------------------------------------
@@ -356,3 +356,64 @@ def test_every_proposal_span_becomes_a_mark():
     soup = BeautifulSoup(html, "html.parser")
     for key in ("ua_number", "deadline", "languages", "title", "target-0", "person-0"):
         assert soup.find("mark", id=f"src-{key}") is not None, key
+
+
+# --- the sheet's own dates and references ------------------------------------------------------
+
+UPDATE_2016 = (
+    Path(__file__).parent / "corpus" / "ua_205_16_second_update" / "sheet.pdf"
+)  # issued 29 September 2016, new deadline 10 November 2016, index EUR 50/5055/2016
+
+
+def test_an_update_of_a_historic_ua_issued_here_today_is_not_refused(app, db):
+    """Issue #19: the UA was imported and issued here today; its 2016 update's deadline
+    was refused as lying "before the UA was issued"."""
+    case = ua_205_16()
+    assert case.issued_at.date() == cases.org_today()
+    document = services.store_upload(None, UPDATE_2016.read_bytes(), "update.pdf")
+    proposal = services.propose(document).proposal
+    assert proposal.issue_date.value == "2016-09-29"
+    assert proposal.index_reference.value == "EUR 50/5055/2016"
+    reviewed = services.Reviewed(
+        save_as="update",
+        ua_number=205,
+        ua_year=2016,
+        update_kind="further_action",
+        update_body="Akhtem Chiygoz was sentenced.",
+        new_deadline=date.fromisoformat(proposal.deadline.value),
+        issued_on=date.fromisoformat(proposal.issue_date.value),
+        update_index_reference=proposal.index_reference.value,
+    )
+    saved, update = services.save_review(None, document.id, reviewed)
+    assert saved.issued_at.date() == date(2016, 9, 29)
+    assert update.new_deadline == date(2016, 11, 10)
+    assert update.issued_at.date() == date(2016, 9, 29)
+    assert update.index_reference == "EUR 50/5055/2016"
+    assert document.issued_on == date(2016, 9, 29)
+
+
+def test_an_update_index_reference_that_is_not_one_is_refused_at_its_field(app, db):
+    ua_205_16()
+    document = store(SEED_000)
+    reviewed = services.Reviewed(
+        save_as="update",
+        ua_number=205,
+        ua_year=2016,
+        update_kind="no_further_action",
+        update_body="Released.",
+        update_index_reference="see the website",
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.save_review(None, document.id, reviewed)
+    assert refused.value.field == "index_reference"
+    assert db.session.get(CaseDocument, document.id).is_pending
+
+
+def test_an_issue_date_in_the_future_is_refused(app, db):
+    document = store(ORIGINAL)
+    reviewed = services.Reviewed(
+        save_as="new", case={"title": "T"}, issued_on=cases.org_today() + timedelta(days=2)
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.save_review(None, document.id, reviewed)
+    assert refused.value.field == "issued_on"

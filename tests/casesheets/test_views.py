@@ -239,7 +239,9 @@ def test_original_sheet_becomes_a_complete_draft_with_targets(app, db, login):
     assert data["languages"] == "ru, en"
     assert data["targets-0-salutation"] == "Dear Prosecutor General"
     assert data["targets-2-is_copy"] == "y"
-    data["country_code"] = "RU"  # not extracted: staff add it
+    assert data["country_code"] == "RU"  # "Russian Federation" on the first line
+    assert data["issued_on"] == "2006-07-20"
+    assert data["people-0-on"] == "2006-07-18"  # "detained ... on 18 July 2006", not today
     data["targets-1-email"] = "sledcom@example.ru"  # a correction
 
     saved = client.post(review_url, data=data)
@@ -428,3 +430,30 @@ def test_the_document_is_read_outside_any_transaction(app, db, login, monkeypatc
     upload_ok(login("campaigner"), SAMPLES / "ua_216_06_original.txt")
     assert seen == [False]
     assert db.session.scalar(select(CaseDocument)).uploaded_by_id is not None
+
+
+def test_a_wrapped_pdf_is_reviewed_as_paragraphs_with_every_source_marked(app, db, login):
+    client = login("campaigner")
+    corpus = Path(__file__).parent / "corpus"
+    review_url = upload_ok(client, corpus / "ua_301_09_original" / "sheet.pdf")
+    html = client.get(review_url).get_data(as_text=True)
+    soup = BeautifulSoup(html, "html.parser")
+    source = soup.find("pre", class_="source").text
+    # The headline and the language line were wrapped in the PDF; they are whole here.
+    title = "STUDENT ACTIVISTS DETAINED AFTER PEACEFUL PROTEST AT UNIVERSITY OF TEHRAN"
+    assert title in source.split("\n")
+    assert soup.find("mark", id="src-title").text == title
+    assert (
+        soup.find("mark", id="src-languages").text
+        == "Persian, English, French or your own language"
+    )
+    assert soup.find("mark", id="src-country").text == "Iran"
+    assert soup.find("mark", id="src-issue_date").text == "Date: 12 November 2009"
+    assert soup.find("mark", id="src-person-0-on").text == "on 3 November 2009"
+    assert any("re-joined" in li.text for li in soup.select(".alert-warning li"))
+    data = form_fields(html)
+    assert (data["title"], data["country_code"], data["issued_on"]) == (title, "IR", "2009-11-12")
+    assert data["languages"] == "fa, en, fr"
+    assert data["people-0-on"] == data["people-1-on"] == "2009-11-03"
+    for link in ("#src-title", "#src-country", "#src-issue_date", "#src-person-0-on"):
+        assert soup.find("a", href=link) is not None, link
