@@ -83,6 +83,8 @@ def from_environment() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         # Requests above this get 413; case-sheet uploads are capped at 10 MB by the reader.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024),
+        # JSON bodies nested deeper than this get 400 before they are parsed.
+        "JSON_MAX_DEPTH": _int("JSON_MAX_DEPTH", 32),
         # Login throttling: lock an account after this many failures in a row.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),

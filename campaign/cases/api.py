@@ -45,8 +45,8 @@ class PersonSchema(Schema):
 
 
 class PersonPatchSchema(PersonSchema):
-    class Meta:
-        partial = True
+    """Used as ``PersonPatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
 
 
 def _dump_person(person) -> dict:
@@ -82,8 +82,8 @@ class TargetSchema(Schema):
 
 
 class TargetPatchSchema(TargetSchema):
-    class Meta:
-        partial = True
+    """Used as ``TargetPatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
 
 
 class UpdateSchema(Schema):
@@ -124,8 +124,8 @@ class CaseSchema(Schema):
 
 
 class CasePatchSchema(CaseSchema):
-    class Meta:
-        partial = True
+    """Used as ``CasePatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
 
 
 class CaseSummarySchema(CaseSchema):
@@ -204,7 +204,7 @@ class CaseItem(MethodView):
         return _dump_case(_case(case_id))
 
     @api_requires("campaigner")
-    @cases_bp.arguments(CasePatchSchema)
+    @cases_bp.arguments(CasePatchSchema(partial=True))
     @cases_bp.response(200, CaseSchema)
     def patch(self, data, case_id):
         """Change fields of a UA."""
@@ -255,7 +255,7 @@ class Targets(MethodView):
 @cases_bp.route("/<int:case_id>/targets/<int:target_id>")
 class TargetItem(MethodView):
     @api_requires("campaigner")
-    @cases_bp.arguments(TargetPatchSchema)
+    @cases_bp.arguments(TargetPatchSchema(partial=True))
     @cases_bp.response(200, TargetSchema)
     def patch(self, data, case_id, target_id):
         """Change a target."""
@@ -318,7 +318,7 @@ class PersonItem(MethodView):
         return _dump_person(services.get_person(person_id))
 
     @api_requires("campaigner")
-    @people_bp.arguments(PersonPatchSchema)
+    @people_bp.arguments(PersonPatchSchema(partial=True))
     @people_bp.response(200, PersonSchema)
     def patch(self, data, person_id):
         """Change a person."""
