@@ -109,6 +109,11 @@ def from_environment() -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The supporter's letter pack (/act/<token>/letters.pdf): ~1 s of CPU each.
+        "RATELIMIT_LETTER_PDF": _env("RATELIMIT_LETTER_PDF", "10 per minute;100 per day"),
+        # Reverse proxies in front of the app (each appends to X-Forwarded-For):
+        # 0 trusts no header; 1 behind one nginx/Caddy; more behind a load balancer too.
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
         # Celery: the database is the truth, Redis only carries wake-ups.
         "CELERY": {
             "broker_url": redis_url,
