@@ -111,6 +111,10 @@ def from_environment() -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         # The supporter's letter pack (/act/<token>/letters.pdf): ~1 s of CPU each.
         "RATELIMIT_LETTER_PDF": _env("RATELIMIT_LETTER_PDF", "10 per minute;100 per day"),
+        # Test sends of a mailing: per staff member; and who may receive them
+        # besides active staff accounts ("a@example.org, @example.org").
+        "RATELIMIT_TEST_SEND": _env("RATELIMIT_TEST_SEND", "20 per hour"),
+        "TEST_SEND_ALLOWED": _env("TEST_SEND_ALLOWED", ""),
         # Reverse proxies in front of the app (each appends to X-Forwarded-For):
         # 0 trusts no header; 1 behind one nginx/Caddy; more behind a load balancer too.
         "PROXY_COUNT": _int("PROXY_COUNT", 0),

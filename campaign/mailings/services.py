@@ -476,6 +476,28 @@ def links_for(case_id: int | None):
     return personal_links(case_id)
 
 
+def test_send_allowed(address: str) -> bool:
+    """Whether ``address`` may receive a test: an active staff account's address, or
+    one on TEST_SEND_ALLOWED (whole addresses, or "@domain" for a whole domain).
+
+    A test skips approval and the outbox, so it must not reach outside addresses:
+    otherwise any campaigner could relay free text from MAIL_FROM to anyone.
+    """
+    from campaign.auth.models import User
+
+    address = address.strip().lower()
+    _local, _, domain = address.rpartition("@")
+    allowed = {
+        entry.strip().lower()
+        for entry in current_app.config.get("TEST_SEND_ALLOWED", "").split(",")
+        if entry.strip()
+    }
+    if address in allowed or f"@{domain}" in allowed:
+        return True
+    staff = select(User.id).where(func.lower(User.email) == address, User.active.is_(True))
+    return db.session.scalar(staff) is not None
+
+
 def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:
     """Send one copy, "[TEST]" in the subject, to a staff address (not via the outbox)."""
     from campaign.mailings import smtp
@@ -487,6 +509,12 @@ def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> No
         compose.clean_header(address, "address")
     except compose.HeaderInjection as error:
         raise ValidationError(str(error), "address") from error
+    if not test_send_allowed(address):
+        raise ValidationError(
+            "Tests go only to staff addresses (an active staff account, or the "
+            "TEST_SEND_ALLOWED setting).",
+            "address",
+        )
     test = compose.Content(**{**content(mailing).__dict__, "subject": f"[TEST] {mailing.subject}"})
     composer = compose.Composer(mailing.id, test, language, links_for(mailing.case_id))
     recipient = sample_recipient(language)

@@ -22,7 +22,7 @@ from campaign.auth.roles import requires
 from campaign.cases.models import Case, CaseUpdate
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
-from campaign.extensions import db
+from campaign.extensions import db, limiter
 from campaign.i18n import catalogue_languages
 from campaign.mailings import bounces, services
 from campaign.mailings.forms import MailingForm, SendForm, TestSendForm
@@ -183,7 +183,16 @@ def preview(mailing_id: int, language: str, fmt: str):
     return response
 
 
+def _test_send_limit() -> str:
+    return current_app.config["RATELIMIT_TEST_SEND"]
+
+
+def _per_staff_member() -> str:
+    return f"staff:{getattr(current_user, 'id', None)}"
+
+
 @bp.post("/mailings/<int:mailing_id>/test")
+@limiter.limit(_test_send_limit, key_func=_per_staff_member)
 @requires("campaigner")
 def test(mailing_id: int):
     mailing = _mailing_or_404(mailing_id)
