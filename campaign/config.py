@@ -79,6 +79,10 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure,
+        # Staff sessions (server-side records) end after this long without a
+        # request, and this long after login however busy.
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 120),
+        "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", 12),
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "WTF_CSRF_TIME_LIMIT": None,
         # Requests above this get 413; case-sheet uploads are capped at 10 MB by the reader.

@@ -46,8 +46,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
-    def get_id(self) -> str:  # Flask-Login
-        return f"{self.id}:{self.session_epoch}"
+    # The plain token of the session this request runs in (set at login and by the
+    # session loader): Flask-Login keeps it in the cookie, never the user's id.
+    session_token = None  # not a column (str | None)
+
+    def get_id(self) -> str | None:  # Flask-Login
+        return self.session_token
 
     @property
     def display(self) -> str:
@@ -55,6 +59,30 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class StaffSession(db.Model):
+    """One login: the cookie carries a random token, the row only its SHA-256.
+
+    Ending the row (logout, password or role change, "sign out everywhere",
+    idle or absolute lifetime) ends the session, whatever copies of the cookie
+    exist.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(String(40), default="")
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<StaffSession {self.id} user={self.user_id} ended={self.ended_at}>"
 
 
 class ApiToken(db.Model):

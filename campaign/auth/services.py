@@ -9,11 +9,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from campaign.audit.services import record
 from campaign.auth import passwords
-from campaign.auth.models import ApiToken, User
+from campaign.auth.models import ApiToken, StaffSession, User
 from campaign.auth.roles import ROLES
 from campaign.core.errors import Conflict, ServiceError, ValidationError
 from campaign.core.types import utcnow
@@ -84,7 +84,8 @@ def update_user(actor, user: User, *, role: str, name: str, active: bool) -> Use
         return user
     user.role, user.name, user.active = role, name.strip(), active
     if "active" in changes or "role" in changes:
-        user.session_epoch += 1  # the next request re-authenticates
+        user.session_epoch += 1  # a pending two-factor step is void too
+        end_sessions(user, "role change" if "role" in changes else "deactivated")
     record(actor, "user.update", user, f"Updated {user.email}", changes)
     return user
 
@@ -92,7 +93,8 @@ def update_user(actor, user: User, *, role: str, name: str, active: bool) -> Use
 def set_password(actor, user: User, password: str) -> None:
     check_password_policy(password, user.email, user.name)
     user.password_hash = _hasher.hash(password)
-    user.session_epoch += 1  # every other session of this account ends
+    user.session_epoch += 1  # a pending two-factor step is void too
+    end_sessions(user, "password change")  # the view starts a new one for its own
     user.failed_logins = 0
     user.locked_until = None
     record(actor, "user.password", user, f"Password changed for {user.email}")
@@ -160,13 +162,86 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def load_session_user(session_id: str) -> User | None:
-    user_id, _, epoch = (session_id or "").partition(":")
-    if not user_id.isdigit() or not epoch.isdigit():
+# --- sessions ---------------------------------------------------------------
+
+# last_seen_at is written at most this often, so that reads do not write on every
+# request; the idle lifetime is exact to within this.
+_TOUCH = timedelta(seconds=60)
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for ``user``; its token goes into the cookie."""
+    now = utcnow()
+    # Long-ended sessions of this user are of no further use.
+    db.session.execute(
+        delete(StaffSession).where(
+            StaffSession.user_id == user.id, StaffSession.ended_at < now - timedelta(days=30)
+        )
+    )
+    plain = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(user_id=user.id, token_hash=_token_hash(plain),
+                                created_at=now, last_seen_at=now))  # fmt: skip
+    db.session.flush()
+    user.session_token = plain
+    return plain
+
+
+def end_session(token: str | None, reason: str = "logout") -> None:
+    if token:
+        db.session.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash == _token_hash(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+        )
+
+
+def end_sessions(user: User, reason: str) -> int:
+    """End every session of ``user``; how many were open."""
+    result = db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    return result.rowcount
+
+
+def sign_out_everywhere(actor, user: User) -> int:
+    count = end_sessions(user, "signed out by an admin")
+    user.session_epoch += 1
+    record(actor, "user.sign_out_everywhere", user,
+           f"Signed {user.email} out everywhere ({count} sessions)")  # fmt: skip
+    return count
+
+
+def open_sessions(user: User) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    )
+
+
+def load_session_user(token: str) -> User | None:
+    """Flask-Login's user loader: the session's user while the session lives."""
+    if not token or len(token) > 100:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_epoch != int(epoch):
+    row = db.session.scalar(
+        select(StaffSession).where(StaffSession.token_hash == _token_hash(token))
+    )
+    if row is None or row.ended_at is not None:
         return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    lifetime = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    if now - row.last_seen_at > idle or now - row.created_at > lifetime:
+        row.ended_at, row.end_reason = now, "expired"
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if now - row.last_seen_at > _TOUCH:
+        row.last_seen_at = now
+    user.session_token = token
     return user
 
 

@@ -59,6 +59,7 @@ def login():
             session["2fa_pending"] = {"user": user.id, "epoch": user.session_epoch,
                                       "next": target, "at": time.time()}  # fmt: skip
             return redirect(url_for("auth.verify_2fa"))
+        services.start_session(user)
         login_user(user)
         return redirect(target)
     return render_template("auth/login.html", form=form)
@@ -84,6 +85,7 @@ def verify_2fa():
             g.keep_changes = True  # the failure counts towards the lockout
             return render_template("auth/verify.html", form=form), 401
         session.pop("2fa_pending", None)
+        services.start_session(user)
         login_user(user)
         return redirect(safe_next(pending.get("next")) or url_for("core.home"))
     return render_template("auth/verify.html", form=form)
@@ -133,6 +135,7 @@ def setup_2fa():
 @bp.post("/logout")
 @requires("viewer")
 def logout():
+    services.end_session(current_user.get_id())
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
@@ -162,7 +165,8 @@ def change_password():
         except ServiceError as error:
             attach_error(form, error)
         else:
-            login_user(user)  # this session carries the new epoch
+            services.start_session(user)  # every session ended: this one goes on anew
+            login_user(user)
             flash("Password changed. Your other sessions have been logged out.", "success")
             return redirect(url_for("auth.account"))
     return _account_with(password_form=form), 422
@@ -253,8 +257,21 @@ def edit_user(user_id: int):
             return redirect(url_for("auth.users"))
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
-        "auth/user_edit.html", user=user, form=form, confirm=ConfirmForm()
-    ), status
+        "auth/user_edit.html", user=user, form=form, confirm=ConfirmForm(),
+        sessions=services.open_sessions(user),
+    ), status  # fmt: skip
+
+
+@bp.post("/admin/users/<int:user_id>/sign-out")
+@requires("admin")
+def sign_out_everywhere(user_id: int):
+    user = services.get_user(user_id) or abort(404)
+    if confirmed("Nobody was signed out"):
+        count = services.sign_out_everywhere(current_user, user)
+        if user.id == current_user.id:
+            logout_user()
+        flash(f"{user.email} is signed out everywhere ({count} sessions ended).", "success")
+    return redirect(url_for("auth.edit_user", user_id=user.id))
 
 
 @bp.post("/admin/users/<int:user_id>/reset-2fa")
