@@ -89,9 +89,12 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024),
         # JSON bodies nested deeper than this get 400 before they are parsed.
         "JSON_MAX_DEPTH": _int("JSON_MAX_DEPTH", 32),
-        # Login throttling: lock an account after this many failures in a row.
+        # Login throttling (campaign/auth/throttle.py), never a lockout: after this
+        # many failures for one address (or one device), and per network address,
+        # each attempt waits 1, 2, 4... seconds, up to the maximum.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
-        "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
+        "LOGIN_IP_FREE_FAILURES": _int("LOGIN_IP_FREE_FAILURES", 30),
+        "LOGIN_MAX_DELAY_SECONDS": _int("LOGIN_MAX_DELAY_SECONDS", 120),
         # Staff passwords (campaign/auth/passwords.py): minimum length, and the
         # minimum zxcvbn strength score (0-4) beyond the breached-password check.
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from campaign.audit.services import record
-from campaign.auth import passwords
+from campaign.auth import passwords, throttle
 from campaign.auth.models import ApiToken, StaffSession, User
 from campaign.auth.roles import ROLES
 from campaign.core.errors import Conflict, ServiceError, ValidationError
@@ -95,8 +95,7 @@ def set_password(actor, user: User, password: str) -> None:
     user.password_hash = _hasher.hash(password)
     user.session_epoch += 1  # a pending two-factor step is void too
     end_sessions(user, "password change")  # the view starts a new one for its own
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.succeeded([throttle.account_key(user.email)])
     record(actor, "user.password", user, f"Password changed for {user.email}")
 
 
@@ -106,53 +105,57 @@ def change_own_password(user: User, current: str, new: str) -> None:
     set_password(user, user, new)
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the user, or raise LoginRefused with a message fit to show."""
-    user = user_by_email(email)
+class Throttled(LoginRefused):
+    status = 429
+
+
+def _throttle_check(keys: list[str], now) -> None:
+    wait = throttle.wait_seconds(keys, now)
+    if wait:
+        # The same words, and no password check, for known and unknown addresses.
+        raise Throttled(f"Too many failed attempts. Wait {wait} seconds and try again.")
+
+
+def authenticate(
+    email: str, password: str, *, ip: str | None = None, device: str | None = None
+) -> User:
+    """Return the user, or raise LoginRefused with a message fit to show.
+
+    ``device`` is the id from the browser's device cookie for this address
+    (throttle.device_for): such a browser is throttled on its own key only.
+    """
     now = utcnow()
-    if user is None:
-        _verify(_DUMMY_HASH, password)
-        raise LoginRefused("Wrong email or password.")
-    if user.locked_until and user.locked_until > now:
-        raise LoginRefused(
-            "Too many failed attempts: this account is locked for a few minutes. "
-            "Try again later or ask an admin."
-        )
-    if not _verify(user.password_hash, password):
-        _count_failure(user, now)
+    keys = throttle.keys_for(email, ip, device)
+    _throttle_check(keys, now)
+    user = user_by_email(email)
+    # Always one password hash, so that known and unknown addresses take as long.
+    if not _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        throttle.failed(keys, now, ip)
         raise LoginRefused("Wrong email or password.")
     if not user.active:
         raise LoginRefused("This account is deactivated. Ask an admin.")
-    user.locked_until = None
     if not user.has_2fa:
-        user.failed_logins = 0
+        throttle.succeeded(keys)
         user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
 
 
-def second_factor(user: User, code: str) -> None:
-    """Check the second factor after the password; failures count towards the lockout."""
+def second_factor(
+    user: User, code: str, *, ip: str | None = None, device: str | None = None
+) -> None:
+    """Check the second factor after the password; failures count towards the backoff."""
     from campaign.auth import twofactor
 
     now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        raise LoginRefused("Too many failed attempts: this account is locked for a few minutes.")
+    keys = throttle.keys_for(user.email, ip, device)
+    _throttle_check(keys, now)
     if not twofactor.verify(user, code):
-        _count_failure(user, now)
+        throttle.failed(keys, now, ip)
         raise LoginRefused("That code is not right, or it was used already.")
-    user.failed_logins = 0
+    throttle.succeeded(keys)
     user.last_login_at = now
-
-
-def _count_failure(user: User, now) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-        user.locked_until = now + timedelta(minutes=minutes)
-        user.failed_logins = 0
-        record(None, "user.locked", user, f"Locked after repeated failed logins: {user.email}")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from campaign.auth import services, twofactor
+from campaign.auth import services, throttle, twofactor
 from campaign.auth.forms import (
     CodeForm,
     LoginForm,
@@ -47,12 +47,16 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        email = form.email.data
+        device = throttle.device_for(email, request.cookies.get(throttle.DEVICE_COOKIE))
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(
+                email, form.password.data, ip=request.remote_addr, device=device
+            )
         except services.LoginRefused as refused:
             form.form_errors.append(refused.message)
-            g.keep_changes = True  # the failure counts towards the lockout
-            return render_template("auth/login.html", form=form), 401
+            g.keep_changes = True  # the failure counts towards the backoff
+            return render_template("auth/login.html", form=form), refused.status
         target = safe_next(request.args.get("next")) or url_for("core.home")
         if user.has_2fa:
             # The password was right; the session holds only this pending step.
@@ -61,7 +65,7 @@ def login():
             return redirect(url_for("auth.verify_2fa"))
         services.start_session(user)
         login_user(user)
-        return redirect(target)
+        return _known_device(redirect(target), user)
     return render_template("auth/login.html", form=form)
 
 
@@ -78,17 +82,31 @@ def verify_2fa():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
+        device = throttle.device_for(user.email, request.cookies.get(throttle.DEVICE_COOKIE))
         try:
-            services.second_factor(user, form.code.data)
+            services.second_factor(user, form.code.data, ip=request.remote_addr, device=device)
         except services.LoginRefused as refused:
             form.code.errors.append(refused.message)
-            g.keep_changes = True  # the failure counts towards the lockout
-            return render_template("auth/verify.html", form=form), 401
+            g.keep_changes = True  # the failure counts towards the backoff
+            return render_template("auth/verify.html", form=form), refused.status
         session.pop("2fa_pending", None)
         services.start_session(user)
         login_user(user)
-        return redirect(safe_next(pending.get("next")) or url_for("core.home"))
+        target = safe_next(pending.get("next")) or url_for("core.home")
+        return _known_device(redirect(target), user)
     return render_template("auth/verify.html", form=form)
+
+
+def _known_device(response, user):
+    """Remember this browser for the account: its logins skip the backoff that
+    strangers' failures put on the account (campaign/auth/throttle.py)."""
+    cookie = throttle.new_device_cookie(user.email, request.cookies.get(throttle.DEVICE_COOKIE))
+    config = current_app.config
+    response.set_cookie(
+        throttle.DEVICE_COOKIE, cookie, max_age=throttle.DEVICE_DAYS * 86400, httponly=True,
+        secure=config["SESSION_COOKIE_SECURE"], samesite="Lax",
+    )  # fmt: skip
+    return response
 
 
 @bp.before_app_request
