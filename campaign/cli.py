@@ -27,6 +27,9 @@ def register(app: Flask) -> None:
     from campaign.supporters.cli import supporters
 
     app.cli.add_command(supporters)
+    from campaign.cases.cli import cases
+
+    app.cli.add_command(cases)
 
 
 def _fail(message: str) -> None:

@@ -128,6 +128,12 @@ class CasePatchSchema(CaseSchema):
     (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
 
 
+class RenumberSchema(Schema):
+    number = fields.Integer(required=True, validate=validate.Range(1, services.MAX_NUMBER))
+    year = fields.Integer(required=True, validate=validate.Range(services.FIRST_YEAR, 2100))
+    reason = fields.String(required=True, validate=validate.Length(max=300))
+
+
 class CaseSummarySchema(CaseSchema):
     class Meta:
         exclude = ("people", "targets", "updates")
@@ -190,7 +196,7 @@ class Cases(MethodView):
     @cases_bp.arguments(CaseSchema)
     @cases_bp.response(201, CaseSchema)
     def post(self, data):
-        """Create a draft UA (give number and year only for a historic UA)."""
+        """Create a draft UA (number and year: a historic UA, coordinators only)."""
         number, year = data.pop("number", None), data.pop("year", None)
         return _dump_case(services.create_case(g.api_user, data, number=number, year=year))
 
@@ -207,7 +213,7 @@ class CaseItem(MethodView):
     @cases_bp.arguments(CasePatchSchema(partial=True))
     @cases_bp.response(200, CaseSchema)
     def patch(self, data, case_id):
-        """Change fields of a UA."""
+        """Change the fields sent (number and year: drafts only, coordinators only)."""
         case = _case(case_id)
         return _dump_case(services.update_case(g.api_user, case, data))
 
@@ -218,6 +224,17 @@ class CaseItem(MethodView):
 def issue_case(case_id):
     """Issue a draft: it becomes active with the next UA number of the year."""
     return _dump_case(services.issue_case(g.api_user, _case(case_id)))
+
+
+@cases_bp.route("/<int:case_id>/renumber", methods=["POST"])
+@api_requires("admin")
+@cases_bp.arguments(RenumberSchema)
+@cases_bp.response(200, CaseSchema)
+def renumber_case(data, case_id):
+    """Correct an issued UA's number (admins; the reason goes to the audit log)."""
+    case = _case(case_id)
+    return _dump_case(services.renumber(g.api_user, case, data["number"], data["year"],
+                                        data["reason"]))  # fmt: skip
 
 
 @cases_bp.route("/<int:case_id>/updates")
