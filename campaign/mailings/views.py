@@ -152,6 +152,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
     return render_template(
         "mailings/show.html",
         mailing=mailing,
+        approval_changes=services.approval_changes(mailing),
         size=size,
         progress=services.progress(mailing),
         bounces=bounces.recent(50, mailing.id),
@@ -162,6 +163,12 @@ def _show(mailing, test_form=None, send_form=None, status=200):
         languages=LANGUAGES,
         refresh=refresh,
     ), status
+
+
+@bp.app_template_global("approved_mailings_by_list")
+def approved_mailings_by_list():
+    """For the supporters' list page: which approved mailings use which list."""
+    return services.approved_mailings_by_list()
 
 
 @bp.get("/mailings/<int:mailing_id>/preview/<language>.<fmt>")
