@@ -379,10 +379,10 @@ def unapprove_if_stale(mailing: Mailing) -> list[str]:
 
 def start_due(mailing: Mailing) -> bool:
     """The schedule tick: start a due mailing whose approval still holds; a stale
-    one goes back to draft (its page and the audit log say why). True if started."""
+    one goes back to draft (its page and the audit log say why). True if started.
+    One with no approval at all is left alone, as before (staff see it scheduled
+    and unapproved)."""
     if mailing.approved_at is None or unapprove_if_stale(mailing):
-        if mailing.state == "scheduled":  # approval withdrawn some other way
-            mailing.state = "draft"
         return False
     start(None, mailing)
     return True
