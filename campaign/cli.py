@@ -28,6 +28,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(bootstrap)
 
     app.cli.add_command(supporters)
+    from campaign.cases.cli import cases
+
+    app.cli.add_command(cases)
 
 
 def _fail(message: str) -> None:

@@ -79,13 +79,22 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure,
+        # Staff sessions (server-side records) end after this long without a
+        # request, and this long after login however busy.
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 120),
+        "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", 12),
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "WTF_CSRF_TIME_LIMIT": None,
         # Requests above this get 413; case-sheet uploads are capped at 10 MB by the reader.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024),
-        # Login throttling: lock an account after this many failures in a row.
+        # JSON bodies nested deeper than this get 400 before they are parsed.
+        "JSON_MAX_DEPTH": _int("JSON_MAX_DEPTH", 32),
+        # Login throttling (campaign/auth/throttle.py), never a lockout: after this
+        # many failures for one address (or one device), and per network address,
+        # each attempt waits 1, 2, 4... seconds, up to the maximum.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
-        "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
+        "LOGIN_IP_FREE_FAILURES": _int("LOGIN_IP_FREE_FAILURES", 30),
+        "LOGIN_MAX_DELAY_SECONDS": _int("LOGIN_MAX_DELAY_SECONDS", 120),
         # Staff passwords (campaign/auth/passwords.py): minimum length, and the
         # minimum zxcvbn strength score (0-4) beyond the breached-password check.
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),
@@ -112,6 +121,15 @@ def from_environment() -> dict:
         # The public case page's action report and other public forms.
         "RATELIMIT_PUBLIC_FORMS": _env("RATELIMIT_PUBLIC_FORMS", "10 per minute;200 per day"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The supporter's letter pack (/act/<token>/letters.pdf): ~1 s of CPU each.
+        "RATELIMIT_LETTER_PDF": _env("RATELIMIT_LETTER_PDF", "10 per minute;100 per day"),
+        # Test sends of a mailing: per staff member; and who may receive them
+        # besides active staff accounts ("a@example.org, @example.org").
+        "RATELIMIT_TEST_SEND": _env("RATELIMIT_TEST_SEND", "20 per hour"),
+        "TEST_SEND_ALLOWED": _env("TEST_SEND_ALLOWED", ""),
+        # Reverse proxies in front of the app (each appends to X-Forwarded-For):
+        # 0 trusts no header; 1 behind one nginx/Caddy; more behind a load balancer too.
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
         # Celery: the database is the truth, Redis only carries wake-ups.
         "CELERY": {
             "broker_url": redis_url,

@@ -24,6 +24,7 @@ import pycountry
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import force_locale, get_locale, gettext, refresh
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from campaign.extensions import babel
 
@@ -241,13 +242,20 @@ def _browser_language() -> str:
     return DEFAULT
 
 
+def _posted_language() -> str | None:
+    try:
+        return request.form.get("language")
+    except RequestEntityTooLarge:
+        return None  # the 413 page itself: the form cannot be read, by design
+
+
 def select_locale() -> str:
     """Flask-Babel's locale selector (see the module's docstring for the order)."""
     if not has_request_context() or not _is_supporter_page():
         return babel_locale(DEFAULT)
     asked = None
     if request.method == "POST":  # the language just chosen in the form
-        asked = page_language(request.form.get("language"))
+        asked = page_language(_posted_language())
     if asked is None:
         asked = page_language(request.args.get("lang"))
     if asked is None:

@@ -21,8 +21,6 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of the session identity: changing the password ends other sessions.
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -46,8 +44,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
-    def get_id(self) -> str:  # Flask-Login
-        return f"{self.id}:{self.session_epoch}"
+    # The plain token of the session this request runs in (set at login and by the
+    # session loader): Flask-Login keeps it in the cookie, never the user's id.
+    session_token = None  # not a column (str | None)
+
+    def get_id(self) -> str | None:  # Flask-Login
+        return self.session_token
 
     @property
     def display(self) -> str:
@@ -55,6 +57,52 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class StaffSession(db.Model):
+    """One login: the cookie carries a random token, the row only its SHA-256.
+
+    Ending the row (logout, password or role change, "sign out everywhere",
+    idle or absolute lifetime) ends the session, whatever copies of the cookie
+    exist.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(String(40), default="")
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<StaffSession {self.id} user={self.user_id} ended={self.ended_at}>"
+
+
+class LoginThrottle(db.Model):
+    """Recent failed logins of one key: "account:<digest of the address>" (known or
+    not, so that both behave alike), "ip:<address>" or "device:<id>" (a browser
+    that logged in before). Past a few failures each key makes the next attempt
+    wait a little longer; nothing locks an account."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Account keys of a real account: whom to alert (set only by the alert job's
+    # lookup, never during the request, so that requests do not differ).
+    last_ips: Mapped[str] = mapped_column(String(500), default="")
+    alert_due: Mapped[bool] = mapped_column(default=False)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.key} {self.failures}>"
 
 
 class ApiToken(db.Model):

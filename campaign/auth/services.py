@@ -9,11 +9,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from campaign.audit.services import record
-from campaign.auth import passwords
-from campaign.auth.models import ApiToken, User
+from campaign.auth import passwords, throttle
+from campaign.auth.models import ApiToken, StaffSession, User
 from campaign.core.errors import Conflict, ServiceError, ValidationError
 from campaign.core.roles import ROLES
 from campaign.core.types import utcnow
@@ -84,7 +84,8 @@ def update_user(actor, user: User, *, role: str, name: str, active: bool) -> Use
         return user
     user.role, user.name, user.active = role, name.strip(), active
     if "active" in changes or "role" in changes:
-        user.session_epoch += 1  # the next request re-authenticates
+        user.session_epoch += 1  # a pending two-factor step is void too
+        end_sessions(user, "role change" if "role" in changes else "deactivated")
     record(actor, "user.update", user, f"Updated {user.email}", changes)
     return user
 
@@ -92,9 +93,9 @@ def update_user(actor, user: User, *, role: str, name: str, active: bool) -> Use
 def set_password(actor, user: User, password: str) -> None:
     check_password_policy(password, user.email, user.name)
     user.password_hash = _hasher.hash(password)
-    user.session_epoch += 1  # every other session of this account ends
-    user.failed_logins = 0
-    user.locked_until = None
+    user.session_epoch += 1  # a pending two-factor step is void too
+    end_sessions(user, "password change")  # the view starts a new one for its own
+    throttle.succeeded([throttle.account_key(user.email)])
     record(actor, "user.password", user, f"Password changed for {user.email}")
 
 
@@ -104,53 +105,57 @@ def change_own_password(user: User, current: str, new: str) -> None:
     set_password(user, user, new)
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the user, or raise LoginRefused with a message fit to show."""
-    user = user_by_email(email)
+class Throttled(LoginRefused):
+    status = 429
+
+
+def _throttle_check(keys: list[str], now) -> None:
+    wait = throttle.wait_seconds(keys, now)
+    if wait:
+        # The same words, and no password check, for known and unknown addresses.
+        raise Throttled(f"Too many failed attempts. Wait {wait} seconds and try again.")
+
+
+def authenticate(
+    email: str, password: str, *, ip: str | None = None, device: str | None = None
+) -> User:
+    """Return the user, or raise LoginRefused with a message fit to show.
+
+    ``device`` is the id from the browser's device cookie for this address
+    (throttle.device_for): such a browser is throttled on its own key only.
+    """
     now = utcnow()
-    if user is None:
-        _verify(_DUMMY_HASH, password)
-        raise LoginRefused("Wrong email or password.")
-    if user.locked_until and user.locked_until > now:
-        raise LoginRefused(
-            "Too many failed attempts: this account is locked for a few minutes. "
-            "Try again later or ask an admin."
-        )
-    if not _verify(user.password_hash, password):
-        _count_failure(user, now)
+    keys = throttle.keys_for(email, ip, device)
+    _throttle_check(keys, now)
+    user = user_by_email(email)
+    # Always one password hash, so that known and unknown addresses take as long.
+    if not _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        throttle.failed(keys, now, ip)
         raise LoginRefused("Wrong email or password.")
     if not user.active:
         raise LoginRefused("This account is deactivated. Ask an admin.")
-    user.locked_until = None
     if not user.has_2fa:
-        user.failed_logins = 0
+        throttle.succeeded(keys)
         user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
 
 
-def second_factor(user: User, code: str) -> None:
-    """Check the second factor after the password; failures count towards the lockout."""
+def second_factor(
+    user: User, code: str, *, ip: str | None = None, device: str | None = None
+) -> None:
+    """Check the second factor after the password; failures count towards the backoff."""
     from campaign.auth import twofactor
 
     now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        raise LoginRefused("Too many failed attempts: this account is locked for a few minutes.")
+    keys = throttle.keys_for(user.email, ip, device)
+    _throttle_check(keys, now)
     if not twofactor.verify(user, code):
-        _count_failure(user, now)
+        throttle.failed(keys, now, ip)
         raise LoginRefused("That code is not right, or it was used already.")
-    user.failed_logins = 0
+    throttle.succeeded(keys)
     user.last_login_at = now
-
-
-def _count_failure(user: User, now) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-        user.locked_until = now + timedelta(minutes=minutes)
-        user.failed_logins = 0
-        record(None, "user.locked", user, f"Locked after repeated failed logins: {user.email}")
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -160,13 +165,86 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def load_session_user(session_id: str) -> User | None:
-    user_id, _, epoch = (session_id or "").partition(":")
-    if not user_id.isdigit() or not epoch.isdigit():
+# --- sessions ---------------------------------------------------------------
+
+# last_seen_at is written at most this often, so that reads do not write on every
+# request; the idle lifetime is exact to within this.
+_TOUCH = timedelta(seconds=60)
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for ``user``; its token goes into the cookie."""
+    now = utcnow()
+    # Long-ended sessions of this user are of no further use.
+    db.session.execute(
+        delete(StaffSession).where(
+            StaffSession.user_id == user.id, StaffSession.ended_at < now - timedelta(days=30)
+        )
+    )
+    plain = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(user_id=user.id, token_hash=_token_hash(plain),
+                                created_at=now, last_seen_at=now))  # fmt: skip
+    db.session.flush()
+    user.session_token = plain
+    return plain
+
+
+def end_session(token: str | None, reason: str = "logout") -> None:
+    if token:
+        db.session.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash == _token_hash(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+        )
+
+
+def end_sessions(user: User, reason: str) -> int:
+    """End every session of ``user``; how many were open."""
+    result = db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    return result.rowcount
+
+
+def sign_out_everywhere(actor, user: User) -> int:
+    count = end_sessions(user, "signed out by an admin")
+    user.session_epoch += 1
+    record(actor, "user.sign_out_everywhere", user,
+           f"Signed {user.email} out everywhere ({count} sessions)")  # fmt: skip
+    return count
+
+
+def open_sessions(user: User) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    )
+
+
+def load_session_user(token: str) -> User | None:
+    """Flask-Login's user loader: the session's user while the session lives."""
+    if not token or len(token) > 100:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_epoch != int(epoch):
+    row = db.session.scalar(
+        select(StaffSession).where(StaffSession.token_hash == _token_hash(token))
+    )
+    if row is None or row.ended_at is not None:
         return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    lifetime = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    if now - row.last_seen_at > idle or now - row.created_at > lifetime:
+        row.ended_at, row.end_reason = now, "expired"
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if now - row.last_seen_at > _TOUCH:
+        row.last_seen_at = now
+    user.session_token = token
     return user
 
 

@@ -107,4 +107,7 @@ def reset(actor, user: User) -> None:
     user.totp_enabled_at = None
     user.recovery_codes.clear()
     user.session_epoch += 1
+    from campaign.auth.services import end_sessions  # services imports this module
+
+    end_sessions(user, "two-factor reset")
     record(actor, "user.2fa_reset", user, f"Two-factor authentication reset for {user.email}")

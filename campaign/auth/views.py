@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from campaign.auth import services, twofactor
+from campaign.auth import services, throttle, twofactor
 from campaign.auth.forms import (
     CodeForm,
     LoginForm,
@@ -47,20 +47,25 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        email = form.email.data
+        device = throttle.device_for(email, request.cookies.get(throttle.DEVICE_COOKIE))
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(
+                email, form.password.data, ip=request.remote_addr, device=device
+            )
         except services.LoginRefused as refused:
             form.form_errors.append(refused.message)
-            g.keep_changes = True  # the failure counts towards the lockout
-            return render_template("auth/login.html", form=form), 401
+            g.keep_changes = True  # the failure counts towards the backoff
+            return render_template("auth/login.html", form=form), refused.status
         target = safe_next(request.args.get("next")) or url_for("core.home")
         if user.has_2fa:
             # The password was right; the session holds only this pending step.
             session["2fa_pending"] = {"user": user.id, "epoch": user.session_epoch,
                                       "next": target, "at": time.time()}  # fmt: skip
             return redirect(url_for("auth.verify_2fa"))
+        services.start_session(user)
         login_user(user)
-        return redirect(target)
+        return _known_device(redirect(target), user)
     return render_template("auth/login.html", form=form)
 
 
@@ -77,16 +82,31 @@ def verify_2fa():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
+        device = throttle.device_for(user.email, request.cookies.get(throttle.DEVICE_COOKIE))
         try:
-            services.second_factor(user, form.code.data)
+            services.second_factor(user, form.code.data, ip=request.remote_addr, device=device)
         except services.LoginRefused as refused:
             form.code.errors.append(refused.message)
-            g.keep_changes = True  # the failure counts towards the lockout
-            return render_template("auth/verify.html", form=form), 401
+            g.keep_changes = True  # the failure counts towards the backoff
+            return render_template("auth/verify.html", form=form), refused.status
         session.pop("2fa_pending", None)
+        services.start_session(user)
         login_user(user)
-        return redirect(safe_next(pending.get("next")) or url_for("core.home"))
+        target = safe_next(pending.get("next")) or url_for("core.home")
+        return _known_device(redirect(target), user)
     return render_template("auth/verify.html", form=form)
+
+
+def _known_device(response, user):
+    """Remember this browser for the account: its logins skip the backoff that
+    strangers' failures put on the account (campaign/auth/throttle.py)."""
+    cookie = throttle.new_device_cookie(user.email, request.cookies.get(throttle.DEVICE_COOKIE))
+    config = current_app.config
+    response.set_cookie(
+        throttle.DEVICE_COOKIE, cookie, max_age=throttle.DEVICE_DAYS * 86400, httponly=True,
+        secure=config["SESSION_COOKIE_SECURE"], samesite="Lax",
+    )  # fmt: skip
+    return response
 
 
 @bp.before_app_request
@@ -133,6 +153,7 @@ def setup_2fa():
 @bp.post("/logout")
 @requires("viewer")
 def logout():
+    services.end_session(current_user.get_id())
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
@@ -162,7 +183,8 @@ def change_password():
         except ServiceError as error:
             attach_error(form, error)
         else:
-            login_user(user)  # this session carries the new epoch
+            services.start_session(user)  # every session ended: this one goes on anew
+            login_user(user)
             flash("Password changed. Your other sessions have been logged out.", "success")
             return redirect(url_for("auth.account"))
     return _account_with(password_form=form), 422
@@ -253,8 +275,21 @@ def edit_user(user_id: int):
             return redirect(url_for("auth.users"))
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
-        "auth/user_edit.html", user=user, form=form, confirm=ConfirmForm()
-    ), status
+        "auth/user_edit.html", user=user, form=form, confirm=ConfirmForm(),
+        sessions=services.open_sessions(user),
+    ), status  # fmt: skip
+
+
+@bp.post("/admin/users/<int:user_id>/sign-out")
+@requires("admin")
+def sign_out_everywhere(user_id: int):
+    user = services.get_user(user_id) or abort(404)
+    if confirmed("Nobody was signed out"):
+        count = services.sign_out_everywhere(current_user, user)
+        if user.id == current_user.id:
+            logout_user()
+        flash(f"{user.email} is signed out everywhere ({count} sessions ended).", "success")
+    return redirect(url_for("auth.edit_user", user_id=user.id))
 
 
 @bp.post("/admin/users/<int:user_id>/reset-2fa")

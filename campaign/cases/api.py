@@ -45,8 +45,8 @@ class PersonSchema(Schema):
 
 
 class PersonPatchSchema(PersonSchema):
-    class Meta:
-        partial = True
+    """Used as ``PersonPatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
 
 
 def _dump_person(person) -> dict:
@@ -82,8 +82,8 @@ class TargetSchema(Schema):
 
 
 class TargetPatchSchema(TargetSchema):
-    class Meta:
-        partial = True
+    """Used as ``TargetPatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
 
 
 class UpdateSchema(Schema):
@@ -124,8 +124,14 @@ class CaseSchema(Schema):
 
 
 class CasePatchSchema(CaseSchema):
-    class Meta:
-        partial = True
+    """Used as ``CasePatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
+
+
+class RenumberSchema(Schema):
+    number = fields.Integer(required=True, validate=validate.Range(1, services.MAX_NUMBER))
+    year = fields.Integer(required=True, validate=validate.Range(services.FIRST_YEAR, 2100))
+    reason = fields.String(required=True, validate=validate.Length(max=300))
 
 
 class CaseSummarySchema(CaseSchema):
@@ -190,7 +196,7 @@ class Cases(MethodView):
     @cases_bp.arguments(CaseSchema)
     @cases_bp.response(201, CaseSchema)
     def post(self, data):
-        """Create a draft UA (give number and year only for a historic UA)."""
+        """Create a draft UA (number and year: a historic UA, coordinators only)."""
         number, year = data.pop("number", None), data.pop("year", None)
         return _dump_case(services.create_case(g.api_user, data, number=number, year=year))
 
@@ -204,10 +210,10 @@ class CaseItem(MethodView):
         return _dump_case(_case(case_id))
 
     @api_requires("campaigner")
-    @cases_bp.arguments(CasePatchSchema)
+    @cases_bp.arguments(CasePatchSchema(partial=True))
     @cases_bp.response(200, CaseSchema)
     def patch(self, data, case_id):
-        """Change fields of a UA."""
+        """Change the fields sent (number and year: drafts only, coordinators only)."""
         case = _case(case_id)
         return _dump_case(services.update_case(g.api_user, case, data))
 
@@ -218,6 +224,17 @@ class CaseItem(MethodView):
 def issue_case(case_id):
     """Issue a draft: it becomes active with the next UA number of the year."""
     return _dump_case(services.issue_case(g.api_user, _case(case_id)))
+
+
+@cases_bp.route("/<int:case_id>/renumber", methods=["POST"])
+@api_requires("admin")
+@cases_bp.arguments(RenumberSchema)
+@cases_bp.response(200, CaseSchema)
+def renumber_case(data, case_id):
+    """Correct an issued UA's number (admins; the reason goes to the audit log)."""
+    case = _case(case_id)
+    return _dump_case(services.renumber(g.api_user, case, data["number"], data["year"],
+                                        data["reason"]))  # fmt: skip
 
 
 @cases_bp.route("/<int:case_id>/updates")
@@ -255,7 +272,7 @@ class Targets(MethodView):
 @cases_bp.route("/<int:case_id>/targets/<int:target_id>")
 class TargetItem(MethodView):
     @api_requires("campaigner")
-    @cases_bp.arguments(TargetPatchSchema)
+    @cases_bp.arguments(TargetPatchSchema(partial=True))
     @cases_bp.response(200, TargetSchema)
     def patch(self, data, case_id, target_id):
         """Change a target."""
@@ -318,7 +335,7 @@ class PersonItem(MethodView):
         return _dump_person(services.get_person(person_id))
 
     @api_requires("campaigner")
-    @people_bp.arguments(PersonPatchSchema)
+    @people_bp.arguments(PersonPatchSchema(partial=True))
     @people_bp.response(200, PersonSchema)
     def patch(self, data, person_id):
         """Change a person."""

@@ -36,7 +36,8 @@ from campaign.cases.models import (
 from campaign.cases.names import name_key, search_keys
 from campaign.cases.signals import update_issued
 from campaign.core.db import dialect_name, insert_ignore
-from campaign.core.errors import Conflict, NotFound, ValidationError
+from campaign.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from campaign.core.roles import has_role
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.i18n import is_country_code, is_language_code
@@ -258,6 +259,7 @@ def create_case(actor, data: dict, *, number: int | None = None, year: int | Non
         raise ValidationError("Give the UA a title.", "title")
     case = Case(status=CaseStatus.DRAFT, created_by_id=getattr(actor, "id", None), **clean)
     if number is not None or year is not None:
+        _may_number(actor)
         _set_manual_number(case, number, year)
     db.session.add(case)
     _flush_unique(case)
@@ -265,10 +267,21 @@ def create_case(actor, data: dict, *, number: int | None = None, year: int | Non
     return case
 
 
+MAX_NUMBER = 9999  # UA numbers run 1..9999 within a year (the API's range too)
+FIRST_YEAR = 1961
+
+
+def _may_number(actor) -> None:
+    """Numbers are the network's shared reference: only coordinators (and the
+    system, actor None: imports, the command line) enter one by hand."""
+    if actor is not None and not has_role(actor, "coordinator"):
+        raise Forbidden("Only a coordinator can set a UA number.", "number")
+
+
 def _set_manual_number(case: Case, number: int | None, year: int | None) -> None:
-    if not number or number < 1:
-        raise ValidationError("Give the UA number, e.g. 205.", "number")
-    if not year or year < 1961 or year > org_today().year:
+    if not number or not 1 <= number <= MAX_NUMBER:
+        raise ValidationError(f"Give the UA number, from 1 to {MAX_NUMBER}, e.g. 205.", "number")
+    if not year or year < FIRST_YEAR or year > org_today().year:
         raise ValidationError("Give the year the UA was issued, e.g. 2016.", "year")
     if find_case(number, year) not in (None, case):
         raise Conflict(f"{case_label(number, year)} already exists.", "number")
@@ -290,7 +303,14 @@ def update_case(actor, case: Case, data: dict) -> Case:
     if "number" in data or "year" in data:
         number, year = data.get("number", case.number), data.get("year", case.year)
         if (number, year) != (case.number, case.year):
-            if case.status == CaseStatus.DRAFT and number is None and year is None:
+            if case.status != CaseStatus.DRAFT:
+                raise Conflict(
+                    f"{case.label} has been issued: its number can only be corrected by an "
+                    "admin's renumbering, which is recorded.",
+                    "number",
+                )
+            _may_number(actor)
+            if number is None and year is None:
                 case.number = case.year = None
             else:
                 _set_manual_number(case, number, year)
@@ -321,7 +341,38 @@ def next_number(year: int) -> int:
         .values(last_number=sql_case((used > current, used), else_=current) + 1)
         .returning(CaseNumberCounter.last_number)
     )
-    return db.session.execute(statement).scalar_one()
+    number = db.session.execute(statement).scalar_one()
+    if number > MAX_NUMBER:
+        raise Conflict(
+            f"The UA numbers of {year} are used up to {MAX_NUMBER}: an admin must renumber "
+            "the UA that holds the highest number.",
+            "number",
+        )
+    return number
+
+
+def renumber(actor, case: Case, number: int, year: int, reason: str) -> Case:
+    """An admin's correction of an issued UA's number, recorded with its reason.
+
+    Links, emails and letters already sent name the old label, so this is for
+    correcting mistakes (a historic UA entered under the wrong number), not for
+    tidying; the audit log keeps both labels and why.
+    """
+    if actor is not None and not has_role(actor, "admin"):
+        raise Forbidden("Only an admin can renumber a UA.", "number")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Say why the UA is renumbered (it is recorded).", "reason")
+    if len(reason) > 300:
+        raise ValidationError("Keep the reason under 300 characters.", "reason")
+    old = case.label
+    _set_manual_number(case, number, year)
+    if case.label == old:
+        raise ValidationError(f"{old} already has this number.", "number")
+    _flush_unique(case)
+    record(actor, "case.renumber", case, f"Renumbered {old} as {case.label}: {reason}",
+           {"label": [old, case.label]})  # fmt: skip
+    return case
 
 
 def issue_case(actor, case: Case, *, today: date | None = None) -> Case:

@@ -17,7 +17,7 @@ STAFF = {
     403: ("Not allowed", "Your role does not allow this. Ask an admin if you need it."),
     404: ("Not found", "There is nothing here. It may have been removed."),
     405: ("Not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The upload is too large."),
+    413: ("Too large", "What you sent is too large (a form, JSON body or upload over the limit)."),
     429: ("Too many requests", "Too many attempts. Wait a minute and try again."),
     500: ("Something went wrong", "The error has been logged. Nothing was saved."),
 }
@@ -35,6 +35,10 @@ PUBLIC = {
         N_("There is nothing at this address. The link may be incomplete, or the page removed."),
     ),
     405: (N_("Bad request"), N_("The request could not be understood. Go back and try again.")),
+    413: (
+        N_("Too large"),
+        N_("What you sent is too large. Shorten it, or send a smaller file, and try again."),
+    ),
     429: (N_("Too many requests"), N_("Too many attempts. Wait a few minutes and try again.")),
     500: (N_("Something went wrong"), N_("Nothing was saved. Please try again later.")),
 }
@@ -57,7 +61,10 @@ def render_error(
     public_text: str | None = None,
 ):
     """The error page for this request, and its status (``staff_text`` and
-    ``public_text``, untranslated, replace the usual explanation)."""
+    ``public_text``, untranslated, replace the usual explanation).
+
+    Nothing here may read the request body: for a 413 reading it raises 413
+    again, a 500 (campaign.i18n reads the posted language defensively)."""
     if i18n.on_supporter_page():
         title, text = PUBLIC_EXPIRED if expired else PUBLIC.get(code, PUBLIC[500])
         text = public_text or text

@@ -24,3 +24,9 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class Forbidden(ServiceError):
+    """The actor's role does not allow this (a rule of the service, not only of the page)."""
+
+    status = 403

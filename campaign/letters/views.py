@@ -441,7 +441,12 @@ def act_record(token: str):
 NOTHING_TO_PRINT = N_("There are no letters to print for this appeal yet. Try again later.")
 
 
+def _pdf_limit() -> str:
+    return current_app.config["RATELIMIT_LETTER_PDF"]
+
+
 @bp.get("/act/<token>/letters.pdf")
+@limiter.limit(_pdf_limit)  # anonymous, and about a second of CPU per PDF
 @i18n.supporter_page
 @public
 def supporter_pack(token: str):

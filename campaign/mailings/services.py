@@ -7,6 +7,8 @@ caller's request or task commits. Tasks are enqueued after that commit.
 from __future__ import annotations
 
 import email
+import hashlib
+import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -83,7 +85,7 @@ def update_mailing(actor, mailing: Mailing, **values) -> Mailing:
         values.get("everyone", mailing.audience.get("all", False)),
     )
     # An edit after approval needs a new approval: what was approved has changed.
-    mailing.approved_at = mailing.approved_by_id = None
+    mailing.approved_at = mailing.approved_by_id = mailing.approval_fingerprint = None
     db.session.flush()
     record(actor, "mailing.update", mailing, f"Edited mailing {mailing.id}")
     return mailing
@@ -231,13 +233,165 @@ def audience_size(mailing: Mailing) -> int:
 # -- approval and sending ------------------------------------------------------------
 
 
+# What approval covers, part by part; the page and the refusal name the parts changed.
+APPROVAL_PARTS = {
+    "message": "the subject or text",
+    "case": "the UA (its text, people or update)",
+    "letters": "the model letters",
+    "officials": "the officials to write to",
+    "audience": "the audience (lists, their members, segments)",
+}
+
+
+def approval_fingerprint(mailing: Mailing) -> dict[str, str]:
+    """A SHA-256 per part of everything that decides what is sent and to whom.
+
+    The audience part covers its definition: the lists' membership (count, sum
+    of ids and latest addition, one aggregate per list in SQL: about 45 ms for
+    a list of 100,000 on SQLite), the segments' filters and the case/everyone flags. It does
+    not cover supporters joining, leaving or changing their own details: those
+    change a segment's or "everyone"'s result without any staff edit, and the
+    send re-reads the audience anyway (and asks for its size to be confirmed).
+    """
+    from campaign.cases.models import Target
+    from campaign.letters.models import LetterTemplate
+    from campaign.supporters.models import ListMember
+
+    case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
+    update_row = db.session.get(CaseUpdate, mailing.update_id) if mailing.update_id else None
+    audience = mailing.audience or {}
+    parts: dict[str, object] = {
+        "message": [
+            mailing.kind,
+            mailing.subject,
+            mailing.body,
+            mailing.case_id,
+            mailing.update_id,
+        ],
+        "case": None,
+        "letters": [],
+        "officials": [],
+    }
+    if case is not None:
+        from campaign.cases.services import CASE_FIELDS
+
+        parts["case"] = {
+            "fields": [getattr(case, field) for field in CASE_FIELDS],
+            "status": case.status,
+            "label": case.label,
+            "people": [_person(p) for p in case.people],
+            "update": update_row
+            and [update_row.kind, update_row.title, update_row.body, update_row.new_deadline],
+            "deadlines": [u.new_deadline for u in case.updates],
+        }
+        parts["letters"] = db.session.execute(
+            select(LetterTemplate.id, LetterTemplate.update_id, LetterTemplate.language,
+                   LetterTemplate.subject, LetterTemplate.body, LetterTemplate.is_default)
+            .where(LetterTemplate.case_id == case.id)
+            .order_by(LetterTemplate.id)
+        ).all()  # fmt: skip
+        from campaign.cases.services import TARGET_FIELDS
+
+        parts["officials"] = [
+            [target.id, *(getattr(target, field, None) for field in TARGET_FIELDS)]
+            for target in db.session.scalars(
+                select(Target).where(Target.case_id == case.id).order_by(Target.id)
+            )
+        ]
+    lists = audience.get("lists") or []
+    members = db.session.execute(
+        select(ListMember.list_id, func.count(), func.sum(ListMember.supporter_id),
+               func.max(ListMember.added_at))
+        .where(ListMember.list_id.in_(lists))
+        .group_by(ListMember.list_id)
+        .order_by(ListMember.list_id)
+    ).all() if lists else []  # fmt: skip
+    segments = audience.get("segments") or []
+    filters = db.session.execute(
+        select(Segment.id, Segment.filters).where(Segment.id.in_(segments)).order_by(Segment.id)
+    ).all() if segments else []  # fmt: skip
+    parts["audience"] = [sorted(audience.items()), members, filters]
+    return {name: _digest(value) for name, value in parts.items()}
+
+
+def _person(p) -> list:
+    statuses = [[st.on, st.status, st.note] for st in p.statuses]
+    return [p.id, p.spellings, p.consent_to_name, p.gender, p.pronoun, statuses]
+
+
+def _digest(value) -> str:
+    def plain(item):
+        if isinstance(item, datetime):
+            return item.isoformat()
+        if hasattr(item, "isoformat"):
+            return item.isoformat()
+        if hasattr(item, "_mapping"):
+            return list(item)
+        return str(item)
+
+    text = json.dumps(value, default=plain, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def approval_changes(mailing: Mailing) -> list[str]:
+    """What changed since approval, in words ([] when the approval holds or there is none)."""
+    approved = mailing.approval_fingerprint
+    if mailing.approved_at is None:
+        return []
+    if not approved:  # approved before approvals were fingerprinted (0041)
+        return ["approved before approvals recorded what they covered"]
+    now = approval_fingerprint(mailing)
+    return [words for part, words in APPROVAL_PARTS.items() if approved.get(part) != now.get(part)]
+
+
+def approval_holds(mailing: Mailing) -> bool:
+    return mailing.approved_at is not None and not approval_changes(mailing)
+
+
 def approve(actor, mailing: Mailing) -> Mailing:
-    if mailing.state != MailingState.DRAFT:
+    """Approve a draft, or approve again a scheduled mailing that changed since."""
+    if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         raise Conflict("Only a draft can be approved.")
+    if mailing.state == "scheduled" and approval_holds(mailing):
+        raise Conflict("This mailing is approved and scheduled already.")
     mailing.approved_at, mailing.approved_by_id = utcnow(), getattr(actor, "id", None)
+    mailing.approval_fingerprint = approval_fingerprint(mailing)
+    mailing.pause_reason = ""
     db.session.flush()
     record(actor, "mailing.approve", mailing, f"Approved mailing {mailing.id}: {mailing.subject}")
     return mailing
+
+
+def _stale_message(changes: list[str]) -> str:
+    return (
+        f"Changed since its approval ({'; '.join(changes)}): a coordinator must "
+        "check it and approve it again."
+    )
+
+
+def unapprove_if_stale(mailing: Mailing) -> list[str]:
+    """Drop an approval that no longer matches the mailing (back to a draft that
+    needs approval, saying why on its page); what changed, or [] if it holds."""
+    changes = approval_changes(mailing)
+    if changes:
+        mailing.approved_at = mailing.approved_by_id = mailing.approval_fingerprint = None
+        mailing.state, mailing.scheduled_at = "draft", None
+        mailing.pause_reason = _stale_message(changes)[:500]
+        db.session.flush()
+        summary = f"Mailing {mailing.id} needs approval again: {'; '.join(changes)}"
+        record(None, "mailing.unapproved", mailing, summary[:500])
+    return changes
+
+
+def start_due(mailing: Mailing) -> bool:
+    """The schedule tick: start a due mailing whose approval still holds; a stale
+    one goes back to draft (its page and the audit log say why). True if started.
+    One with no approval at all is left alone, as before (staff see it scheduled
+    and unapproved)."""
+    if mailing.approved_at is None or unapprove_if_stale(mailing):
+        return False
+    start(None, mailing)
+    return True
 
 
 def typed_confirmation_needed(size: int) -> bool:
@@ -270,6 +424,8 @@ def send(
         raise Conflict("This mailing has already been sent or cancelled.")
     if mailing.approved_at is None:
         raise Conflict("A coordinator must approve the mailing first.")
+    if changes := approval_changes(mailing):
+        raise Conflict(_stale_message(changes))
     size = audience_size(mailing)
     if size == 0:
         raise ValidationError("Nobody is in the audience.", "confirm")
@@ -479,6 +635,28 @@ def links_for(case_id: int | None):
     return personal_links(case_id)
 
 
+def test_send_allowed(address: str) -> bool:
+    """Whether ``address`` may receive a test: an active staff account's address, or
+    one on TEST_SEND_ALLOWED (whole addresses, or "@domain" for a whole domain).
+
+    A test skips approval and the outbox, so it must not reach outside addresses:
+    otherwise any campaigner could relay free text from MAIL_FROM to anyone.
+    """
+    from campaign.auth.models import User
+
+    address = address.strip().lower()
+    _local, _, domain = address.rpartition("@")
+    allowed = {
+        entry.strip().lower()
+        for entry in current_app.config.get("TEST_SEND_ALLOWED", "").split(",")
+        if entry.strip()
+    }
+    if address in allowed or f"@{domain}" in allowed:
+        return True
+    staff = select(User.id).where(func.lower(User.email) == address, User.active.is_(True))
+    return db.session.scalar(staff) is not None
+
+
 def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:
     """Send one copy, "[TEST]" in the subject, to a staff address (not via the outbox)."""
     address = (address or "").strip()
@@ -488,6 +666,12 @@ def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> No
         compose.clean_header(address, "address")
     except compose.HeaderInjection as error:
         raise ValidationError(str(error), "address") from error
+    if not test_send_allowed(address):
+        raise ValidationError(
+            "Tests go only to staff addresses (an active staff account, or the "
+            "TEST_SEND_ALLOWED setting).",
+            "address",
+        )
     test = compose.Content(**{**content(mailing).__dict__, "subject": f"[TEST] {mailing.subject}"})
     composer = compose.Composer(mailing.id, test, language, links_for(mailing.case_id))
     recipient = sample_recipient(language)
@@ -500,3 +684,16 @@ def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> No
     if not outcome.ok:
         raise ValidationError(f"The mail server refused the test: {outcome.detail}", "address")
     record(actor, "mailing.test", mailing, f"Sent a test of mailing {mailing.id} to {address}")
+
+
+def approved_mailings_by_list() -> dict[int, list[Mailing]]:
+    """Mailings approved and not yet started, by the lists they go to (the list
+    page says so: changing those lists' members voids their approval)."""
+    found: dict[int, list[Mailing]] = {}
+    pending = select(Mailing).where(
+        Mailing.state.in_(("draft", "scheduled")), Mailing.approved_at.is_not(None)
+    )
+    for mailing in db.session.scalars(pending.order_by(Mailing.id)):
+        for list_id in (mailing.audience or {}).get("lists", []):
+            found.setdefault(list_id, []).append(mailing)
+    return found

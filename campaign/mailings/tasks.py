@@ -40,8 +40,8 @@ def sweep() -> None:
         select(Mailing).where(Mailing.state.in_(("sending", "paused", "cancelled", "scheduled")))
     ):
         if mailing.state == "scheduled":
-            if mailing.scheduled_at and mailing.scheduled_at <= now and mailing.approved_at:
-                services.start(None, mailing)
+            if mailing.scheduled_at and mailing.scheduled_at <= now:
+                services.start_due(mailing)  # not if it changed since approval
             continue
         requeue_expired(mailing.id, now)
         if mailing.state == "sending":

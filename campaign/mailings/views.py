@@ -22,7 +22,7 @@ from campaign.cases.models import Case, CaseUpdate
 from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.roles import requires
-from campaign.extensions import db
+from campaign.extensions import db, limiter
 from campaign.i18n import catalogue_languages
 from campaign.mailings import bounces, services
 from campaign.mailings.forms import MailingForm, SendForm, TestSendForm
@@ -143,6 +143,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
     return render_template(
         "mailings/show.html",
         mailing=mailing,
+        approval_changes=services.approval_changes(mailing),
         size=size,
         progress=services.progress(mailing),
         bounces=bounces.recent(50, mailing.id),
@@ -153,6 +154,12 @@ def _show(mailing, test_form=None, send_form=None, status=200):
         languages=LANGUAGES,
         refresh=refresh,
     ), status
+
+
+@bp.app_template_global("approved_mailings_by_list")
+def approved_mailings_by_list():
+    """For the supporters' list page: which approved mailings use which list."""
+    return services.approved_mailings_by_list()
 
 
 @bp.get("/mailings/<int:mailing_id>/preview/<language>.<fmt>")
@@ -174,7 +181,16 @@ def preview(mailing_id: int, language: str, fmt: str):
     return response
 
 
+def _test_send_limit() -> str:
+    return current_app.config["RATELIMIT_TEST_SEND"]
+
+
+def _per_staff_member() -> str:
+    return f"staff:{getattr(current_user, 'id', None)}"
+
+
 @bp.post("/mailings/<int:mailing_id>/test")
+@limiter.limit(_test_send_limit, key_func=_per_staff_member)
 @requires("campaigner")
 def test(mailing_id: int):
     mailing = services.get_mailing(mailing_id)

@@ -28,18 +28,6 @@ def test_wrong_password_is_refused_with_a_clear_page(app, make_user):
     assert "Wrong email or password." in unknown.get_data(as_text=True)
 
 
-def test_repeated_failures_lock_the_account(app, make_user, db):
-    user = make_user("viewer", "v@example.org")
-    client = app.test_client()
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        client.post("/login", data={"email": "v@example.org", "password": "wrong password"})
-    db.session.expire_all()
-    assert db.session.get(User, user.id).locked_until is not None
-    response = client.post("/login", data={"email": "v@example.org", "password": PASSWORD})
-    assert response.status_code == 401
-    assert "locked" in response.get_data(as_text=True)
-
-
 def test_next_parameter_cannot_redirect_elsewhere(app, make_user):
     make_user("viewer", "v@example.org")
     for target, expected in [

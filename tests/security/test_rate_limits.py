@@ -128,3 +128,58 @@ def test_one_click_unsubscribe_is_never_refused_and_changes_state_once(client, d
     # Forged tokens change nothing and cost only a signature check.
     forged = statuses(client, path[:-2] + "xx", lambda n: {"List-Unsubscribe": "One-Click"})
     assert set(forged) == {400}
+
+
+@pytest.fixture
+def printable_case(app, db, public_case):
+    from campaign.cases import services as cases
+    from campaign.letters import services as letters
+
+    case, supporter = public_case
+    cases.save_target(None, case, None, {"name": "Prosecutor", "address": "1 Street, Town"})
+    letters.save_letter(
+        None, case, None, {"language": "en", "subject": "Appeal", "body": "Release them."}
+    )
+    db.session.commit()
+    return "/act/" + letters.action_token(case, supporter) + "/letters.pdf"
+
+
+def test_letter_pdf_burst_is_limited(app, client, printable_case):
+    # ~1 s of CPU per PDF, anonymous: the limit is a setting of its own.
+    app.config["RATELIMIT_LETTER_PDF"] = "3 per minute"
+    codes = [client.get(printable_case).status_code for _ in range(5)]
+    assert codes[:3] == [200] * 3 and codes[3:] == [429, 429], codes
+
+
+def _join_from(client, address: str, forwarded: str | None, n: int) -> int:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    data = {"email": f"p{n}@example.org", "first_name": "N", "language": "en", "consent": "y"}
+    response = client.post(
+        "/join", data=data, headers=headers, environ_overrides={"REMOTE_ADDR": address}
+    )
+    return response.status_code
+
+
+def test_behind_a_proxy_each_visitor_has_their_own_limit(app_config, redis_server):
+    """PROXY_COUNT=1: the limiter keys on X-Forwarded-For set by the one proxy, not on
+    the proxy's own address (which every visitor would share)."""
+    from campaign import create_app
+
+    app = create_app({**app_config, "PROXY_COUNT": 1})
+    app.extensions["celery"].conf.broker_url = redis_server.url
+    client = app.test_client()
+    first = [_join_from(client, "10.0.0.1", "203.0.113.7", n) for n in range(4)]
+    second = [_join_from(client, "10.0.0.1", "198.51.100.9", n + 10) for n in range(3)]
+    assert first[-1] == 429 and 429 not in second, (first, second)
+    # A client cannot pick its own key by sending more addresses: the proxy's
+    # (rightmost) entry is the one used.
+    spoofed = [
+        _join_from(client, "10.0.0.1", f"192.0.2.{n}, 203.0.113.7", n + 20) for n in range(2)
+    ]
+    assert spoofed == [429, 429]
+
+
+def test_without_proxy_count_forwarded_headers_are_ignored(app, client, redis_server):
+    app.extensions["celery"].conf.broker_url = redis_server.url
+    codes = [_join_from(client, "10.0.0.1", f"203.0.113.{n}", n) for n in range(5)]
+    assert codes[-1] == 429, codes
