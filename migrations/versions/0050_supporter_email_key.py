@@ -11,7 +11,7 @@ consent log and printed.
 The downgrade drops the key (the merged rows stay merged).
 
 Revision ID: 0050_supporter_email_key
-Revises: 0003_capabilities
+Revises: 0042_login_throttles
 """
 
 from contextlib import suppress
@@ -23,7 +23,7 @@ from alembic import op
 from campaign.core.types import UTCDateTime, utcnow
 
 revision = "0050_supporter_email_key"
-down_revision = "0003_capabilities"
+down_revision = "0042_login_throttles"
 branch_labels = None
 depends_on = None
 
