@@ -154,6 +154,8 @@ def pytest_collection_modifyitems(config, items):
             item.get_closest_marker("slow")
             or item.get_closest_marker("e2e")
             or faults in Path(str(item.path)).parents
+            # The app served on a thread of its own (tests/e2e's live server).
+            or "live_server" in getattr(item, "fixturenames", ())
         )
         if real_commits and not item.get_closest_marker("commits"):
             item.add_marker(pytest.mark.commits)
@@ -347,10 +349,10 @@ def _activate(built: Built, config: dict):
 
 
 @pytest.fixture(scope="session")
-def _schema(database_url, tmp_path_factory):
+def _schema(database_url, tmp_path_factory, closed_port):
     from campaign.extensions import db
 
-    config = make_config(database_url, tmp_path_factory.mktemp("instance"))
+    config = _test_config(database_url, tmp_path_factory.mktemp("instance"), closed_port)
     app = _activate(_build(config), config)
     with app.app_context():
         db.drop_all()
@@ -372,10 +374,14 @@ def _dispose_engines():
 @pytest.fixture
 def app_config(_schema, tmp_path, closed_port):
     """Overrides for the app under test; tests may add to it before ``app``."""
+    return _test_config(_schema, tmp_path, closed_port)
+
+
+def _test_config(database_url: str, instance, closed_port: int) -> dict:
     nowhere = f"127.0.0.1:{closed_port}"
     return make_config(
-        _schema,
-        tmp_path,
+        database_url,
+        instance,
         SMTP_URL=f"smtp://{nowhere}",
         REDIS_URL=f"redis://{nowhere}/0",
         CELERY=_celery_settings(f"redis://{nowhere}/0"),

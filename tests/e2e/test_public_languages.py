@@ -9,6 +9,9 @@ import pytest
 
 from tests.letters import conftest as letter_fixtures
 
+# A browser journey, as the other modules here.
+pytestmark = pytest.mark.e2e
+
 case = letter_fixtures.case
 letters = letter_fixtures.letters
 make_supporter = letter_fixtures.make_supporter
