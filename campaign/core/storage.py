@@ -4,7 +4,7 @@ web machine's instance folder.
 
 A file is stored as chunks of CHUNK bytes, written and read one chunk at a
 time, so a file of any size passes through memory one chunk at a time.
-The interface is small (save, copy_to, open_chunks, delete) so that object
+The interface is small (save, open_chunks, copy_to, local_copy, remove) so that object
 storage could stand behind it instead.
 """
 
