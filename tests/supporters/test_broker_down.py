@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select
 
 from campaign.config import from_environment
-from campaign.core import tasks
 from campaign.supporters import services
 from campaign.supporters.models import ImportJob
 from tests.services import free_port
