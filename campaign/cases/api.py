@@ -39,7 +39,7 @@ class PersonSchema(Schema):
     aliases = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
     gender = fields.String(load_default="")
     pronoun = fields.String(load_default="")
-    consent_to_name = fields.Boolean(load_default=True)
+    consent_to_name = fields.Boolean(load_default=False)
     notes = fields.String(load_default="")
     statuses = fields.List(fields.Nested(StatusSchema), dump_only=True)
 
