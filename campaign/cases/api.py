@@ -95,6 +95,10 @@ class UpdateSchema(Schema):
     title = fields.String(load_default="", validate=validate.Length(max=300))
     body = fields.String(required=True, validate=validate.Length(min=1))
     new_deadline = fields.Date(load_default=None, allow_none=True)
+    reason = fields.String(
+        load_default="", load_only=True, validate=validate.Length(max=2000),
+        metadata={"description": "Needed only when the readiness list has items missing"},
+    )  # fmt: skip
     issued_at = fields.DateTime(dump_only=True)
 
 
@@ -212,12 +216,29 @@ class CaseItem(MethodView):
         return _dump_case(services.update_case(g.api_user, case, data))
 
 
+class IssueSchema(Schema):
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"description": "Needed only when the readiness list has items missing",
+                  "example": "The trial starts tomorrow"},
+    )  # fmt: skip
+
+
 @cases_bp.route("/<int:case_id>/issue", methods=["POST"])
 @api_requires("coordinator")
+@cases_bp.arguments(IssueSchema)
 @cases_bp.response(200, CaseSchema)
-def issue_case(case_id):
-    """Issue a draft: it becomes active with the next UA number of the year."""
-    return _dump_case(services.issue_case(g.api_user, _case(case_id)))
+def issue_case(data, case_id):
+    """Issue a draft: it becomes active with the next UA number of the year.
+
+    The same readiness check as the page (GET /cases/{id}/readiness): with
+    items missing, only with a `reason`.
+    """
+    # The readiness list reads letters and mailings, domains above this one.
+    from campaign.outcomes import guide
+
+    return _dump_case(guide.issue(g.api_user, _case(case_id), reason=data["reason"]))
 
 
 @cases_bp.route("/<int:case_id>/updates")
@@ -228,12 +249,18 @@ class Updates(MethodView):
         """The updates of a UA, in order."""
         return _case(case_id).updates
 
-    @api_requires("campaigner")
+    @api_requires("coordinator")
     @cases_bp.arguments(UpdateSchema)
     @cases_bp.response(201, UpdateSchema)
     def post(self, data, case_id):
-        """Issue the next update ("third update of UA 205/16")."""
-        return services.add_update(g.api_user, _case(case_id), **data)
+        """Issue the next update ("third update of UA 205/16"); coordinators issue.
+
+        Its mailing to the case audience is drafted at once. With items of the
+        update's readiness list missing, only with a `reason`.
+        """
+        from campaign.outcomes import guide
+
+        return guide.issue_update(g.api_user, _case(case_id), **data)
 
 
 @cases_bp.route("/<int:case_id>/targets")

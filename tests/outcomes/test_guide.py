@@ -14,8 +14,10 @@ from tests.outcomes.test_closing import outcomes_for
 
 @pytest.fixture
 def draft(app, db):
-    case = cases.create_case(None, {"title": "Journalist detained", "summary": "Held.",
-                                    "recommended_actions": "Release him."})  # fmt: skip
+    case = cases.create_case(
+        None,
+        {"title": "Journalist detained", "summary": "Held.", "recommended_actions": "Release him."},
+    )
     db.session.commit()
     return case
 
@@ -24,21 +26,39 @@ def complete(case, db):
     """Everything the readiness list asks for."""
     from campaign.letters import services as letters
 
-    cases.update_case(None, case, {"country_code": "UA", "index_reference": "EUR 50/7271/2017",
-                                   "deadline": cases.org_today() + timedelta(days=30),
-                                   "languages": ["en"]})  # fmt: skip
+    cases.update_case(
+        None,
+        case,
+        {
+            "country_code": "UA",
+            "index_reference": "EUR 50/7271/2017",
+            "deadline": cases.org_today() + timedelta(days=30),
+            "languages": ["en"],
+        },
+    )
     cases.link_person(None, case, cases.save_person(None, None, {"name": "Ilmi Umerov"}))
-    cases.save_target(None, case, None, {"title": "Prosecutor General",
-                                         "salutation": "Dear Prosecutor General"})  # fmt: skip
-    letters.save_letter(None, case, None, {"language": "en", "subject": "Release him",
-                                           "body": "{{ salutation }}, release him."})  # fmt: skip
+    cases.save_target(
+        None, case, None, {"title": "Prosecutor General", "salutation": "Dear Prosecutor General"}
+    )
+    letters.save_letter(
+        None,
+        case,
+        None,
+        {"language": "en", "subject": "Release him", "body": "{{ salutation }}, release him."},
+    )
     db.session.commit()
 
 
 def test_an_incomplete_draft_names_what_is_missing_with_links(draft, login):
     page = login("campaigner").get(f"/cases/{draft.id}/issue").get_data(as_text=True)
-    for missing in ("People at risk", "Officials to write to", "A model letter in English",
-                    "An appeal deadline", "A country", "The index reference"):  # fmt: skip
+    for missing in (
+        "People at risk",
+        "Officials to write to",
+        "A model letter in English",
+        "An appeal deadline",
+        "A country",
+        "The index reference",
+    ):
         assert missing in page
     assert "6 items missing" in page
     assert f"/cases/{draft.id}/targets/new" in page  # the link that fixes it
@@ -57,7 +77,8 @@ def test_a_campaigner_cannot_issue_update_or_close(draft, login, db):
     cases.issue_case(None, draft)
     db.session.commit()
     assert client.get(f"/cases/{draft.id}/updates/new").status_code == 403
-    assert client.post(f"/cases/{draft.id}/updates/new", data={"kind": "further_action", "body": "News", "confirm": "y"}).status_code == 403  # fmt: skip
+    update = {"kind": "further_action", "body": "News", "confirm": "y"}
+    assert client.post(f"/cases/{draft.id}/updates/new", data=update).status_code == 403
     assert client.post(f"/cases/{draft.id}/close", data={}).status_code == 403
     assert "Issue an update" not in client.get(f"/cases/{draft.id}").get_data(as_text=True)
 
@@ -114,7 +135,7 @@ def test_a_deadline_in_the_past_is_named(draft, db, login):
             "recommended_actions": "Release him.",
             "languages": "en",
             "country_code": "UA",
-        },  # fmt: skip
+        },
     )
     assert response.status_code == 302
     page = client.get(f"/cases/{draft.id}").get_data(as_text=True)
@@ -203,8 +224,14 @@ def test_the_timeline_puts_a_notice_after_its_outcome_with_plurals(draft, db, ma
     guide.issue(None, draft)
     services.close_case(None, draft, decision="no_further_action", outcomes=outcomes_for(draft))
     make_supporters(1)
-    mailing = Mailing(kind="outcome", case_id=draft.id, subject="Released", state="sent",
-                      audience={}, started_at=cases.utcnow())  # fmt: skip
+    mailing = Mailing(
+        kind="outcome",
+        case_id=draft.id,
+        subject="Released",
+        state="sent",
+        audience={},
+        started_at=cases.utcnow(),
+    )
     db.session.add(mailing)
     db.session.flush()
     db.session.add(Delivery(mailing_id=mailing.id, supporter_id=1, state="sent"))
@@ -241,8 +268,9 @@ def test_next_step_for_a_case_whose_appeals_continue(draft, db):
     guide.issue(None, draft)
     mailing = guide.draft_appeal(None, draft)
     mailing.started_at, mailing.state = cases.utcnow(), "sent"
-    services.close_case(None, draft, decision="continue",
-                        outcomes=outcomes_for(draft, "conviction_upheld"))  # fmt: skip
+    services.close_case(
+        None, draft, decision="continue", outcomes=outcomes_for(draft, "conviction_upheld")
+    )
     assert "Appeals continue after “conviction upheld”" in guide.next_step(draft).text
     draft.deadline = date(2001, 3, 1)
     assert guide.next_step(draft).text.startswith("The deadline has passed")
