@@ -572,3 +572,28 @@ def _unsent_update_mailing(case: Case):
         .order_by(Mailing.id.desc())
         .limit(1)
     )
+
+
+def next_steps(limit: int = 20) -> list[tuple[Case, Step]]:
+    """Per active UA (soonest deadline first), then drafts: the next thing to do."""
+    active = list(db.session.scalars(select(Case).where(Case.status == "active")))
+    active.sort(key=lambda c: (c.current_deadline is None, c.current_deadline or date.max))
+    drafts = db.session.scalars(
+        select(Case).where(Case.status == "draft").order_by(Case.id.desc()).limit(limit)
+    )
+    result = []
+    for case in [*active, *drafts]:
+        step = next_step(case)
+        if step is not None:
+            result.append((case, step))
+    return result[:limit]
+
+
+def standing(case: Case) -> str:
+    """What the latest outcome means for appeals, e.g. "conviction upheld; appeals continue"."""
+    from campaign.outcomes import services
+
+    closing = services.latest_closing(case)
+    if closing is None or case.status != "active" or closing.decision != "continue":
+        return ""
+    return f"{closing.summary} on {closing.outcomes[0].on:%-d %B %Y}; appeals continue"

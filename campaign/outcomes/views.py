@@ -307,6 +307,17 @@ def case_story(case):
     }
 
 
+@bp.app_template_global()
+def dashboard_next_steps():
+    """The dashboard's "Next steps" card: per active UA (and draft), what to do now."""
+    return guide.next_steps()
+
+
+@bp.app_template_global()
+def case_standing(case) -> str:
+    return guide.standing(case)
+
+
 @bp.get("/reports/")
 @requires("viewer")
 def reports():

@@ -274,3 +274,22 @@ def test_next_step_for_a_case_whose_appeals_continue(draft, db):
     assert "Appeals continue after “conviction upheld”" in guide.next_step(draft).text
     draft.deadline = date(2001, 3, 1)
     assert guide.next_step(draft).text.startswith("The deadline has passed")
+
+
+def test_the_dashboard_shows_a_next_step_per_active_ua_and_sensible_deadlines(app, db, login):
+    from campaign.cases.models import Case
+    from campaign.demo import load
+
+    load(supporters=5)
+    page = login("viewer").get("/").get_data(as_text=True)
+    kuku = db.session.query(Case).filter(Case.title.like("Conviction%")).one()
+    days = (kuku.current_deadline - cases.org_today()).days
+    assert f"{days} days left" not in page  # years away: a date, not a countdown
+    assert "appeals open until 31 December 2030" in page
+    assert "Conviction upheld on 25 June 2020; appeals continue" in page
+    assert "Next steps" in page
+    active = db.session.query(Case).filter_by(status="active").all()
+    steps = dict((c.id, s) for c, s in guide.next_steps())
+    assert all(c.id in steps for c in active)
+    for case in active:
+        assert steps[case.id].text in page.replace("&#34;", '"').replace("&#39;", "'")
