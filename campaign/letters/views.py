@@ -64,6 +64,14 @@ def _letter_or_404(case: Case, letter_id: int):
         abort(404)
 
 
+@bp.app_template_filter("channel")
+def channel_label(code: str) -> str:
+    """ "fax" → "Fax": staff read words, not the stored codes."""
+    from campaign.letters.models import CHANNELS
+
+    return CHANNELS.get(code, code)
+
+
 @bp.app_template_global()
 def letters_section(case: Case) -> dict:
     """What the staff case page shows of letters and actions."""
@@ -94,7 +102,10 @@ def edit(case_id: int, letter_id: int | None = None):
     letter = _letter_or_404(case, letter_id) if letter_id is not None else None
     form = LetterForm(obj=letter)
     form.update_id.choices = choices(
-        [("", f"{case.label} itself"), *((str(u.id), u.full_label) for u in case.updates)]
+        [
+            ("", f"The appeal of {case.label}" if case.number else "The appeal (not an update)"),
+            *((str(u.id), u.full_label) for u in case.updates),
+        ]
     )
     if request.method == "GET":
         form.update_id.data = str(letter.update_id or "") if letter else ""

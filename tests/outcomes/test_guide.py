@@ -289,7 +289,28 @@ def test_the_dashboard_shows_a_next_step_per_active_ua_and_sensible_deadlines(ap
     assert "Conviction upheld on 25 June 2020; appeals continue" in page
     assert "Next steps" in page
     active = db.session.query(Case).filter_by(status="active").all()
-    steps = dict((c.id, s) for c, s in guide.next_steps())
+    steps = {c.id: s for c, s in guide.next_steps()}
     assert all(c.id in steps for c in active)
     for case in active:
         assert steps[case.id].text in page.replace("&#34;", '"').replace("&#39;", "'")
+
+
+def test_labels_are_words_not_codes(app, db, login):
+    from campaign.demo import load
+    from campaign.letters.models import Action
+
+    load(supporters=5)
+    from campaign.cases.models import Case
+
+    case = db.session.query(Case).filter(Case.number == 205).one()
+    db.session.add(Action(case_id=case.id, channel="fax", source="staff"))
+    db.session.commit()
+    client = login("campaigner")
+    case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert '<th scope="row">Fax</th>' in case_page
+    reports = client.get("/reports/").get_data(as_text=True)
+    assert 'class="chart-value">1 appeals' in reports
+    draft = cases.create_case(None, {"title": "New"})
+    db.session.commit()
+    letter_form = client.get(f"/cases/{draft.id}/letters/new").get_data(as_text=True)
+    assert "Draft itself" not in letter_form and "The appeal (not an update)" in letter_form
