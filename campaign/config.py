@@ -106,6 +106,9 @@ def from_environment() -> dict:
         # in each process's memory until Redis is back (tests/faults).
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
+        # Accepted sign-ups (/join and the public action form) per network and per address.
+        "SIGNUP_RATE_LIMIT": _env("SIGNUP_RATE_LIMIT", "30 per hour"),
+        "SIGNUP_ADDRESS_RATE_LIMIT": _env("SIGNUP_ADDRESS_RATE_LIMIT", "3 per day"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Celery: the database is the truth, Redis only carries wake-ups.
         "CELERY": {

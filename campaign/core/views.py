@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import select, text
 
-from campaign.auth.roles import public, requires
+from campaign.auth.roles import has_role, public, requires
 from campaign.core import dashboard
 from campaign.core.models import Heartbeat
 from campaign.core.types import utcnow
@@ -14,9 +15,18 @@ from campaign.extensions import db
 bp = Blueprint("core", __name__)
 
 
+def _visitor() -> bool:
+    return not current_user.is_authenticated
+
+
 @bp.get("/")
-@requires("viewer")
+@public
 def home():
+    """Staff get the dashboard; a visitor the public front door (supporters.front)."""
+    if _visitor():
+        return current_app.view_functions["supporters.front"]()
+    if not has_role(current_user, "viewer"):
+        abort(403)
     appeals = dashboard.appeals_last_days(7)
     return render_template(
         "core/dashboard.html",
@@ -27,6 +37,9 @@ def home():
         outcomes=dashboard.recent_outcomes(),
         bounces=dashboard.bounces_needing_attention(),
     )
+
+
+home.supporter_page = _visitor  # campaign.i18n: the visitor's language, not staff English
 
 
 @bp.get("/healthz")

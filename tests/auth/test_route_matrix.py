@@ -27,9 +27,13 @@ PUBLIC_ENDPOINTS |= {
     "letters.act",
     "letters.act_record",
     "letters.supporter_pack",
+    "letters.claim",
+    "letters.claim_confirm",
 }
 PUBLIC_ENDPOINTS |= {
     "supporters.signup",
+    "supporters.front",
+    "core.home",
     "supporters.confirm",
     "supporters.preferences",
     "supporters.unsubscribe",
