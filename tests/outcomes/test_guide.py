@@ -314,3 +314,15 @@ def test_labels_are_words_not_codes(app, db, login):
     db.session.commit()
     letter_form = client.get(f"/cases/{draft.id}/letters/new").get_data(as_text=True)
     assert "Draft itself" not in letter_form and "The appeal (not an update)" in letter_form
+
+
+def test_the_mailing_form_offers_only_the_updates_of_the_chosen_ua(draft, db, login):
+    other = cases.create_case(None, {"title": "Other", "summary": "S", "recommended_actions": "A"})
+    for case in (draft, other):
+        cases.issue_case(None, case)
+        cases.add_update(None, case, kind="further_action", body="News")
+    db.session.commit()
+    page = login("campaigner").get(f"/mailings/new?kind=update&case_id={draft.id}")
+    html = page.get_data(as_text=True)
+    assert f"first update of {draft.label}" in html
+    assert f"first update of {other.label}" not in html
