@@ -575,14 +575,24 @@ def _unsent_update_mailing(case: Case):
 
 
 def next_steps(limit: int = 20) -> list[tuple[Case, Step]]:
-    """Per active UA (soonest deadline first), then drafts: the next thing to do."""
+    """Per active UA (soonest deadline first), closed UAs with a notice still to go, then
+    drafts: the next thing to do."""
     active = list(db.session.scalars(select(Case).where(Case.status == "active")))
     active.sort(key=lambda c: (c.current_deadline is None, c.current_deadline or date.max))
     drafts = db.session.scalars(
         select(Case).where(Case.status == "draft").order_by(Case.id.desc()).limit(limit)
     )
+    # A closed UA whose outcome notice has yet to go out still has a step.
+    from campaign.outcomes.models import OutcomeNotice
+
+    noticed = db.session.scalars(
+        select(Case).where(
+            Case.status == "closed",
+            Case.id.in_(select(OutcomeNotice.case_id).where(OutcomeNotice.state == "scheduled")),
+        )
+    )
     result = []
-    for case in [*active, *drafts]:
+    for case in [*active, *noticed, *drafts]:
         step = next_step(case)
         if step is not None:
             result.append((case, step))

@@ -85,6 +85,12 @@ def too_many_signups():
     return _public("public/too_many.html", 429)
 
 
+@bp.app_template_filter("interest")
+def interest_label(code: str) -> str:
+    """ "europe" → "Europe and Central Asia": staff read words, not the stored codes."""
+    return vocabulary.INTERESTS.get(code, code)
+
+
 def _interest_choices():
     return choices((key, gettext(label)) for key, label in vocabulary.interest_choices())
 

@@ -119,7 +119,7 @@ def test_staff_are_guided_from_draft_to_close(visit, make_user, db):
     page.wait_for_selector("text=Why is the UA reopened?")
     checked(visit, "reopen")
     visit.go("/")
-    assert "Next steps" in page.content()
+    assert "Outcome notice scheduled for" in page.inner_text("#next-steps")
     checked(visit, "dashboard")
 
 

@@ -326,3 +326,16 @@ def test_the_mailing_form_offers_only_the_updates_of_the_chosen_ua(draft, db, lo
     html = page.get_data(as_text=True)
     assert f"first update of {draft.label}" in html
     assert f"first update of {other.label}" not in html
+
+
+def test_a_supporters_interests_read_as_words(app, db, login):
+    from campaign.supporters.models import Supporter
+
+    supporter = Supporter(
+        email="i@example.org", language="en", state="subscribed", interests=["europe", "expression"]
+    )
+    db.session.add(supporter)
+    db.session.commit()
+    page = login("viewer").get(f"/supporters/{supporter.id}").get_data(as_text=True)
+    assert "Europe and Central Asia, Freedom of expression" in page
+    assert "europe, expression" not in page
