@@ -96,9 +96,11 @@ def require_2fa():
     if not user.is_authenticated or user.has_2fa or not twofactor.required_for(user):
         return None
     view = current_app.view_functions.get(request.endpoint)
-    if request.endpoint in ("auth.setup_2fa", "auth.logout", "static") or (
-        view is not None and getattr(view, "required_role", "x") is None
-    ):
+    public = view is not None and getattr(view, "required_role", "x") is None
+    audience = getattr(view, "supporter_page", None)
+    if callable(audience) and not audience():
+        public = False  # "/" is public for visitors only: staff get the dashboard there
+    if request.endpoint in ("auth.setup_2fa", "auth.logout", "static") or public:
         return None
     if request.path.startswith("/api/"):
         return None  # bearer tokens were created after a two-factor login

@@ -31,3 +31,14 @@ def test_the_pending_secret_belongs_to_one_user(app, login, make_user):
     with client.session_transaction() as session:
         session["2fa_secret"] = {"user": 999, "secret": "A" * 32}
     assert _secret(client.get("/account/2fa").get_data(as_text=True)) not in (secret, "A" * 32)
+
+
+def test_the_root_is_no_way_round_a_required_second_factor(app, make_user):
+    from tests.conftest import PASSWORD
+
+    app.config["TOTP_REQUIRED_ROLES"] = ("admin", "coordinator")
+    make_user("coordinator", "c@example.org")
+    client = app.test_client()
+    client.post("/login", data={"email": "c@example.org", "password": PASSWORD})
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/account/2fa"
