@@ -117,9 +117,11 @@ def from_environment() -> dict:
         # in each process's memory until Redis is back (tests/faults).
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "20 per minute"),
-        "RATELIMIT_SIGNUP": _env("RATELIMIT_SIGNUP", "10 per hour"),
         # The public case page's action report and other public forms.
         "RATELIMIT_PUBLIC_FORMS": _env("RATELIMIT_PUBLIC_FORMS", "10 per minute;200 per day"),
+        # Accepted sign-ups (/join and the public action form) per network and per address.
+        "SIGNUP_RATE_LIMIT": _env("SIGNUP_RATE_LIMIT", "30 per hour"),
+        "SIGNUP_ADDRESS_RATE_LIMIT": _env("SIGNUP_ADDRESS_RATE_LIMIT", "3 per day"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # The supporter's letter pack (/act/<token>/letters.pdf): ~1 s of CPU each.
         "RATELIMIT_LETTER_PDF": _env("RATELIMIT_LETTER_PDF", "10 per minute;100 per day"),

@@ -204,7 +204,9 @@ def _is_supporter_page() -> bool:
     if request.url_rule is None:  # no route matched (a 404 or 405): by its path
         return is_public_path(request.path)
     view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "supporter_page", False)
+    flag = getattr(view, "supporter_page", False)
+    # A predicate: "/" is the public front door for a visitor, the dashboard for staff.
+    return bool(flag()) if callable(flag) else flag
 
 
 def _public_prefixes(app: Flask) -> frozenset[str]:

@@ -116,9 +116,11 @@ def require_2fa():
     if not user.is_authenticated or user.has_2fa or not twofactor.required_for(user):
         return None
     view = current_app.view_functions.get(request.endpoint)
-    if request.endpoint in ("auth.setup_2fa", "auth.logout", "static") or (
-        view is not None and getattr(view, "required_role", "x") is None
-    ):
+    public = view is not None and getattr(view, "required_role", "x") is None
+    audience = getattr(view, "supporter_page", None)
+    if callable(audience) and not audience():
+        public = False  # "/" is public for visitors only: staff get the dashboard there
+    if request.endpoint in ("auth.setup_2fa", "auth.logout", "static") or public:
         return None
     if request.path.startswith("/api/"):
         return None  # bearer tokens were created after a two-factor login
@@ -131,9 +133,11 @@ def require_2fa():
 def setup_2fa():
     user = current_user._get_current_object()
     form = CodeForm()
-    if request.method == "GET" or "2fa_secret" not in session:
-        session["2fa_secret"] = twofactor.new_secret()
-    secret = session["2fa_secret"]
+    # One secret until it is confirmed: a reload must not void a code already scanned.
+    pending = session.get("2fa_secret")
+    if not isinstance(pending, dict) or pending.get("user") != user.id:
+        pending = session["2fa_secret"] = {"user": user.id, "secret": twofactor.new_secret()}
+    secret = pending["secret"]
     if form.validate_on_submit():
         try:
             codes = twofactor.enable(user, user, secret, form.code.data)
@@ -147,6 +151,7 @@ def setup_2fa():
     return render_template(
         "auth/setup_2fa.html", form=form, secret=secret, qr=Markup(twofactor.qr_svg(uri)),  # noqa: S704 - segno's own SVG
         required=twofactor.required_for(user),
+        codes_left=twofactor.remaining_recovery_codes(user) if user.has_2fa else 0,
     ), status  # fmt: skip
 
 

@@ -39,7 +39,7 @@ class PersonSchema(Schema):
     aliases = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
     gender = fields.String(load_default="")
     pronoun = fields.String(load_default="")
-    consent_to_name = fields.Boolean(load_default=True)
+    consent_to_name = fields.Boolean(load_default=False)
     notes = fields.String(load_default="")
     statuses = fields.List(fields.Nested(StatusSchema), dump_only=True)
 
@@ -95,6 +95,10 @@ class UpdateSchema(Schema):
     title = fields.String(load_default="", validate=validate.Length(max=300))
     body = fields.String(required=True, validate=validate.Length(min=1))
     new_deadline = fields.Date(load_default=None, allow_none=True)
+    reason = fields.String(
+        load_default="", load_only=True, validate=validate.Length(max=2000),
+        metadata={"description": "Needed only when the readiness list has items missing"},
+    )  # fmt: skip
     issued_at = fields.DateTime(dump_only=True)
 
 
@@ -163,7 +167,7 @@ class PeopleQuerySchema(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
 
 
-def _dump_case(case) -> dict:
+def dump_case(case) -> dict:
     data = {field: getattr(case, field) for field in CaseSchema().fields if hasattr(case, field)}
     data["people"] = [_dump_person(p) for p in case.people]
     return data
@@ -198,7 +202,7 @@ class Cases(MethodView):
     def post(self, data):
         """Create a draft UA (number and year: a historic UA, coordinators only)."""
         number, year = data.pop("number", None), data.pop("year", None)
-        return _dump_case(services.create_case(g.api_user, data, number=number, year=year))
+        return dump_case(services.create_case(g.api_user, data, number=number, year=year))
 
 
 @cases_bp.route("/<int:case_id>")
@@ -207,7 +211,7 @@ class CaseItem(MethodView):
     @cases_bp.response(200, CaseSchema)
     def get(self, case_id):
         """One UA with its people, targets and updates."""
-        return _dump_case(_case(case_id))
+        return dump_case(_case(case_id))
 
     @api_requires("campaigner")
     @cases_bp.arguments(CasePatchSchema(partial=True))
@@ -215,15 +219,16 @@ class CaseItem(MethodView):
     def patch(self, data, case_id):
         """Change the fields sent (number and year: drafts only, coordinators only)."""
         case = _case(case_id)
-        return _dump_case(services.update_case(g.api_user, case, data))
+        return dump_case(services.update_case(g.api_user, case, data))
 
 
-@cases_bp.route("/<int:case_id>/issue", methods=["POST"])
-@api_requires("coordinator")
-@cases_bp.response(200, CaseSchema)
-def issue_case(case_id):
-    """Issue a draft: it becomes active with the next UA number of the year."""
-    return _dump_case(services.issue_case(g.api_user, _case(case_id)))
+class IssueSchema(Schema):
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"description": "Needed only when the readiness list has items missing",
+                  "example": "The trial starts tomorrow"},
+    )  # fmt: skip
 
 
 @cases_bp.route("/<int:case_id>/renumber", methods=["POST"])
@@ -233,7 +238,7 @@ def issue_case(case_id):
 def renumber_case(data, case_id):
     """Correct an issued UA's number (admins; the reason goes to the audit log)."""
     case = _case(case_id)
-    return _dump_case(services.renumber(g.api_user, case, data["number"], data["year"],
+    return dump_case(services.renumber(g.api_user, case, data["number"], data["year"],
                                         data["reason"]))  # fmt: skip
 
 
@@ -244,13 +249,6 @@ class Updates(MethodView):
     def get(self, case_id):
         """The updates of a UA, in order."""
         return _case(case_id).updates
-
-    @api_requires("campaigner")
-    @cases_bp.arguments(UpdateSchema)
-    @cases_bp.response(201, UpdateSchema)
-    def post(self, data, case_id):
-        """Issue the next update ("third update of UA 205/16")."""
-        return services.add_update(g.api_user, _case(case_id), **data)
 
 
 @cases_bp.route("/<int:case_id>/targets")

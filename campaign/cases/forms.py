@@ -73,6 +73,17 @@ class UpdateForm(FlaskForm):
     title = StringField("Headline", validators=[Length(max=300)])
     body = TextAreaField("What has happened", validators=[DataRequired()])
     new_deadline = DateField("New appeal deadline", validators=[Optional()])
+    reason = TextAreaField(
+        "Reason to go ahead with items missing",
+        validators=[Length(max=2000)],
+        description="Only when something in the list is missing; it is kept on the timeline.",
+    )
+    confirm = BooleanField(
+        "Issue this update now",
+        validators=[
+            DataRequired("Tick to confirm: the update is numbered and drafted for mailing at once.")
+        ],
+    )
 
 
 class PersonForm(FlaskForm):
@@ -82,7 +93,8 @@ class PersonForm(FlaskForm):
     )
     gender = StringField("Gender", validators=[Length(max=30)])
     pronoun = StringField("Pronoun", validators=[Length(max=30)], description="e.g. he/him")
-    consent_to_name = BooleanField("Consented to be named publicly", default=True)
+    # An explicit choice each time: naming a person who did not consent can endanger them.
+    consent_to_name = BooleanField("Consented to be named publicly", default=False)
     notes = TextAreaField("Notes")
 
 

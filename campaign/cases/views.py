@@ -13,7 +13,6 @@ from campaign.cases.forms import (
     PersonForm,
     PersonStatusForm,
     TargetForm,
-    UpdateForm,
 )
 from campaign.cases.models import CASE_STATUSES
 from campaign.core.db import MAX_PAGE
@@ -30,6 +29,14 @@ def _case_or_404(case_id: int):
         return services.get_case(case_id)
     except NotFound:
         abort(404)
+
+
+def _closed(case) -> bool:
+    """A closed UA is read-only (its record is what supporters were told): say so."""
+    if case.status != "closed":
+        return False
+    flash(f"{case.label} is closed and read-only. Reopen it to change it.", "error")
+    return True
 
 
 def _person_or_404(person_id: int):
@@ -86,6 +93,7 @@ def create():
             flash(
                 f"Draft saved: {case.label} “{case.title}”. Add people and targets next.", "success"
             )
+            _warn_past_deadline(case)
             return redirect(url_for("cases.show", case_id=case.id))
     status = 422 if request.method == "POST" else 200
     return render_template("cases/form.html", form=form, case=None), status
@@ -112,6 +120,8 @@ def show(case_id: int):
 @requires("campaigner")
 def edit(case_id: int):
     case = _case_or_404(case_id)
+    if _closed(case):
+        return redirect(url_for("cases.show", case_id=case.id))
     form = CaseForm(obj=case)
     form.country_code.choices = _country_choices()
     if request.method == "GET":
@@ -127,53 +137,25 @@ def edit(case_id: int):
             attach_error(form, error)
         else:
             flash("Saved.", "success")
+            _warn_past_deadline(case)
             return redirect(url_for("cases.show", case_id=case.id))
     status = 422 if request.method == "POST" else 200
     return render_template("cases/form.html", form=form, case=case), status
 
 
-@bp.post("/cases/<int:case_id>/issue")
-@requires("coordinator")
-def issue(case_id: int):
-    case = _case_or_404(case_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        services.issue_case(current_user, case)
-    except ServiceError as error:
-        flash(f"Not issued: {error.message}", "error")
-        return redirect(url_for("cases.show", case_id=case.id))
-    flash(f"Issued as {case.label}.", "success")
-    return redirect(url_for("cases.show", case_id=case.id))
+def _warn_past_deadline(case) -> None:
+    """A past deadline is right for a historic UA, a typo for a new one: say so, keep it."""
+    today = services.org_today()
+    if case.deadline and case.deadline < today and case.status != "closed":
+        flash(
+            f"The appeal deadline, {case.deadline:%-d %B %Y}, has passed. Issuing will ask "
+            "for a later one unless this is a historic UA.",
+            "warning",
+        )
 
 
-@bp.route("/cases/<int:case_id>/updates/new", methods=["GET", "POST"])
-@requires("campaigner")
-def new_update(case_id: int):
-    case = _case_or_404(case_id)
-    form = UpdateForm()
-    if form.validate_on_submit():
-        try:
-            update = services.add_update(
-                current_user,
-                case,
-                kind=form.kind.data,
-                title=form.title.data or "",
-                body=form.body.data,
-                new_deadline=form.new_deadline.data,
-            )
-        except ServiceError as error:
-            attach_error(form, error)
-        else:
-            flash(f"Issued the {update.full_label}.", "success")
-            return redirect(
-                url_for("cases.show", case_id=case.id, _anchor=f"update-{update.sequence}")
-            )
-    status = 422 if request.method == "POST" else 200
-    next_label = services.update_label_for_next(case)
-    return render_template(
-        "cases/update_form.html", form=form, case=case, next_label=next_label
-    ), status
+# Issuing, issuing an update, closing and reopening are lifecycle steps with a
+# readiness check across domains: their pages live in campaign/outcomes/views.py.
 
 
 # --- people ---------------------------------------------------------------
@@ -257,6 +239,8 @@ def add_status(person_id: int):
 @requires("campaigner")
 def link_person(case_id: int):
     case = _case_or_404(case_id)
+    if _closed(case):
+        return redirect(url_for("cases.show", case_id=case.id))
     form = LinkPersonForm()
     try:
         if not form.validate_on_submit():
@@ -264,7 +248,10 @@ def link_person(case_id: int):
         if form.person_id.data:
             person = services.get_person(form.person_id.data)
         else:
-            person = services.save_person(current_user, None, {"name": form.name.data})
+            # Named publicly only once someone ticks it on the person's page.
+            person = services.save_person(
+                current_user, None, {"name": form.name.data, "consent_to_name": False}
+            )
         services.link_person(current_user, case, person)
     except ServiceError as error:
         flash(error.message, "error")
@@ -277,6 +264,8 @@ def link_person(case_id: int):
 @requires("campaigner")
 def unlink_person(case_id: int, person_id: int):
     case = _case_or_404(case_id)
+    if _closed(case):
+        return redirect(url_for("cases.show", case_id=case.id))
     person = _person_or_404(person_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -297,6 +286,8 @@ def unlink_person(case_id: int, person_id: int):
 @requires("campaigner")
 def target_form(case_id: int, target_id: int | None = None):
     case = _case_or_404(case_id)
+    if _closed(case):
+        return redirect(url_for("cases.show", case_id=case.id))
     target = None
     if target_id is not None:
         try:
@@ -322,6 +313,8 @@ def target_form(case_id: int, target_id: int | None = None):
 @requires("campaigner")
 def delete_target(case_id: int, target_id: int):
     case = _case_or_404(case_id)
+    if _closed(case):
+        return redirect(url_for("cases.show", case_id=case.id))
     try:
         target = services.get_target(case, target_id)
     except NotFound:

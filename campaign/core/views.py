@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import select, text
 
 from campaign.core import dashboard
 from campaign.core.models import Heartbeat
-from campaign.core.roles import public, requires
+from campaign.core.roles import has_role, public, requires
 from campaign.core.types import utcnow
 from campaign.extensions import db
 
 bp = Blueprint("core", __name__)
 
 
+def _visitor() -> bool:
+    return not current_user.is_authenticated
+
+
 @bp.get("/")
-@requires("viewer")
+@public
 def home():
+    """Staff get the dashboard; a visitor the public front door (supporters.front)."""
+    if _visitor():
+        return current_app.view_functions["supporters.front"]()
+    if not has_role(current_user, "viewer"):
+        abort(403)
     return render_template("core/dashboard.html", panels=dashboard.panels())
+
+
+home.supporter_page = _visitor  # campaign.i18n: the visitor's language, not staff English
 
 
 @bp.get("/healthz")

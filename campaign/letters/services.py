@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from babel.lists import format_list
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from campaign.audit.services import diff, record
 from campaign.cases.models import Case, CaseStatus, CaseUpdate
@@ -253,6 +253,23 @@ def public_case(case_id: int) -> Case:
     return case
 
 
+def active_public_cases(exclude_id: int | None = None, limit: int = 10) -> list[Case]:
+    """Active UAs the public may see, soonest deadline first: what to act on next."""
+    now = utcnow()
+    rows = db.session.scalars(
+        select(Case).where(
+            Case.status == "active",
+            Case.id != (exclude_id or 0),
+            or_(Case.embargo_until.is_(None), Case.embargo_until <= now),
+        )
+    ).all()
+    today = now.date()
+    # A deadline that has passed asks for nothing any more; no deadline sorts last.
+    open_ = [c for c in rows if c.current_deadline is None or c.current_deadline >= today]
+    open_.sort(key=lambda c: (c.current_deadline is None, c.current_deadline or today))
+    return open_[:limit]
+
+
 def base_url() -> str:
     return current_app.config["BASE_URL"].rstrip("/")
 
@@ -439,3 +456,72 @@ def list_actions(case_id: int | None = None):
     if case_id is not None:
         query = query.where(Action.case_id == case_id)
     return query
+
+
+# --- linking a public-page action to a supporter ---------------------------------------
+# An address typed on the public page proves nothing: the action is counted
+# anonymously, and the supporter that address belongs to is asked, by email,
+# whether it was them. Only their click on that signed link links the action.
+
+CLAIM = "action-claim"
+CLAIM_MAX_AGE = 14 * 86400
+
+
+def claim_token(action_id: int, supporter_id: int) -> str:
+    return make_token(CLAIM, {"a": action_id, "s": supporter_id})
+
+
+def read_claim(token: str) -> tuple[Action, object]:
+    """The action and the supporter a claim link names, or TokenRefused."""
+    from campaign.supporters.models import Supporter
+
+    payload = read_token(CLAIM, token, max_age=CLAIM_MAX_AGE)
+    action = db.session.get(Action, int(payload["a"])) if isinstance(payload, dict) else None
+    supporter = db.session.get(Supporter, int(payload["s"])) if action is not None else None
+    if action is None or supporter is None:
+        raise TokenRefused("This link is no longer valid.")
+    return action, supporter
+
+
+def claim_action(action: Action, supporter) -> bool:
+    """Link an anonymous public-page action to the supporter who confirmed it.
+
+    True when it is now theirs. If they had already reported the same channel
+    for the case (through their email link), the anonymous copy is the same
+    act counted twice: it is removed, and the count stays true.
+    """
+    if action.supporter_id == supporter.id:
+        return False
+    if action.supporter_id is not None:
+        raise TokenRefused("This link is no longer valid.")
+    duplicate = db.session.scalar(
+        select(Action.id).where(
+            Action.case_id == action.case_id,
+            Action.supporter_id == supporter.id,
+            Action.channel == action.channel,
+        )
+    )
+    if duplicate is not None:
+        db.session.delete(action)
+    else:
+        action.supporter_id = supporter.id
+        action.email_hash = None
+    db.session.flush()
+    return True
+
+
+def claimable(case: Case, email: str | None):
+    """(action id, supporter) when a known, subscribed supporter has this address and
+    the public page just counted an action under it; else None."""
+    from campaign.supporters import services as supporters
+
+    supporter = supporters.find_by_email(email) if email else None
+    if supporter is None or supporter.state != "subscribed":
+        return None
+    action_id = db.session.scalar(
+        select(Action.id)
+        .where(Action.case_id == case.id, Action.email_hash == email_hash(email))
+        .order_by(Action.id.desc())
+        .limit(1)
+    )
+    return (action_id, supporter) if action_id is not None else None

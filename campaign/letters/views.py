@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import format_date, gettext
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from campaign import i18n
 from campaign.cases import services as cases
@@ -67,6 +68,30 @@ def _letter_or_404(case: Case, letter_id: int):
 
 
 @bp.app_template_global()
+def active_uas(exclude_id: int | None = None) -> list[dict]:
+    """The active UAs for a public page's "act on these next" list, in the page's language."""
+    language = i18n.current_language()
+    return [
+        {
+            "case": case,
+            "url": url_for("letters.public_page", case_id=case.id, lang=language),
+            "deadline": format_date(case.current_deadline, format="long")
+            if case.current_deadline
+            else "",
+        }
+        for case in services.active_public_cases(exclude_id)
+    ]
+
+
+@bp.app_template_filter("channel")
+def channel_label(code: str) -> str:
+    """ "fax" → "Fax": staff read words, not the stored codes."""
+    from campaign.letters.models import CHANNELS
+
+    return CHANNELS.get(code, code)
+
+
+@bp.app_template_global()
 def letters_section(case: Case) -> dict:
     """What the staff case page shows of letters and actions."""
     return {"letters": services.list_letters(case), "stats": services.action_stats(case)}
@@ -96,7 +121,10 @@ def edit(case_id: int, letter_id: int | None = None):
     letter = _letter_or_404(case, letter_id) if letter_id is not None else None
     form = LetterForm(obj=letter)
     form.update_id.choices = choices(
-        [("", f"{case.label} itself"), *((str(u.id), u.full_label) for u in case.updates)]
+        [
+            ("", f"The appeal of {case.label}" if case.number else "The appeal (not an update)"),
+            *((str(u.id), u.full_label) for u in case.updates),
+        ]
     )
     if request.method == "GET":
         form.update_id.data = str(letter.update_id or "") if letter else ""
@@ -350,6 +378,13 @@ def took_action(case_id: int):
         return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
     if not form.validate_on_submit():
         return _render_public(case, form, 422)
+    if form.sign_up.data and not form.website.data:
+        # The same limits as /join: accepted sign-ups per address and per network.
+        from campaign.supporters import limits
+        from campaign.supporters.views import signup_key
+
+        if not limits.allowed(signup_key(form.email.data), request.remote_addr):
+            return render_template("public/too_many.html"), 429
     # Bots fill the hidden field; they get the same answer and change nothing.
     if not form.website.data:
         try:
@@ -364,13 +399,20 @@ def took_action(case_id: int):
 
 
 def _record_public_action(case: Case, form: ActionForm) -> None:
-    services.record_action(
+    recorded = services.record_action(
         case,
         channel=form.channel.data,
         source="public page",
         country=form.country.data or None,
         email=form.email.data,
     )
+    # Counted, but not theirs until the supporter with that address says so
+    # through the signed link this sends (the page answers the same either way).
+    claim = services.claimable(case, form.email.data) if recorded else None
+    if claim is not None:
+        from campaign.letters.tasks import send_action_claim_after_commit
+
+        send_action_claim_after_commit(claim[0], claim[1].id)
     if form.sign_up.data:
         _sign_up(case, form)
 
@@ -388,6 +430,10 @@ def _sign_up(case: Case, form: ActionForm) -> None:
     supporter = supporters.sign_up(
         data, ip=request.remote_addr, source=f"public page of {case.label}"
     )
+    from campaign.supporters import limits
+    from campaign.supporters.views import signup_key
+
+    limits.count(signup_key(form.email.data), request.remote_addr)
     if supporter is not None:
         _send_confirmation_after_commit(supporter.id)
 
@@ -436,6 +482,43 @@ def act_record(token: str):
         case, supporter=supporter, channel=form.channel.data, source="email link"
     )
     return render_template("public/act_done.html", case=case, block=block)
+
+
+class ClaimForm(FlaskForm):
+    """Only a button: a link scanner opening the email's link must not link anything."""
+
+
+def _claim_or_refuse(token: str):
+    try:
+        action, supporter = services.read_claim(token)
+    except TokenRefused as error:
+        abort(Response(render_template("public/link_refused.html", message=error.message), 400))
+    i18n.use_supporter_language(supporter.language)
+    return action, supporter, db.session.get(Case, action.case_id)
+
+
+@bp.get("/ua/claim/<token>")
+@i18n.supporter_page
+@public
+def claim(token: str):
+    action, supporter, case = _claim_or_refuse(token)
+    done = action.supporter_id == supporter.id
+    return render_template("public/claim.html", case=case, form=ClaimForm(), done=done)
+
+
+@bp.post("/ua/claim/<token>")
+@i18n.supporter_page
+@public
+@limiter.limit(_public_limit, methods=["POST"])
+def claim_confirm(token: str):
+    action, supporter, case = _claim_or_refuse(token)
+    if not ClaimForm().validate_on_submit():
+        abort(400)
+    try:
+        services.claim_action(action, supporter)
+    except TokenRefused as error:
+        return render_template("public/link_refused.html", message=error.message), 400
+    return render_template("public/claim.html", case=case, form=None, done=True)
 
 
 NOTHING_TO_PRINT = N_("There are no letters to print for this appeal yet. Try again later.")

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from campaign.cases.models import Case, CaseUpdate
 from campaign.core.errors import ServiceError
@@ -43,8 +44,17 @@ def _fill_choices(form: MailingForm) -> None:
     form.case_id.choices = choices(
         [("", "—"), *((str(c.id), f"{c.label} {c.title}") for c in cases)]
     )
-    updates = db.session.scalars(select(CaseUpdate).order_by(CaseUpdate.id.desc()).limit(200))
-    form.update_id.choices = choices([("", "—"), *((str(u.id), u.full_label) for u in updates)])
+    # Only the chosen UA's updates; before a UA is chosen, each update names its UA
+    # (data-case lets static/mailing.js narrow the list as the UA changes).
+    chosen = str(form.case_id.data or "")
+    query = select(CaseUpdate).order_by(CaseUpdate.id.desc()).limit(200)
+    if chosen.isdigit():
+        query = query.where(CaseUpdate.case_id == int(chosen))
+    form.update_id.choices = [
+        SelectChoice("", "—"),
+        *(SelectChoice(str(u.id), u.full_label, {"data-case": str(u.case_id)})
+          for u in db.session.scalars(query)),
+    ]  # fmt: skip
     lists, segments = _audiences()
     form.list_ids.choices = choices((item.id, item.name) for item in lists)
     form.segment_ids.choices = choices((item.id, item.name) for item in segments)
@@ -82,6 +92,7 @@ def new():
     if request.method == "GET":
         form.kind.data = request.args.get("kind", MailingKind.APPEAL)
         form.case_id.data = request.args.get("case_id", "")
+        _fill_choices(form)  # the updates of the UA asked for
     if form.validate_on_submit():
         try:
             mailing = services.create_mailing(current_user, **_values(form))
@@ -112,6 +123,7 @@ def edit(mailing_id: int):
         form.segment_ids.data = audience.get("segments", [])
         form.case_audience.data = audience.get("case", False)
         form.everyone.data = audience.get("all", False)
+        _fill_choices(form)  # the updates of this mailing's UA
     if form.validate_on_submit():
         try:
             services.update_mailing(current_user, mailing, **_values(form))

@@ -57,6 +57,11 @@ class NoticeTimingMixin:
 
 
 class CloseWithNoticeForm(NoticeTimingMixin, CloseForm):
+    reason = TextAreaField(
+        "Reason to go ahead with items missing",
+        validators=[Length(max=2000)],
+        description="Only when something above is missing; it is kept on the case's timeline.",
+    )
     """Closing, with when the notice goes to the case audience."""
 
     # Closing tells everyone who received the UA: a mass action, so it is confirmed.
@@ -82,3 +87,26 @@ class ReplyForm(FlaskForm):
     )
     text = TextAreaField("Text of the reply")
     file = FileField("Or attach the letter (PDF, image, up to 10 MB)")
+
+
+class ReasonMixin:
+    reason = TextAreaField(
+        "Reason to go ahead with items missing",
+        validators=[Length(max=2000)],
+        description="Only when something above is missing; it is kept on the case's timeline.",
+    )
+
+
+class IssueForm(ReasonMixin, FlaskForm):
+    confirm = BooleanField(
+        "Issue this UA now",
+        validators=[DataRequired("Tick to confirm: issuing gives the UA its number for good.")],
+    )
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is the UA reopened?",
+        validators=[DataRequired("Say why the UA is reopened."), Length(max=2000)],
+        description="e.g. “Re-arrested on 3 May”. It is kept on the case's timeline.",
+    )

@@ -9,6 +9,7 @@ from campaign.cases.models import Case
 from campaign.core.dashboard import panel
 from campaign.extensions import db
 from campaign.letters.appeal import closing_finder
+from campaign.outcomes import guide
 from campaign.outcomes.models import Closing
 from campaign.outcomes.services import latest_closing
 
@@ -23,3 +24,9 @@ def recent_outcomes(limit: int = 5) -> list:
 @panel("outcomes/_panel_recent.html", order=40)
 def recent_outcomes_panel() -> dict:
     return {"outcomes": recent_outcomes()}
+
+
+@panel("outcomes/_dashboard_next.html", order=15)
+def next_steps_panel() -> dict:
+    """Per active UA (and draft), the next thing to do."""
+    return {"steps": guide.next_steps()}

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -221,3 +222,40 @@ class Reminder(db.Model):
     deadline: Mapped[date] = mapped_column(Date)
     mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+LIFECYCLE_STEPS = {
+    "issue": "Issued with items missing",
+    "update": "Update issued with items missing",
+    "close": "Closed with items missing",
+    "reopen": "Reopened",
+}
+
+
+class LifecycleNote(db.Model):
+    """Why a coordinator took a lifecycle step against the readiness list, or reopened a case.
+
+    The reason is part of the case's story (shown on its timeline), not only an
+    audit line, so staff who pick the case up later see why it was done.
+    """
+
+    __tablename__ = "lifecycle_notes"
+    __table_args__ = (
+        CheckConstraint("step IN ('issue', 'update', 'close', 'reopen')", name="step"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    # The readiness items that were missing at the time (their keys).
+    missing: Mapped[list] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    @property
+    def label(self) -> str:
+        return LIFECYCLE_STEPS.get(self.step, self.step)
+
+    def __repr__(self) -> str:
+        return f"<LifecycleNote {self.id} case={self.case_id} {self.step}>"

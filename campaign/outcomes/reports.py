@@ -30,6 +30,18 @@ class Table:
     # Which column to chart (index), and the label column; None: no chart.
     chart: int | None = None
     note: str = ""
+    # What the charted figures count, written after each bar ("12 appeals").
+    unit: str = ""
+
+    @property
+    def chartable(self) -> bool:
+        """A chart is drawn only when some charted figure is above zero."""
+        if self.chart is None:
+            return False
+        return any(
+            isinstance(row[self.chart], int | float) and row[self.chart] > 0
+            for row in self.rows[:15]
+        )
 
 
 def appeals_per_case() -> Table:
@@ -55,7 +67,7 @@ def appeals_per_case() -> Table:
     rows.sort(key=lambda r: -r[3])
     return Table(
         "appeals", "Appeals per case", ["UA", "Title", "Status", "Appeals", "Supporters who acted"],
-        rows, chart=3,
+        rows, chart=3, unit="appeals",
     )  # fmt: skip
 
 
@@ -85,7 +97,7 @@ def time_to_outcome() -> Table:
     note = f"Median {median(known):.0f} days over {len(known)} cases." if known else ""
     return Table(
         "time-to-outcome", "Time from issue to outcome",
-        ["UA", "Title", "Issued", "First outcome", "Days"], rows, chart=4, note=note,
+        ["UA", "Title", "Issued", "First outcome", "Days"], rows, chart=4, note=note, unit="days",
     )  # fmt: skip
 
 
@@ -114,17 +126,20 @@ _OUTCOME_HEADER = ["People with an outcome", "Improved", "Share improved", "Outc
 
 def outcomes_by_country() -> Table:
     rows = _outcome_rows(lambda c: [country_name(c.country_code) or "No country"])
-    return Table("by-country", "Outcomes by country", ["Country", *_OUTCOME_HEADER], rows, chart=1)
+    return Table("by-country", "Outcomes by country", ["Country", *_OUTCOME_HEADER], rows, chart=1,
+                 unit="people")  # fmt: skip
 
 
 def outcomes_by_year() -> Table:
     rows = _outcome_rows(lambda c: [str(c.year) if c.year else "No year"])
-    return Table("by-year", "Outcomes by year of the UA", ["Year", *_OUTCOME_HEADER], rows, chart=1)
+    return Table("by-year", "Outcomes by year of the UA", ["Year", *_OUTCOME_HEADER], rows, chart=1,
+                 unit="people")  # fmt: skip
 
 
 def outcomes_by_theme() -> Table:
     rows = _outcome_rows(lambda c: c.themes or ["No theme"])
-    return Table("by-theme", "Outcomes by theme", ["Theme", *_OUTCOME_HEADER], rows, chart=1)
+    return Table("by-theme", "Outcomes by theme", ["Theme", *_OUTCOME_HEADER], rows, chart=1,
+                 unit="people")  # fmt: skip
 
 
 def improvement_share() -> Table:
@@ -168,7 +183,7 @@ def mailing_statistics() -> Table:
         "mailings", "Mailing statistics",
         ["Started", "Kind", "UA", "Subject", "Recipients", "Sent", "Failed", "Bounced",
          "Suppressed", "Delivered"],
-        rows, chart=5,
+        rows, chart=5, unit="sent",
     )  # fmt: skip
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 
 from campaign.audit.services import record
 from campaign.cases import services as cases
-from campaign.cases.models import Case, CaseStatus, UpdateKind
+from campaign.cases.models import PERSON_STATUSES, Case, CaseStatus, UpdateKind
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.extensions import db
 from campaign.mailings.models import Delivery, DeliveryState, Mailing
@@ -91,12 +91,15 @@ def close_case(
         closing.outcomes.append(
             PersonOutcome(person_id=person_id, outcome=outcome, on=on, note=note)
         )
+        status = _STATUS_OF_OUTCOME.get(outcome, "other")
+        # The status already says "Released": repeat the outcome only when it says more.
+        said = [OUTCOMES[outcome]] if OUTCOMES[outcome] != PERSON_STATUSES[status] else []
         cases.add_person_status(
             actor,
             people[person_id],
             on=on,
-            status=_STATUS_OF_OUTCOME.get(outcome, "other"),
-            note=f"{OUTCOMES[outcome]}" + (f": {note}" if note else ""),
+            status=status,
+            note=": ".join([*said, note] if note else said),
             case=case,
         )
     db.session.add(closing)
@@ -209,20 +212,39 @@ def timeline(case: Case) -> list[dict]:
             _event(closing.decided_at, "outcome", f"Outcome: {closing.summary}", outcomes)
         )
     for reply in replies_of(case):
+        # Only the day of receipt is known; logged that same day, the logging time places it.
+        logged = reply.logged_at if reply.logged_at.date() == reply.received_on else None
         events.append(
-            _event(reply.received_on, "reply", f"Reply from {reply.sender}", reply.text[:200])
+            _event(
+                reply.received_on,
+                "reply",
+                f"Reply from {reply.sender}",
+                reply.text[:200],
+                at=logged.timetz().replace(tzinfo=None) if logged else None,
+            )
         )
+    from campaign.outcomes.guide import notes_of
+
+    for item in notes_of(case):
+        events.append(_event(item.at, "note", item.label, item.reason))
     events.extend(_mailing_events(case))
     events.extend(_appeal_events(case))
-    return sorted(events, key=lambda e: (e["sort"], e["order"]))
+    # By when things happened: a notice after the outcome it announces. Rows
+    # that carry only a date sort by kind within their day.
+    return sorted(events, key=lambda e: (e["day"], e["time"], e["order"]))
 
 
-_ORDER = {"issued": 0, "mailing": 1, "update": 2, "stop": 2, "appeals": 3, "reply": 4, "outcome": 5}
+_ORDER = {"issued": 0, "reply": 1, "note": 2, "mailing": 3, "update": 3, "stop": 3, "outcome": 4,
+          "appeals": 5}  # fmt: skip
 
 
-def _event(when, kind: str, title: str, detail: str = "", anchor: str = "") -> dict:
-    day = when.date() if isinstance(when, datetime) else when
-    return {"when": when, "day": day, "sort": day, "order": _ORDER.get(kind, 9), "kind": kind,
+def _event(when, kind: str, title: str, detail: str = "", anchor: str = "", at=None) -> dict:
+    if isinstance(when, datetime):
+        day, at = when.date(), when.timetz().replace(tzinfo=None)
+    else:
+        # A reply counts from the start of its day; a day's appeal count from its end.
+        day, at = when, at or (time.max if kind == "appeals" else time.min)
+    return {"when": when, "day": day, "time": at, "order": _ORDER.get(kind, 9), "kind": kind,
             "title": title, "detail": detail, "anchor": anchor}  # fmt: skip
 
 
@@ -236,7 +258,12 @@ def _mailing_events(case: Case) -> list[dict]:
         .group_by(Mailing.id)
     ).all()
     return [
-        _event(m.started_at, "mailing", f"{m.kind_label} sent to {sent:,} supporters", m.subject)
+        _event(
+            m.started_at,
+            "mailing",
+            f"{m.kind_label} sent to {_count(sent, 'supporter')}",
+            m.subject,
+        )
         for m, sent in rows
     ]
 
@@ -249,7 +276,10 @@ def _appeal_events(case: Case) -> list[dict]:
     events = []
     for value, count in rows:
         on = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-        events.append(
-            _event(on, "appeals", f"{count:,} appeal{'s' if count != 1 else ''} reported")
-        )
+        events.append(_event(on, "appeals", f"{_count(count, 'appeal')} reported"))
     return events
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 supporter", "2 supporters" (staff pages are English)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -19,23 +19,164 @@ from flask import (
 from flask_login import current_user
 
 from campaign.cases import services as cases
+from campaign.cases.forms import UpdateForm
 from campaign.core.csvexport import to_csv
 from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, confirmed
 from campaign.core.roles import requires
 from campaign.extensions import db
-from campaign.outcomes import lifecycle, services
+from campaign.outcomes import guide, lifecycle, services
 from campaign.outcomes import reports as reports_module
-from campaign.outcomes.forms import CloseWithNoticeForm, NoticeForm, ReplyForm
+from campaign.outcomes.forms import (
+    CloseWithNoticeForm,
+    IssueForm,
+    NoticeForm,
+    ReopenForm,
+    ReplyForm,
+)
 from campaign.outcomes.models import NoticeTiming, OutcomeNotice
 
 bp = Blueprint("outcomes", __name__)
+
+
+def _fix_urls(readiness: guide.Readiness) -> dict:
+    return {item.key: url_for(item.fix[0], **item.fix[1]) for item in readiness.items if item.fix}
+
+
+@bp.get("/cases/<int:case_id>/issue")
+@requires("campaigner")
+def issue(case_id: int):
+    """The readiness list before issuing: campaigners see what is missing."""
+    return _issue_page(cases.get_case(case_id), IssueForm(formdata=None))
+
+
+@bp.post("/cases/<int:case_id>/issue")
+@requires("coordinator")
+def issue_confirm(case_id: int):
+    """Coordinators issue; with items missing only with a reason."""
+    case = cases.get_case(case_id)
+    form = IssueForm()
+    if form.validate_on_submit():
+        try:
+            guide.issue(current_user, case, reason=form.reason.data)
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(f"Issued as {case.label}. Next: send the appeal.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return _issue_page(case, form, 422)
+
+
+def _issue_page(case, form: IssueForm, status: int = 200):
+    if case.status != "draft":
+        flash(f"{case.label} has already been issued.", "info")
+        return redirect(url_for("cases.show", case_id=case.id))
+    readiness = guide.issue_readiness(case)
+    return render_template(
+        "outcomes/issue.html",
+        case=case,
+        form=form,
+        readiness=readiness,
+        fix_urls=_fix_urls(readiness),
+        next_label=guide.next_label(case),
+    ), status
+
+
+@bp.route("/cases/<int:case_id>/updates/new", methods=["GET", "POST"])
+@requires("coordinator")
+def new_update(case_id: int):
+    """Campaigners draft the news (case sheets, letters); coordinators issue the update."""
+    case = cases.get_case(case_id)
+    if case.status == "draft":
+        flash("Issue the UA before adding updates to it.", "error")
+        return redirect(url_for("cases.show", case_id=case.id))
+    form = UpdateForm()
+    if form.validate_on_submit():
+        try:
+            update = guide.issue_update(
+                current_user,
+                case,
+                kind=form.kind.data,
+                title=form.title.data or "",
+                body=form.body.data,
+                new_deadline=form.new_deadline.data,
+                reason=form.reason.data,
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(f"Issued the {update.full_label}. Next: send the update mailing.", "success")
+            return redirect(
+                url_for("cases.show", case_id=case.id, _anchor=f"update-{update.sequence}")
+            )
+    status = 422 if request.method == "POST" else 200
+    readiness = guide.update_readiness(
+        case,
+        kind=form.kind.data or "further_action",
+        body=form.body.data if request.method == "POST" else None,
+        new_deadline=form.new_deadline.data,
+    )
+    return render_template(
+        "cases/update_form.html",
+        form=form,
+        case=case,
+        next_label=cases.update_label_for_next(case),
+        readiness=readiness,
+        fix_urls=_fix_urls(readiness),
+    ), status
+
+
+@bp.route("/cases/<int:case_id>/reopen", methods=["GET", "POST"])
+@requires("coordinator")
+def reopen(case_id: int):
+    case = cases.get_case(case_id)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            guide.reopen(current_user, case, reason=form.reason.data)
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(f"{case.label} is active again. Next: issue an update with the news.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("outcomes/reopen.html", case=case, form=form), status
+
+
+@bp.route("/cases/<int:case_id>/appeal", methods=["GET", "POST"])
+@requires("campaigner")
+def guide_appeal(case_id: int):
+    """ "Send the appeal": the drafted mailing, created on the first POST, then opened."""
+    case = cases.get_case(case_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            mailing = guide.draft_appeal(current_user, case)
+        except ServiceError as error:
+            flash(f"No appeal drafted: {error.message}", "error")
+            return redirect(url_for("outcomes.guide_appeal", case_id=case.id))
+        flash("The appeal mailing is drafted: check it, then a coordinator approves and "
+              "sends it.", "success")  # fmt: skip
+        return redirect(url_for("mailings.show", mailing_id=mailing.id))
+    letters = guide.letter_items(case)
+    return render_template(
+        "outcomes/appeal.html",
+        case=case,
+        form=form,
+        letters=letters,
+        mailing=guide.appeal_mailing(case),
+    )
 
 
 @bp.route("/cases/<int:case_id>/close", methods=["GET", "POST"])
 @requires("coordinator")
 def close(case_id: int):
     case = cases.get_case(case_id)
+    if case.status != "active":
+        flash(f"{case.label} is {case.status}: only an active UA can be closed.", "error")
+        return redirect(url_for("cases.show", case_id=case.id))
     form = CloseWithNoticeForm()
     if request.method == "GET":
         for person in case.people:
@@ -53,14 +194,22 @@ def close(case_id: int):
             for entry in form.outcomes
         ]
         try:
-            closing = services.close_case(
-                current_user, case, decision=form.decision.data, outcomes=outcomes,
+            closing = guide.close(
+                current_user,
+                case,
+                decision=form.decision.data,
+                outcomes=outcomes,
                 text=form.text.data or "",
-            )  # fmt: skip
+                reason=form.reason.data,
+            )
             notice = lifecycle.schedule_notice(
-                current_user, case, closing, timing=form.timing.data, at=form.send_at.data,
+                current_user,
+                case,
+                closing,
+                timing=form.timing.data,
+                at=form.send_at.data,
                 local_date=form.local_date.data,
-            )  # fmt: skip
+            )
         except ServiceError as error:
             _attach_outcome_error(form, error)
         else:
@@ -71,7 +220,15 @@ def close(case_id: int):
             )
             return redirect(url_for("outcomes.notice", notice_id=notice.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("outcomes/close.html", case=case, form=form, people=people), status
+    readiness = guide.close_readiness(case)
+    return render_template(
+        "outcomes/close.html",
+        case=case,
+        form=form,
+        people=people,
+        readiness=readiness,
+        fix_urls=_fix_urls(readiness),
+    ), status
 
 
 def _attach_outcome_error(form: CloseWithNoticeForm, error: ServiceError) -> None:
@@ -95,10 +252,15 @@ def new_reply(case_id: int):
         data = upload.read(services.MAX_REPLY_FILE + 1) if upload and upload.filename else None
         try:
             services.log_reply(
-                current_user, case, received_on=form.received_on.data, sender=form.sender.data,
-                text=form.text.data or "", filename=upload.filename if data else "",
-                content_type=upload.mimetype if data else "", data=data,
-            )  # fmt: skip
+                current_user,
+                case,
+                received_on=form.received_on.data,
+                sender=form.sender.data,
+                text=form.text.data or "",
+                filename=upload.filename if data else "",
+                content_type=upload.mimetype if data else "",
+                data=data,
+            )
         except ServiceError as error:
             attach_error(form, error)
         else:
@@ -127,11 +289,17 @@ def reply_file(case_id: int, reply_id: int):
 def case_story(case):
     """The outcomes panel and timeline of a case, for the staff case page."""
     return {
+        "next": guide.next_step(case),
         "closing": services.latest_closing(case),
         "timeline": services.timeline(case),
         "replies": services.replies_of(case),
         "notices": lifecycle.notices_of(case),
     }
+
+
+@bp.app_template_global()
+def case_standing(case) -> str:
+    return guide.standing(case)
 
 
 @bp.get("/reports/")
@@ -166,9 +334,13 @@ def notice(notice_id: int):
                  "thanks_body": form.thanks_body.data}  # fmt: skip
         try:
             lifecycle.edit_notice(
-                current_user, item, timing=form.timing.data, at=form.send_at.data,
-                local_date=form.local_date.data, texts=texts,
-            )  # fmt: skip
+                current_user,
+                item,
+                timing=form.timing.data,
+                at=form.send_at.data,
+                local_date=form.local_date.data,
+                texts=texts,
+            )
         except ServiceError as error:
             attach_error(form, error)
         else:

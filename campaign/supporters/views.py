@@ -28,9 +28,9 @@ from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.roles import has_role, public, requires
 from campaign.core.tokens import TokenRefused
-from campaign.extensions import csrf, db, limiter
+from campaign.extensions import csrf, db
 from campaign.i18n import N_
-from campaign.supporters import imports, segments, services, tasks, tokens, vocabulary
+from campaign.supporters import imports, limits, segments, services, tasks, tokens, vocabulary
 from campaign.supporters.forms import (
     AddToListForm,
     ConfirmSignupForm,
@@ -65,8 +65,23 @@ def _public(template: str, status: int = 200, **context):
     return render_template(template, **context), status
 
 
-def _signup_limit() -> str:
-    return current_app.config["RATELIMIT_SIGNUP"]
+def signup_key(email: str | None) -> str | None:
+    """The identity an address is counted under (None when it is not an address)."""
+    try:
+        return services.normalise_email(email)
+    except ServiceError:
+        return None
+
+
+def too_many_signups():
+    """The friendly 429 of /join and of the public action form's sign-up box."""
+    return _public("public/too_many.html", 429)
+
+
+@bp.app_template_filter("interest")
+def interest_label(code: str) -> str:
+    """ "europe" → "Europe and Central Asia": staff read words, not the stored codes."""
+    return vocabulary.INTERESTS.get(code, code)
 
 
 def _interest_choices():
@@ -76,7 +91,6 @@ def _interest_choices():
 @bp.route("/join", methods=["GET", "POST"])
 @i18n.supporter_page
 @public
-@limiter.limit(_signup_limit, methods=["POST"])
 def signup():
     form = SignupForm(language=i18n.current_language())
     form.country.choices = choices([("", "—"), *i18n.countries(i18n.current_language())])
@@ -87,6 +101,9 @@ def signup():
     if valid:
         data = {k: getattr(form, k).data for k in services.PROFILE_FIELDS if hasattr(form, k)}
         data["email"] = form.email.data
+        key = signup_key(form.email.data)
+        if not limits.allowed(key, request.remote_addr):
+            return too_many_signups()
         try:
             supporter = services.sign_up(data, ip=request.remote_addr)
         except ServiceError as error:
@@ -94,6 +111,7 @@ def signup():
                 error.message = gettext(EMAIL_INVALID)
             attach_error(form, error)
         else:
+            limits.count(key, request.remote_addr)
             if supporter is not None:
                 tasks.send_confirmation_after_commit(supporter.id)
             days = current_app.config["CONFIRM_MAX_AGE_DAYS"]
@@ -102,6 +120,17 @@ def signup():
         form.consent.errors = [gettext("Tick the box to agree to receive our emails.")]
     status = 422 if request.method == "POST" else 200
     return _public("public/signup.html", status, form=form, native_names=i18n.NATIVE_NAMES)
+
+
+@bp.get("/welcome")
+@i18n.supporter_page
+@public
+def front():
+    """The public front door (also at "/" for visitors): the open UAs and the sign-up form."""
+    form = SignupForm(language=i18n.current_language(), formdata=None)
+    form.country.choices = choices([("", "—"), *i18n.countries(i18n.current_language())])
+    form.interests.choices = _interest_choices()
+    return _public("public/home.html", form=form, native_names=vocabulary.NATIVE_NAMES)
 
 
 EMAIL_INVALID = N_("Enter a valid email address, like name@example.org.")

@@ -7,6 +7,7 @@ that declares nothing fails the first test.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -29,9 +30,13 @@ PUBLIC_ENDPOINTS |= {
     "letters.act",
     "letters.act_record",
     "letters.supporter_pack",
+    "letters.claim",
+    "letters.claim_confirm",
 }
 PUBLIC_ENDPOINTS |= {
     "supporters.signup",
+    "supporters.front",
+    "core.home",
     "supporters.confirm",
     "supporters.preferences",
     "supporters.unsubscribe",
@@ -165,3 +170,54 @@ def test_the_required_role_is_enough(app, sample, login):
     admin = login("admin", "boss@example.org")
     for path in ("/admin/users", "/admin/audit", "/admin/system", "/mailbox/"):
         assert admin.get(path).status_code == 200, path
+
+
+# --- README's role table is the matrix --------------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# Every route that changes a UA, its letters, mailings or outcomes has a row.
+TABLE_BLUEPRINTS = ("cases", "outcomes", "letters", "mailings", "api_lifecycle")
+
+
+def readme_roles() -> dict[tuple[str, str], str]:
+    text = README.read_text()
+    table = text.split("<!-- role-table -->", 1)[1].split("<!-- /role-table -->", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        match = re.match(r"\|[^|]+\| `(GET|POST|PATCH|PUT|DELETE) ([^`]+)` \| (\w+) \|$", line)
+        if match:
+            rows[(match.group(1), match.group(2))] = match.group(3)
+    return rows
+
+
+def test_the_readme_role_table_is_the_route_matrix(app):
+    documented = readme_roles()
+    assert len(documented) > 30
+    actual = {
+        (method, rule.rule): getattr(handler, "required_role", None)
+        for rule, method, handler in routes(app)
+    }
+    wrong = {
+        key: (role, actual.get(key, "no such route"))
+        for key, role in documented.items()
+        if actual.get(key) != role
+    }
+    assert not wrong, f"README says → the routes say: {wrong}"
+    undocumented = sorted(
+        f"{method} {rule.rule} ({handler.required_role})"
+        for rule, method, handler in routes(app)
+        if rule.endpoint.split(".")[0] in TABLE_BLUEPRINTS
+        and method != "GET"
+        and getattr(handler, "required_role", None)
+        and (method, rule.rule) not in documented
+    )
+    assert not undocumented, "routes missing from README's role table:\n" + "\n".join(undocumented)
+
+
+def test_campaigners_draft_and_coordinators_issue(app):
+    """The README's words, as the matrix holds them."""
+    roles = readme_roles()
+    assert roles[("POST", "/cases/new")] == "campaigner"
+    assert roles[("POST", "/cases/<int:case_id>/issue")] == "coordinator"
+    assert roles[("POST", "/cases/<int:case_id>/updates/new")] == "coordinator"
+    assert roles[("POST", "/cases/<int:case_id>/close")] == "coordinator"

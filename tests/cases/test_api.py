@@ -53,14 +53,18 @@ def test_case_lifecycle_through_the_api(app, api_client):
     assert created.status_code == 201, created.get_json()
     case = created.get_json()
     assert case["label"] == "Draft" and case["status"] == "draft"
-    issued = client.post(f"/api/v1/cases/{case['id']}/issue", headers=headers).get_json()
+    incomplete = client.post(f"/api/v1/cases/{case['id']}/issue", headers=headers)
+    assert incomplete.status_code == 422 and incomplete.get_json()["field"] == "reason"
+    issued = client.post(
+        f"/api/v1/cases/{case['id']}/issue", json={"reason": "Urgent"}, headers=headers
+    ).get_json()
     assert issued["status"] == "active" and issued["label"].startswith("UA 1/")
     again = client.post(f"/api/v1/cases/{case['id']}/issue", headers=headers)
     assert again.status_code == 409 and again.get_json()["message"]
     for _ in range(3):
         update = client.post(
             f"/api/v1/cases/{case['id']}/updates",
-            json={"kind": "further_action", "body": "News"},
+            json={"kind": "further_action", "body": "News", "reason": "No mailing yet"},
             headers=headers,
         )
         assert update.status_code == 201

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, log_out
+from tests.e2e.guided import issue_in_browser
 
 pytestmark = pytest.mark.e2e
 
@@ -48,13 +49,13 @@ def test_draft_and_issue_a_ua_in_the_browser(visit, make_user):
     page.click("main button[type=submit]")
     visit.shoot("draft")
     assert visit.axe() == []
-    assert page.locator("text=Issue this UA").count() == 0  # campaigners cannot issue
+    assert page.locator("text=Check and issue").count() == 0  # campaigners cannot issue
     log_out(visit)
 
     log_in(visit, "coordinator@example.org", PASSWORD)
     page.click("nav >> text=UAs")
     page.click("text=Crimean Tatar leader at risk of torture")
-    page.click("text=Issue this UA")
+    issue_in_browser(page)
     page.wait_for_selector("text=Issued as UA 1/")
     visit.shoot("issued")
     heading = page.locator(".eyebrow").inner_text()
