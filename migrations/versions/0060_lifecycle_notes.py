@@ -1,7 +1,7 @@
 """lifecycle notes: why a UA was issued, updated or closed with items missing, or reopened
 
 Revision ID: 0060_lifecycle_notes
-Revises: 0003_capabilities
+Revises: 0051_stored_files
 Create Date: 2026-12-07 01:30:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 import campaign.core.types
 
 revision = "0060_lifecycle_notes"
-down_revision = "0003_capabilities"
+down_revision = "0051_stored_files"
 branch_labels = None
 depends_on = None
 

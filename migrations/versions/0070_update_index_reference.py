@@ -1,7 +1,7 @@
 """an update keeps its own index reference
 
 Revision ID: 0070_update_index_reference
-Revises: 0051_stored_files
+Revises: 0060_lifecycle_notes
 Create Date: 2026-12-07 01:35:00
 
 A "Further information" sheet has an index reference of its own (EUR 50/7271/2017
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0070_update_index_reference"
-down_revision = "0051_stored_files"
+down_revision = "0060_lifecycle_notes"
 branch_labels = None
 depends_on = None
 
