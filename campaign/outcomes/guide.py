@@ -23,6 +23,7 @@ from campaign.cases.labels import case_label
 from campaign.cases.models import Case, CaseNumberCounter, CaseUpdate
 from campaign.core.errors import Conflict, ValidationError
 from campaign.extensions import db
+from campaign.i18n import country_name, language_name
 from campaign.outcomes.models import LifecycleNote
 
 MAX_REASON = 2000
@@ -125,7 +126,7 @@ def letter_items(case: Case) -> list[Item]:
     )
     items = []
     for code in appeal_languages(case):
-        name = cases.language_name(code)
+        name = language_name(code)
         ok = code in have
         items.append(
             Item(
@@ -194,7 +195,7 @@ def issue_readiness(case: Case, today: date | None = None) -> Readiness:
             "country",
             "A country",
             bool(case.country_code),
-            cases.country_name(case.country_code) if case.country_code else "No country.",
+            country_name(case.country_code) if case.country_code else "No country.",
             None if case.country_code else _edit(case, "country_code"),
             "Choose the country",
         ),
