@@ -101,6 +101,11 @@ def verify(user: User, code: str) -> bool:
     return False
 
 
+def remaining_recovery_codes(user: User) -> int:
+    """Unused recovery codes: the set-up page mentions them only once some exist."""
+    return sum(1 for r in user.recovery_codes if r.used_at is None)
+
+
 def reset(actor, user: User) -> None:
     """Admins turn 2FA off for someone who lost their phone; they enrol again."""
     user.totp_secret = None

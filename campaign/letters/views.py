@@ -86,8 +86,6 @@ def active_uas(exclude_id: int | None = None) -> list[dict]:
 @bp.app_template_filter("channel")
 def channel_label(code: str) -> str:
     """ "fax" → "Fax": staff read words, not the stored codes."""
-    from campaign.letters.models import CHANNELS
-
     return CHANNELS.get(code, code)
 
 

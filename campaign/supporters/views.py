@@ -29,7 +29,7 @@ from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.roles import has_role, public, requires
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import csrf, db
-from campaign.i18n import N_
+from campaign.i18n import N_, NATIVE_NAMES
 from campaign.supporters import imports, limits, segments, services, tasks, tokens, vocabulary
 from campaign.supporters.forms import (
     AddToListForm,
@@ -130,7 +130,7 @@ def front():
     form = SignupForm(language=i18n.current_language(), formdata=None)
     form.country.choices = choices([("", "—"), *i18n.countries(i18n.current_language())])
     form.interests.choices = _interest_choices()
-    return _public("public/home.html", form=form, native_names=vocabulary.NATIVE_NAMES)
+    return _public("public/home.html", form=form, native_names=NATIVE_NAMES)
 
 
 EMAIL_INVALID = N_("Enter a valid email address, like name@example.org.")
