@@ -1,7 +1,7 @@
 """login throttles: backoff per account, address and device instead of a lockout
 
 Revision ID: 0042_login_throttles
-Revises: 0041_mailing_approval_fingerprint
+Revises: 0041_approval_fingerprint
 Create Date: 2026-12-07 01:50:00
 
 """
@@ -13,7 +13,7 @@ import campaign.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0042_login_throttles'
-down_revision = '0041_mailing_approval_fingerprint'
+down_revision = '0041_approval_fingerprint'
 branch_labels = None
 depends_on = None
 

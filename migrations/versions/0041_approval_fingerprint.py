@@ -1,6 +1,7 @@
 """mailings: what the approval covered, so that a later change voids it
 
-Revision ID: 0041_mailing_approval_fingerprint
+Revision ID: 0041_approval_fingerprint
+(not "0041_mailing_approval_fingerprint": alembic_version holds 32 characters)
 Revises: 0040_staff_sessions
 Create Date: 2026-12-07 02:00:00
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0041_mailing_approval_fingerprint'
+revision = '0041_approval_fingerprint'
 down_revision = '0040_staff_sessions'
 branch_labels = None
 depends_on = None
