@@ -109,6 +109,8 @@ def _apply(mailing, kind, subject, body, case_id, update_id, lists, segments, ca
     if not (lists or segments or case_audience or everyone):
         raise ValidationError("Choose who receives it: lists, segments or the case audience.",
                               "list_ids")  # fmt: skip
+    compose.check_subject(subject)
+    compose.check_text(body or "", "body")
     mailing.kind, mailing.subject, mailing.body = kind, subject, (body or "").strip()
     mailing.case_id = case.id if case else None
     mailing.update_id = update_row.id if update_row else None
@@ -417,6 +419,9 @@ def content(mailing: Mailing) -> compose.Content:
             "update": update_row,
             "body": mailing.body,
             "subject": mailing.subject,
+            "mailing_id": mailing.id,
+            # The thank-you notice goes to those who acted (docs/MESSAGES.md).
+            "acted": bool((mailing.audience or {}).get("acted")),
         },
     )
 
@@ -444,8 +449,9 @@ def preview(mailing: Mailing, language: str, supporter: Supporter | None = None)
     import email
     from email import policy
 
-    composer = composer_for(mailing, language)
-    _sender, _to, raw = composer.build(sample_recipient(language, supporter))
+    # The composer of the sample's own key: a letter's {% if city %} sees its empty city.
+    composers = compose.ComposerSet(mailing.id, content(mailing), links_for(mailing.case_id))
+    _sender, _to, raw = composers.build(sample_recipient(language, supporter))
     message = email.message_from_bytes(raw, policy=policy.default)
     parts = {p.get_content_type(): p.get_content() for p in message.iter_parts()}
     return {

@@ -24,13 +24,14 @@ from campaign.core.db import insert_ignore
 from campaign.core.errors import Conflict, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
+from campaign.mailings import compose
 from campaign.outcomes.models import NOTICE_TIMINGS, Closing, OutcomeNotice, Reminder
+from campaign.outcomes.services import latest_closing
 
 log = logging.getLogger(__name__)
 LOCAL_HOUR = 9
 # The earliest 09:00 on a date is at UTC+14 (Kiribati).
 EARLIEST_OFFSET = timedelta(hours=14)
-APPEALS_PLACEHOLDER = "{appeals}"
 
 
 # --- updates ----------------------------------------------------------------
@@ -55,15 +56,43 @@ def draft_update_mailing(case: Case, *, update, actor) -> None:
 
 
 def default_texts(case: Case, closing: Closing) -> dict:
-    outcomes = "\n".join(f"{o.person.name}: {o.label.lower()}" for o in closing.outcomes)
-    body = (closing.text.strip() + "\n\n" if closing.text.strip() else "") + outcomes
+    """The notice's own texts start empty: the message itself says, in each
+    reader's language, what happened to each person, the closing text, the
+    thanks and the number of appeals (templates/emails/outcome.*). Staff may add
+    a word of their own, with ``{{ appeals }}`` for the number."""
+    return {"subject": default_subject(case, closing), "body": "", "thanks_body": ""}
+
+
+def default_subject(case: Case, closing: Closing) -> str:
+    return f"{case.label}: {closing.summary}"
+
+
+@compose.provide("outcome")
+def _outcome_context(case: Case, content) -> dict:
+    """What an outcome notice tells (compose calls this once per composer)."""
+    from campaign.letters.models import Action
+
+    closing = latest_closing(case)
+    if closing is None:
+        return {"outcomes": [], "closing_text": "", "appeals": 0, "closed": False}
+    mailing_id = content.context.get("mailing_id")
+    notice = None
+    if mailing_id:
+        notice = db.session.scalar(
+            select(OutcomeNotice).where(
+                (OutcomeNotice.mailing_id == mailing_id)
+                | (OutcomeNotice.thanks_mailing_id == mailing_id)
+            )
+        )
+    appeals = notice.appeals if notice is not None and notice.appeals is not None else None
+    if appeals is None:
+        appeals = db.session.scalar(select(func.count(Action.id)).where(Action.case_id == case.id))
     return {
-        "subject": f"{case.label}: {closing.summary}",
-        "body": body,
-        "thanks_body": (
-            f"Thank you. Yours was one of {APPEALS_PLACEHOLDER} appeals for {case.label}.\n\n"
-            + body
-        ),
+        "outcomes": list(closing.outcomes),
+        "closing_text": closing.text or "",
+        "appeals": appeals or 0,
+        "closed": closing.decision == "no_further_action",
+        "default_subject": default_subject(case, closing),
     }
 
 
@@ -106,6 +135,7 @@ def schedule_notice(
     now = now or utcnow()
     send_at, local_date = _when(timing, at, local_date, now)
     texts = {**default_texts(case, closing), **{k: v for k, v in (texts or {}).items() if v}}
+    _check_texts(texts)
     notice = OutcomeNotice(
         case_id=case.id, closing_id=closing.id, timing=timing, send_at=send_at,
         local_date=local_date, subject=_subject(texts["subject"]), body=texts["body"].strip(),
@@ -122,6 +152,13 @@ def schedule_notice(
     return notice
 
 
+def _check_texts(texts: dict) -> None:
+    """The notice's texts use the mailings' one placeholder syntax, checked now."""
+    compose.check_subject(texts.get("subject") or "")
+    for field in ("body", "thanks_body"):
+        compose.check_text(texts.get(field) or "", field)
+
+
 def _subject(text: str) -> str:
     subject = " ".join((text or "").split())
     if not subject:
@@ -136,6 +173,7 @@ def edit_notice(actor, notice: OutcomeNotice, *, timing, at=None, local_date=Non
     notice.send_at, notice.local_date = _when(timing, at, local_date, now)
     notice.timing = timing
     texts = texts or {}
+    _check_texts(texts)
     notice.subject = _subject(texts.get("subject") or notice.subject)
     notice.body = (texts.get("body") or notice.body).strip()
     notice.thanks_body = (texts.get("thanks_body") or notice.thanks_body).strip()
@@ -201,7 +239,7 @@ def _start(notice: OutcomeNotice, now: datetime) -> None:
     )  # fmt: skip
     thanks = mailings.create_mailing(
         creator, kind="outcome", subject=notice.subject, case_id=case.id, case_audience=True,
-        body=notice.thanks_body.replace(APPEALS_PLACEHOLDER, f"{notice.appeals:,}"),
+        body=notice.thanks_body,
     )  # fmt: skip
     main.audience = {**main.audience, "acted": False}
     thanks.audience = {**thanks.audience, "acted": True}
