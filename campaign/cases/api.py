@@ -76,6 +76,12 @@ class TargetSchema(Schema):
     phone = fields.String(load_default="", validate=validate.Length(max=50))
     social = fields.String(load_default="", validate=validate.Length(max=300))
     salutation = fields.String(load_default="", validate=validate.Length(max=200))
+    salutations = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=validate.Length(max=200)),
+        load_default=dict,
+        metadata={"example": {"ru": "Уважаемый господин Генеральный прокурор"}},
+    )
     language = fields.String(load_default="", validate=validate.Length(max=8))
     is_copy = fields.Boolean(load_default=False)
     copy_country = fields.String(load_default=None, allow_none=True)

@@ -64,6 +64,7 @@ TARGET_FIELDS = (
     "phone",
     "social",
     "salutation",
+    "salutations",
     "language",
     "is_copy",
     "copy_country",
@@ -565,6 +566,8 @@ def _clean_target(data: dict) -> dict:
             clean[field] = codes[0] if codes else ""
         elif field == "address":
             clean[field] = "\n".join(line.strip() for line in (value or "").strip().splitlines())
+        elif field == "salutations":
+            clean[field] = _clean_salutations(value)
         else:
             clean[field] = " ".join((value or "").split())
     if (
@@ -573,6 +576,21 @@ def _clean_target(data: dict) -> dict:
         and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", clean["email"])
     ):
         raise ValidationError("Enter a valid email address.", "email")
+    return clean
+
+
+def _clean_salutations(value) -> dict:
+    """{language: salutation}: how to address the target in letters of other languages."""
+    if not isinstance(value, dict):
+        raise ValidationError("Give the salutations as language: text.", "salutations")
+    clean = {}
+    for code, text in value.items():
+        [language] = normalise_languages([code], "salutations") or [None]
+        text = " ".join(str(text or "").split())
+        if len(text) > 200:
+            raise ValidationError("Keep each salutation under 200 characters.", "salutations")
+        if language and text:
+            clean[language] = text
     return clean
 
 

@@ -53,6 +53,8 @@ def pack_html(
         # The sender's lines belong to the letter: in the letter's language.
         country=texts.country_name(getattr(supporter, "country", None), pages[0].letter.language),
         date=texts.long_date(today, pages[0].letter.language),
+        letter_language=pages[0].letter.language,
+        letter_direction=texts.direction(pages[0].letter.language),
     )
 
 

@@ -254,8 +254,9 @@ def name_in(person, language: str) -> str:
 
 def salutation_in(target, language: str) -> str:
     """The target's salutation in ``language``: its own for that language, else
-    the main one when it is in that language (the target's language, or the
-    case's main language when the target names none), else the standard one."""
+    the main one when the letter is in the case's main language (staff write
+    the main salutation in it; the target's ``language`` is the one it reads,
+    not the one its salutation is in), else the standard one of the language."""
     if target is None:
         return texts.text("salutation_fallback", language)
     own = (getattr(target, "salutations", None) or {}).get(language, "")
@@ -263,8 +264,7 @@ def salutation_in(target, language: str) -> str:
         return own
     main = getattr(target, "salutation", "") or ""
     case = getattr(target, "case", None)
-    written_in = getattr(target, "language", "") or (case_main_language(case) if case else "")
-    if main and written_in in ("", language):
+    if main and (case is None or case_main_language(case) == language):
         return main
     return texts.text("salutation_fallback", language)
 
