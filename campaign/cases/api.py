@@ -122,6 +122,11 @@ class CaseSchema(Schema):
     )
     current_deadline = fields.Date(dump_only=True, allow_none=True)
     languages = fields.List(fields.String(), load_default=list)
+    text_language = fields.String(
+        load_default="en",
+        validate=validate.Length(max=8),
+        metadata={"description": "The language the title, summary and actions are in."},
+    )
     themes = fields.List(fields.String(), load_default=list)
     issued_at = fields.DateTime(dump_only=True, allow_none=True)
     people = fields.List(fields.Nested(PersonSchema), dump_only=True)

@@ -87,6 +87,9 @@ class Case(db.Model):
     # Not public (page, links) before this moment, even when issued.
     embargo_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     languages: Mapped[list] = mapped_column(JSON, default=list)
+    # The language the title, summary and actions above are written in; other
+    # languages' text is in case_texts (campaign.cases.texts).
+    text_language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     themes: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

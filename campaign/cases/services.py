@@ -53,6 +53,7 @@ CASE_FIELDS = (
     "embargo_until",
     "languages",
     "themes",
+    "text_language",
 )
 TARGET_FIELDS = (
     "name",
@@ -179,6 +180,8 @@ def _clean_case(data: dict) -> dict:
             value = normalise_country(value)
         elif field == "languages":
             value = normalise_languages(value)
+        elif field == "text_language":
+            value = (normalise_languages([value] if value else [], "text_language") or ["en"])[0]
         elif field == "themes":
             value = normalise_themes(value)
         elif field == "deadline":

@@ -1,10 +1,10 @@
 """A case's text in several languages: what staff (or the case-sheet import) enter
 per language, and what a reader of a given language gets.
 
-The case row holds the text in the case's main language (the first of
-``case.languages``, English when none is set); each ``CaseText`` row holds
-another language's. A reader gets their language when the case has it, else
-the main language, and is told so (``CaseContent.fallback``).
+The case row holds the text in the case's main language
+(``case.text_language``); each ``CaseText`` row holds another language's. A
+reader gets their language when the case has it, else the main language, and
+is told so (``CaseContent.fallback``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class CaseContent:
 
 
 def main_language(case: Case) -> str:
-    return (case.languages or ["en"])[0]
+    return case.text_language or "en"
 
 
 def translations(case: Case) -> dict[str, CaseText]:

@@ -323,11 +323,11 @@ def send_due_reminders(today: date | None = None) -> int:
             continue  # reminded already (or another beat is doing it right now)
         left = (deadline - today).days
         when = "last day" if left == 0 else f"{left} day{'s' if left != 1 else ''} left"
+        # The body stays empty: the reminder says when appeals must arrive in each
+        # reader's language (templates/emails/reminder.*); the subject is translated too.
         mailing = mailings.create_mailing(
             None, kind="reminder", case_id=case.id, case_audience=True,
-            subject=f"{case.label}: {when} to send your appeal",
-            body=f"Appeals for {case.label} must arrive before {deadline:%d %B %Y}. If you have "
-            "not written yet, there is still time.",
+            subject=f"{case.label}: {when} to send your appeal", body="",
         )  # fmt: skip
         mailing.audience = {**mailing.audience, "acted": False}
         reminder = db.session.scalar(

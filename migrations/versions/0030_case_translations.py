@@ -5,8 +5,8 @@ Revises: 0003_capabilities
 Create Date: 2026-12-07 01:40:00
 
 The existing title, summary, recommended actions and background stay on the
-case as its main language's text (the first of ``cases.languages``, English
-when none is set), so no row moves.
+case as its main language's text: ``cases.text_language`` names it, English
+for every existing case (the office wrote them in English), so no text moves.
 """
 
 import sqlalchemy as sa
@@ -21,6 +21,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("text_language", sa.String(length=8), nullable=False, server_default="en")
+        )
     op.create_table(
         "case_texts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,3 +50,5 @@ def downgrade():
     with op.batch_alter_table("case_texts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_texts_case_id"))
     op.drop_table("case_texts")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("text_language")
