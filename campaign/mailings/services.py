@@ -224,6 +224,26 @@ def audience_size(mailing: Mailing) -> int:
     return db.session.scalar(select(func.count()).select_from(audience_select(mailing).subquery()))
 
 
+def text_fallbacks(mailing: Mailing) -> dict[str, dict]:
+    """Per language of the audience: how many, and whether the case has no text in
+    it (those supporters read the main language, with a note), shown before sending."""
+    from campaign.cases import texts as case_texts
+
+    case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
+    if case is None or mailing.state not in ("draft", "scheduled"):
+        return {}
+    rows = db.session.execute(
+        select(Supporter.language, func.count())
+        .where(Supporter.id.in_(audience_select(mailing)))
+        .group_by(Supporter.language)
+    )
+    counts: dict[str, int] = {}
+    for language, count in rows:
+        code = (language or "en").lower().split("-")[0]
+        counts[code] = counts.get(code, 0) + count
+    return case_texts.fallback_counts(case, counts)
+
+
 # -- approval and sending ------------------------------------------------------------
 
 
