@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -17,6 +18,7 @@ from campaign.extensions import db
 
 users = AppGroup("users", help="Staff accounts.")
 tokens = AppGroup("tokens", help="API tokens of staff accounts.")
+mailings = AppGroup("mailings", help="Mailings: the gallery of every message.")
 
 
 def register(app: Flask) -> None:
@@ -24,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(demo)
     app.cli.add_command(bootstrap)
+    app.cli.add_command(mailings)
     from campaign.supporters.cli import supporters
 
     app.cli.add_command(supporters)
@@ -124,3 +127,18 @@ def bootstrap(email: str, with_demo: bool) -> None:
     if with_demo and is_empty():
         click.echo(load(supporters=300))
         db.session.commit()
+
+
+@mailings.command("gallery")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def gallery(folder: Path) -> None:
+    """Render every kind of message × language × acted or not × with or without a
+    city for the demo data into FOLDER (.eml, .html, .txt and index.html)."""
+    from campaign.gallery import build
+
+    try:
+        entries = build(folder)
+    except LookupError as error:
+        _fail(str(error))
+    sent = [e for e in entries if e.sent]
+    click.echo(f"{len(sent)} messages in {folder / 'index.html'}")

@@ -147,7 +147,7 @@ def _table() -> dict:
         "over": gettext(
             "This Urgent Action no longer asks for appeals. Thank you for your support."
         ),
-        "outcome": gettext("What happened to each person"),
+        "outcomes_heading": gettext("What happened to each person"),
         "closed": gettext("No further action is requested. Many thanks to all who sent appeals."),
         "reminder": gettext(
             "Appeals for %(label)s must arrive before %(date)s. If you have not written yet, "
