@@ -275,7 +275,7 @@ def _body(content: Content, supporter, extra: dict) -> tuple[str, Markup]:
 
 def _render_parts(
     content: Content, language: str, country: str | None = None, blanks: tuple = ()
-) -> tuple[str, str]:
+) -> tuple[str, str, dict]:
     from campaign.cases import texts as case_texts
     from campaign.letters.services import public_url
 
@@ -316,7 +316,7 @@ def _render_parts(
     }
     page = render_template(f"emails/{content.kind}.html", **context)
     plain = render_template(f"emails/{content.kind}.txt", **context)
-    return _INLINER.inline(page), _clean_text(plain)
+    return _INLINER.inline(page), _clean_text(plain), context
 
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -332,7 +332,7 @@ _REMINDER_SUBJECT = re.compile(
 )
 
 
-def subject_in(content: Content, w) -> str:
+def subject_in(content: Content, w, context: dict | None = None) -> str:
     """The subject in the reader's language when it is the one the system wrote
     (update, reminder, outcome notice); a subject staff wrote stays as written."""
     if w.language == "en":
@@ -350,7 +350,8 @@ def subject_in(content: Content, w) -> str:
         match = _REMINDER_SUBJECT.match(content.subject)
         if match and match.group("label") == case.label:
             return w.days_left(case.label, int(match.group("days") or 0))
-    if content.kind == "outcome" and content.subject == content.context.get("default_subject"):
+    default = (context or content.context).get("default_subject")
+    if content.kind == "outcome" and content.subject == default:
         return w.outcome_subject.format(label=case.label)
     return content.subject
 
@@ -378,9 +379,9 @@ class Composer:
         self.links = links  # recipient → {"unsubscribe_url": ..., "action_url": ...}
         self.domain = _domain()
         self.words = words(language)
-        page, text = _render_parts(content, language, country, blanks)
+        page, text, context = _render_parts(content, language, country, blanks)
         self.html, self.text = _crlf(page), _crlf(text)
-        self.subject = subject_in(content, self.words)
+        self.subject = subject_in(content, self.words, context)
         self.text_template = _Template(self.text, html_part=False)
         self.html_template = _Template(self.html, html_part=True)
         self.boundary = f"=_ua_{uuid.uuid4().hex}"
