@@ -301,6 +301,7 @@ def _render_parts(
     context = {
         **content.context,
         **extra,
+        "subject": subject_in(content, w, {**content.context, **extra}),
         "stage": kind_stage,
         "text": text,
         "body_text": body_text,
@@ -381,7 +382,7 @@ class Composer:
         self.words = words(language)
         page, text, context = _render_parts(content, language, country, blanks)
         self.html, self.text = _crlf(page), _crlf(text)
-        self.subject = subject_in(content, self.words, context)
+        self.subject = context["subject"]
         self.text_template = _Template(self.text, html_part=False)
         self.html_template = _Template(self.html, html_part=True)
         self.boundary = f"=_ua_{uuid.uuid4().hex}"
