@@ -120,8 +120,9 @@ def render_text(source: str, values: dict) -> str:
 
 
 # A line left holding only separators once its placeholders came out empty
-# ("{{ city }}, {{ country }}" for a supporter who gave neither).
-_ONLY_PUNCTUATION = re.compile(r"^[\s,;:.·\-–—/|()]*[,;:.·\-–—/|][\s,;:.·\-–—/|()]*$")
+# ("{{ city }}, {{ country }}" for a supporter who gave neither). A line of
+# dots or dashes alone is left: staff type those ("-- ", ".") on purpose.
+_ONLY_PUNCTUATION = re.compile(r"^[\s,;:.·\-–—/|()]*[,;:·–—/|][\s,;:.·\-–—/|()]*$")
 
 
 def tidy(text: str) -> str:
