@@ -79,7 +79,6 @@ class TargetSchema(Schema):
     salutations = fields.Dict(
         keys=fields.String(),
         values=fields.String(validate=validate.Length(max=200)),
-        load_default=dict,
         metadata={"example": {"ru": "Уважаемый господин Генеральный прокурор"}},
     )
     language = fields.String(load_default="", validate=validate.Length(max=8))
@@ -123,7 +122,6 @@ class CaseSchema(Schema):
     current_deadline = fields.Date(dump_only=True, allow_none=True)
     languages = fields.List(fields.String(), load_default=list)
     text_language = fields.String(
-        load_default="en",
         validate=validate.Length(max=8),
         metadata={"description": "The language the title, summary and actions are in."},
     )

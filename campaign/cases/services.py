@@ -53,8 +53,9 @@ CASE_FIELDS = (
     "embargo_until",
     "languages",
     "themes",
-    "text_language",
 )
+# Fields the API and the case-sheet import may also set (the staff forms do not show them).
+EXTRA_CASE_FIELDS = ("text_language",)
 TARGET_FIELDS = (
     "name",
     "title",
@@ -65,11 +66,11 @@ TARGET_FIELDS = (
     "phone",
     "social",
     "salutation",
-    "salutations",
     "language",
     "is_copy",
     "copy_country",
 )
+EXTRA_TARGET_FIELDS = ("salutations",)
 
 
 # --- time -----------------------------------------------------------------
@@ -164,7 +165,7 @@ def normalise_themes(themes) -> list[str]:
 
 def _clean_case(data: dict) -> dict:
     clean = {}
-    for field in CASE_FIELDS:
+    for field in CASE_FIELDS + EXTRA_CASE_FIELDS:
         if field not in data:
             continue
         value = data[field]
@@ -556,7 +557,7 @@ def unlink_person(actor, case: Case, person: Person) -> None:
 
 def _clean_target(data: dict) -> dict:
     clean = {}
-    for field in TARGET_FIELDS:
+    for field in TARGET_FIELDS + EXTRA_TARGET_FIELDS:
         if field not in data:
             continue
         value = data[field]
