@@ -28,7 +28,12 @@ import css_inline
 from flask import current_app, render_template
 from markupsafe import Markup
 
+from campaign.cases import texts as case_texts
+from campaign.cases.services import org_today
 from campaign.core.errors import ValidationError
+from campaign.letters import rendering
+from campaign.letters.appeal import appeal_block
+from campaign.letters.services import name_in, public_url
 from campaign.mailings.wording import words
 
 PERSONAL = ("first_name", "last_name", "name", "email", "city", "country", "language")
@@ -180,8 +185,6 @@ BODY_PLACEHOLDERS = {
 
 def check_text(source: str, field: str) -> None:
     """Refuse a mailing text whose placeholders are unknown, misspelt or in another syntax."""
-    from campaign.letters import rendering
-
     sample = dict.fromkeys(BODY_PLACEHOLDERS, "x")
     rendering.check(source or "", field, sample, BODY_PLACEHOLDERS)
 
@@ -213,8 +216,6 @@ def provide(kind: str):
 
 def asks_for_action(case, today: date | None = None) -> bool:
     """Whether the case still asks for appeals: active and its deadline not passed."""
-    from campaign.cases.services import org_today
-
     if case is None or case.status != "active":
         return False
     deadline = case.current_deadline
@@ -249,8 +250,6 @@ def _appeal_block(content: Content, language: str, supporter):
     if stage(content) not in ("appeal", "update_action"):
         return None
     case, update = content.context.get("case"), content.context.get("update")
-    from campaign.letters.appeal import appeal_block
-
     block = appeal_block(case, supporter, language=language, update=update)
     # One signed link per supporter, substituted in stage two (also the print link's token).
     block.action_url = "[[ua:action_url]]"
@@ -260,8 +259,6 @@ def _appeal_block(content: Content, language: str, supporter):
 
 def _body(content: Content, supporter, extra: dict) -> tuple[str, Markup]:
     """The staff's own text with its placeholders filled (markers for the personal ones)."""
-    from campaign.letters import rendering
-
     source = content.context.get("body") or ""
     if not source.strip():
         return "", Markup("")
@@ -276,9 +273,6 @@ def _body(content: Content, supporter, extra: dict) -> tuple[str, Markup]:
 def _render_parts(
     content: Content, language: str, country: str | None = None, blanks: tuple = ()
 ) -> tuple[str, str, dict]:
-    from campaign.cases import texts as case_texts
-    from campaign.letters.services import public_url
-
     supporter = placeholder_supporter(country, blanks)
     w = words(language)
     case = content.context.get("case")
@@ -293,8 +287,6 @@ def _render_parts(
     )
     body_text, body_html = _body(content, supporter, extra)
     if "outcomes" in extra:
-        from campaign.letters.services import name_in
-
         extra["people_outcomes"] = [
             (name_in(o.person, language), o.outcome, o.note) for o in extra["outcomes"]
         ]
