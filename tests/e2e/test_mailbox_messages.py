@@ -69,7 +69,7 @@ def test_three_readers_read_the_three_journeys_in_the_mailbox(
         "title": "Лидеру крымских татар грозят пытки", "summary": "Задержан.",
         "recommended_actions": "Освободите его."})  # fmt: skip
     db.session.commit()
-    label = case.label
+    label, case_id = case.label, case.id
     appeal = mailings.create_mailing(coordinator, kind="appeal", subject=f"{label}: act now",
                                      case_id=case.id, everyone=True)  # fmt: skip
     _send(db, coordinator, appeal, 3)
@@ -118,3 +118,11 @@ def test_three_readers_read_the_three_journeys_in_the_mailbox(
     # The case's Russian text for Boris; the English one, with a note, for Layla.
     assert "Лидеру крымских татар грозят пытки" in texts["ru"]["appeal"]
     assert "لم يُترجم هذا التحرك العاجل إلى لغتك بعد" in texts["ar"]["appeal"]
+
+    # The per-language editor of the UA's text, as staff find it from the letters page.
+    visit.go(f"/cases/{case_id}/letters/")
+    assert visit.axe() == []
+    page.click("#case-texts >> text=Edit")
+    assert page.locator("#title").input_value() == "Лидеру крымских татар грозят пытки"
+    visit.shoot("case-text-editor")
+    assert visit.axe() == []
