@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from campaign.auth import services as auth
+from campaign.cases.cli import cases
 from campaign.core.errors import ServiceError
 from campaign.core.roles import ROLES
 from campaign.demo import is_empty, load
@@ -19,6 +21,7 @@ from campaign.supporters.cli import supporters
 
 users = AppGroup("users", help="Staff accounts.")
 tokens = AppGroup("tokens", help="API tokens of staff accounts.")
+mailings = AppGroup("mailings", help="Mailings: the gallery of every message.")
 
 
 def register(app: Flask) -> None:
@@ -26,10 +29,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(demo)
     app.cli.add_command(bootstrap)
+    app.cli.add_command(mailings)
 
     app.cli.add_command(supporters)
-    from campaign.cases.cli import cases
-
     app.cli.add_command(cases)
 
 
@@ -124,3 +126,18 @@ def bootstrap(email: str, with_demo: bool) -> None:
     if with_demo and is_empty():
         click.echo(load(supporters=300))
         db.session.commit()
+
+
+@mailings.command("gallery")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def gallery(folder: Path) -> None:
+    """Render every kind of message × language × acted or not × with or without a
+    city for the demo data into FOLDER (.eml, .html, .txt and index.html)."""
+    from campaign.gallery import build
+
+    try:
+        entries = build(folder)
+    except LookupError as error:
+        _fail(str(error))
+    sent = [e for e in entries if e.sent]
+    click.echo(f"{len(sent)} messages in {folder / 'index.html'}")

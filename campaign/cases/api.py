@@ -76,6 +76,11 @@ class TargetSchema(Schema):
     phone = fields.String(load_default="", validate=validate.Length(max=50))
     social = fields.String(load_default="", validate=validate.Length(max=300))
     salutation = fields.String(load_default="", validate=validate.Length(max=200))
+    salutations = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=validate.Length(max=200)),
+        metadata={"example": {"ru": "Уважаемый господин Генеральный прокурор"}},
+    )
     language = fields.String(load_default="", validate=validate.Length(max=8))
     is_copy = fields.Boolean(load_default=False)
     copy_country = fields.String(load_default=None, allow_none=True)
@@ -120,6 +125,10 @@ class CaseSchema(Schema):
     )
     current_deadline = fields.Date(dump_only=True, allow_none=True)
     languages = fields.List(fields.String(), load_default=list)
+    text_language = fields.String(
+        validate=validate.Length(max=8),
+        metadata={"description": "The language the title, summary and actions are in."},
+    )
     themes = fields.List(fields.String(), load_default=list)
     issued_at = fields.DateTime(dump_only=True, allow_none=True)
     people = fields.List(fields.Nested(PersonSchema), dump_only=True)

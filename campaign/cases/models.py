@@ -102,6 +102,9 @@ class Case(db.Model):
     # Not public (page, links) before this moment, even when issued.
     embargo_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     languages: Mapped[list] = mapped_column(JSON, default=list)
+    # The language the title, summary and actions above are written in; other
+    # languages' text is in case_texts (campaign.cases.texts).
+    text_language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     themes: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[CaseStatus] = mapped_column(
         StrEnumColumn(CaseStatus, 10), default=CaseStatus.DRAFT, index=True
@@ -251,6 +254,8 @@ class Target(db.Model):
     phone: Mapped[str] = mapped_column(String(50), default="")
     social: Mapped[str] = mapped_column(String(300), default="")
     salutation: Mapped[str] = mapped_column(String(200), default="")
+    # The salutation in other languages than ``salutation``'s: {"ru": "Уважаемый ..."}.
+    salutations: Mapped[dict] = mapped_column(JSON, default=dict)
     language: Mapped[str] = mapped_column(String(8), default="")
     is_copy: Mapped[bool] = mapped_column(default=False)
     # For copies such as an embassy: the supporters' country it serves.
@@ -264,3 +269,32 @@ class Target(db.Model):
 
     def __repr__(self) -> str:
         return f"<Target {self.id} {self.heading!r} case={self.case_id}>"
+
+
+# The parts of a case that are written in a language: each may be translated.
+TRANSLATED_FIELDS = ("title", "summary", "recommended_actions", "background", "closing_text")
+
+
+class CaseText(db.Model):
+    """A case's text in one more language (the main language's text is on the case).
+
+    Real UAs are issued in several languages; a supporter reads the one in
+    their language when it exists (campaign.cases.texts).
+    """
+
+    __tablename__ = "case_texts"
+    __table_args__ = (UniqueConstraint("case_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    recommended_actions: Mapped[str] = mapped_column(Text, default="")
+    background: Mapped[str] = mapped_column(Text, default="")
+    # What the outcome notice says when the case closes (the main language's is the closing's).
+    closing_text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<CaseText case={self.case_id} {self.language}>"

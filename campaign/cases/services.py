@@ -57,6 +57,8 @@ CASE_FIELDS = (
     "languages",
     "themes",
 )
+# Fields the API and the case-sheet import may also set (the staff forms do not show them).
+EXTRA_CASE_FIELDS = ("text_language",)
 TARGET_FIELDS = (
     "name",
     "title",
@@ -71,6 +73,7 @@ TARGET_FIELDS = (
     "is_copy",
     "copy_country",
 )
+EXTRA_TARGET_FIELDS = ("salutations",)
 
 
 # --- time -----------------------------------------------------------------
@@ -146,7 +149,7 @@ def normalise_themes(themes) -> list[str]:
 
 def _clean_case(data: dict) -> dict:
     clean = {}
-    for field in CASE_FIELDS:
+    for field in CASE_FIELDS + EXTRA_CASE_FIELDS:
         if field not in data:
             continue
         value = data[field]
@@ -162,6 +165,8 @@ def _clean_case(data: dict) -> dict:
             value = normalise_country(value)
         elif field == "languages":
             value = normalise_languages(value)
+        elif field == "text_language":
+            value = (normalise_languages([value] if value else [], "text_language") or ["en"])[0]
         elif field == "themes":
             value = normalise_themes(value)
         elif field == "deadline":
@@ -586,7 +591,7 @@ def unlink_person(actor, case: Case, person: Person) -> None:
 
 def _clean_target(data: dict) -> dict:
     clean = {}
-    for field in TARGET_FIELDS:
+    for field in TARGET_FIELDS + EXTRA_TARGET_FIELDS:
         if field not in data:
             continue
         value = data[field]
@@ -599,6 +604,8 @@ def _clean_target(data: dict) -> dict:
             clean[field] = codes[0] if codes else ""
         elif field == "address":
             clean[field] = "\n".join(line.strip() for line in (value or "").strip().splitlines())
+        elif field == "salutations":
+            clean[field] = _clean_salutations(value)
         else:
             clean[field] = " ".join((value or "").split())
     if (
@@ -607,6 +614,21 @@ def _clean_target(data: dict) -> dict:
         and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", clean["email"])
     ):
         raise ValidationError("Enter a valid email address.", "email")
+    return clean
+
+
+def _clean_salutations(value) -> dict:
+    """{language: salutation}: how to address the target in letters of other languages."""
+    if not isinstance(value, dict):
+        raise ValidationError("Give the salutations as language: text.", "salutations")
+    clean = {}
+    for code, text in value.items():
+        [language] = normalise_languages([code], "salutations") or [None]
+        text = " ".join(str(text or "").split())
+        if len(text) > 200:
+            raise ValidationError("Keep each salutation under 200 characters.", "salutations")
+        if language and text:
+            clean[language] = text
     return clean
 
 

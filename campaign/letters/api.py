@@ -7,9 +7,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from campaign.cases import texts as case_texts
 from campaign.cases.services import get_case
 from campaign.core.db import MAX_ID, MAX_PAGE
-from campaign.core.errors import NotFound
+from campaign.core.errors import NotFound, ValidationError
 from campaign.core.roles import api_requires
 from campaign.extensions import db
 from campaign.letters import services
@@ -117,6 +118,45 @@ class LetterItem(MethodView):
         """Remove a letter."""
         case = get_case(case_id)
         services.delete_letter(g.api_user, case, services.get_letter(case, letter_id))
+
+
+class CaseTextSchema(Schema):
+    language = fields.String(dump_only=True, metadata={"example": "ru"})
+    title = fields.String(load_default="", validate=validate.Length(max=300))
+    summary = fields.String(load_default="")
+    recommended_actions = fields.String(load_default="")
+    background = fields.String(load_default="")
+    closing_text = fields.String(load_default="")
+    updated_at = fields.DateTime(dump_only=True)
+
+
+@letters_bp.route("/cases/<int:case_id>/texts")
+class CaseTexts(MethodView):
+    @api_requires("viewer")
+    @letters_bp.response(200, CaseTextSchema(many=True))
+    def get(self, case_id):
+        """The UA's text in languages other than its main one (``text_language``)."""
+        return list(case_texts.translations(get_case(case_id)).values())
+
+
+@letters_bp.route("/cases/<int:case_id>/texts/<string:language>")
+class CaseTextItem(MethodView):
+    @api_requires("campaigner")
+    @letters_bp.arguments(CaseTextSchema)
+    @letters_bp.response(200, CaseTextSchema)
+    def put(self, data, case_id, language):
+        """Set the UA's title, summary, recommended actions, background and
+        closing text in ``language``; supporters of that language read it."""
+        row = case_texts.set_case_text(g.api_user, get_case(case_id), language, data)
+        if row is None:
+            raise ValidationError("Give the title in this language.", "title")
+        return row
+
+    @api_requires("campaigner")
+    @letters_bp.response(204)
+    def delete(self, case_id, language):
+        """Remove the UA's text in ``language`` (its readers get the main language)."""
+        case_texts.set_case_text(g.api_user, get_case(case_id), language, {})
 
 
 @letters_bp.route("/cases/<int:case_id>/actions")

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from campaign.cases import texts as case_texts
 from campaign.cases.models import Case, CaseStatus, CaseUpdate, Target
 from campaign.cases.services import org_today
 from campaign.letters import rendering, services, texts
@@ -32,6 +33,7 @@ class RenderedLetter:
     subject: str
     body: str  # plain text
     html: Markup  # the same, escaped, as paragraphs
+    salutation: str = ""  # how the letter addresses its target, in the letter's language
 
 
 @dataclass
@@ -49,8 +51,11 @@ class AppealBlock:
     title: str
     summary: str
     recommended_actions: list[str]
-    language: str
+    language: str  # of the case text shown (the reader's, or the main language)
     direction: str
+    reader: str  # the reader's language: the block's own words are in it
+    reader_direction: str
+    fallback: bool  # the case has no text in the reader's language
     letter: RenderedLetter | None
     entries: list[TargetAppeal]
     deadline: date | None
@@ -93,7 +98,9 @@ def appeal_block(
     today = today or org_today()
     wanted = language or getattr(supporter, "language", None)
     template = services.choose_letter(case, wanted, update)
-    language = template.language if template else (wanted or (case.languages or ["en"])[0])
+    reader = wanted or case_texts.main_language(case)
+    text = case_texts.content(case, reader)
+    language = template.language if template else text.language
     country = getattr(supporter, "country", None)
     entries = [
         _entry(case, template, target, supporter, language, today, blank)
@@ -107,15 +114,18 @@ def appeal_block(
     return AppealBlock(
         case_id=case.id,
         label=case.label,
-        title=case.title,
-        summary=case.summary,
-        recommended_actions=_lines(case.recommended_actions),
-        language=language,
-        direction=texts.direction(language),
+        title=text.title,
+        summary=text.summary,
+        recommended_actions=_lines(text.recommended_actions),
+        language=text.language,
+        direction=texts.direction(text.language),
+        reader=reader,
+        reader_direction=texts.direction(reader),
+        fallback=text.fallback,
         letter=_first_letter(case, template, supporter, language, today, blank, entries),
         entries=entries,
         deadline=deadline,
-        deadline_text=texts.text(key, language, date=texts.long_date(deadline, language))
+        deadline_text=texts.text(key, reader, date=texts.long_date(deadline, reader))
         if deadline
         else "",
         deadline_passed=passed,
@@ -125,8 +135,8 @@ def appeal_block(
         public_url=services.public_url(case, language),
         print_url=services.print_url(case, supporter) if has_link else None,
         closed=case.status == CaseStatus.CLOSED,
-        outcome=outcome(case, language),
-        t=texts.strings(language),
+        outcome=outcome(case, reader),
+        t=texts.strings(reader),
     )
 
 
@@ -167,6 +177,7 @@ def render_letter(
         subject=rendering.render_text(template.subject, values),
         body=rendering.render_text(template.body, values),
         html=rendering.render_html(template.body, values),
+        salutation=values["salutation"],
     )
 
 

@@ -71,3 +71,17 @@ class ActionForm(FlaskForm):
 
 class ConfirmActionForm(FlaskForm):
     channel = SelectField(choices=choices(CHANNELS.items()))
+
+
+class CaseTextForm(FlaskForm):
+    """The UA's text in one more language (the case's own text is its main language's)."""
+
+    title = StringField("Title", validators=[Optional(), Length(max=300)])
+    summary = TextAreaField("Summary (what happened)")
+    recommended_actions = TextAreaField(
+        "Recommended actions", description="One action a line: each becomes a bullet."
+    )
+    background = TextAreaField("Background")
+    closing_text = TextAreaField(
+        "Closing text", description="What the outcome notice says when the UA closes."
+    )

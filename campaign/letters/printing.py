@@ -51,8 +51,11 @@ def pack_html(
         block=block,
         pages=pages,
         sender=None if blank else supporter,
-        country=i18n.country_name(getattr(supporter, "country", None), block.language),
-        date=texts.long_date(today, block.language),
+        # The sender's lines belong to the letter: in the letter's language.
+        country=i18n.country_name(getattr(supporter, "country", None), pages[0].letter.language),
+        date=texts.long_date(today, pages[0].letter.language),
+        letter_language=pages[0].letter.language,
+        letter_direction=texts.direction(pages[0].letter.language),
     )
 
 

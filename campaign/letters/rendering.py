@@ -14,6 +14,7 @@ too (autoescape alone trusts template text, which here is untrusted).
 
 from __future__ import annotations
 
+import re
 import traceback
 from functools import lru_cache
 
@@ -115,19 +116,46 @@ def _compile(source: str, html: bool):
 
 
 def render_text(source: str, values: dict) -> str:
-    return _render(source, values, html=False)
+    return tidy(_render(source, values, html=False))
+
+
+# A line left holding only separators once its placeholders came out empty
+# ("{{ city }}, {{ country }}" for a supporter who gave neither). A line of
+# dots or dashes alone is left: staff type those ("-- ", ".") on purpose.
+_ONLY_PUNCTUATION = re.compile(r"^[\s,;:.·\-–—/|()]*[,;:·–—/|][\s,;:.·\-–—/|()]*$")
+
+
+def tidy(text: str) -> str:
+    """Lines as paragraphs, not as typed: a line break inside a paragraph that
+    continues a sentence (the next line starts in lower case) is a space, so a
+    template wrapped at 80 columns reads as prose; breaks before a capital,
+    a digit or a placeholder's value (addresses, the signature) stay. Lines
+    left holding only punctuation go."""
+    paragraphs = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [line.rstrip() for line in block.split("\n")]
+        lines = [line for line in lines if not _ONLY_PUNCTUATION.match(line)]
+        kept: list[str] = []
+        for line in lines:
+            stripped = line.lstrip()
+            if kept and kept[-1].strip() and stripped[:1].islower():
+                kept[-1] = kept[-1].rstrip() + " " + stripped
+            else:
+                kept.append(line)
+        paragraphs.append("\n".join(kept))
+    return "\n\n".join(p for p in paragraphs if p.strip())
 
 
 def render_html(source: str, values: dict) -> Markup:
     """The letter as HTML paragraphs; everything in it is escaped."""
     # The autoescaping sandbox escaped the values, and the extension the text.
-    return paragraphs(Markup(_render(source, values, html=True)))  # noqa: S704
+    return paragraphs(Markup(tidy(_render(source, values, html=True))))  # noqa: S704
 
 
 def paragraphs(text: Markup) -> Markup:
     blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n")]
     return Markup("").join(
-        Markup("<p>") + Markup("<br>\n").join(block.split("\n")) + Markup("</p>\n")
+        Markup('<p dir="auto">') + Markup("<br>\n").join(block.split("\n")) + Markup("</p>\n")
         for block in blocks
         if block
     )
@@ -145,8 +173,13 @@ def _render(source: str, values: dict, *, html: bool) -> str:
 # --- the checks at save time ------------------------------------------------
 
 
-def check(source: str, field: str, sample_values: dict) -> None:
-    """Refuse, with the line and the reason, a letter that would not render safely."""
+def check(source: str, field: str, sample_values: dict, allowed: dict | None = None) -> None:
+    """Refuse, with the line and the reason, a text that would not render safely.
+
+    Letters, mailings and outcome notices share this one syntax (``{{ name }}``
+    and ``{% if %}``); ``allowed`` names the placeholders of the kind of text.
+    """
+    allowed = PLACEHOLDERS if allowed is None else allowed
     limit = MAX_SUBJECT if field == "subject" else MAX_BODY
     if len(source) > limit:
         raise ValidationError(f"Keep this under {limit:,} characters.", field)
@@ -157,7 +190,8 @@ def check(source: str, field: str, sample_values: dict) -> None:
             f"Line {error.lineno}: {error.message.rstrip('.')}.", field
         ) from error
     _check_constructs(tree, field)
-    _check_placeholders(tree, field)
+    _check_placeholders(tree, field, allowed)
+    _check_single_braces(source, field, allowed)
     for html in (False, True):
         try:
             _render(source, sample_values, html=html)
@@ -179,19 +213,36 @@ def _check_constructs(tree: nodes.Template, field: str) -> None:
             raise _refusal(node, f"{what} is not allowed in a letter; use placeholders", field)
 
 
-def _check_placeholders(tree: nodes.Template, field: str) -> None:
+def _check_placeholders(tree: nodes.Template, field: str, allowed: dict) -> None:
     # Every name, not only the undeclared ones: Jinja declares ``self``, ``loop`` and
     # friends itself, and ``{{ self }}`` reaches the template object.
-    unknown = {node.name for node in tree.find_all(nodes.Name)} - PLACEHOLDERS.keys()
+    unknown = {node.name for node in tree.find_all(nodes.Name)} - allowed.keys()
     if not unknown:
         return
     first = min((n for n in tree.find_all(nodes.Name) if n.name in unknown), key=lambda n: n.lineno)
     raise _refusal(
         first,
         f"unknown placeholder {{{{ {first.name} }}}}; use one of "
-        + ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS),
+        + ", ".join(f"{{{{ {name} }}}}" for name in allowed),
         field,
     )
+
+
+# ``{name}`` (the outcome notices' old syntax, or Python's) would go out as typed.
+_SINGLE = re.compile(r"(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})")
+
+
+def _check_single_braces(source: str, field: str, allowed: dict) -> None:
+    match = _SINGLE.search(source)
+    if match:
+        line = source.count("\n", 0, match.start()) + 1
+        raise ValidationError(
+            f"Line {line}: “{match.group(0)}” would be sent as typed; placeholders are written "
+            f"{{{{ {match.group(1)} }}}}. Use one of "
+            + ", ".join(f"{{{{ {name} }}}}" for name in allowed)
+            + ".",
+            field,
+        )
 
 
 def _refusal(node: nodes.Node, reason: str, field: str) -> ValidationError:

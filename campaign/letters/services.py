@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ from campaign.cases.services import (
     normalise_languages,
     org_today,
 )
+from campaign.cases.texts import main_language as case_main_language
 from campaign.core.db import dialect_name, insert_ignore
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.tokens import TokenRefused, fast_signer, make_token, read_token
@@ -211,7 +213,7 @@ def letter_values(
     person = supporter
     if blank or person is None:
         person = SimpleNamespace(country=None, **BLANK)
-    names = [p.name for p in case.people]
+    names = [name_in(p, language) for p in case.people]
     values = {
         "first_name": person.first_name or "",
         "last_name": person.last_name or "",
@@ -220,14 +222,52 @@ def letter_values(
         "target_name": getattr(target, "name", "") or "",
         "target_title": getattr(target, "title", "") or "",
         "target_organisation": getattr(target, "organisation", "") or "",
-        "salutation": getattr(target, "salutation", "")
-        or texts.text("salutation_fallback", language),
+        "salutation": salutation_in(target, language),
         "case_label": case.label,
         "people": format_list(names, locale=texts.locale(language)) if names else "",
         "date": texts.long_date(today or org_today(), language),
     }
     values["supporter_name"] = " ".join(v for v in (values["first_name"], values["last_name"]) if v)
     return values
+
+
+# The script each letter language is written in (the first letter of a spelling decides).
+SCRIPTS = {
+    **dict.fromkeys(("ru", "uk", "be", "bg", "sr", "mk", "kk"), "CYRILLIC"),
+    **dict.fromkeys(("ar", "fa", "ur"), "ARABIC"),
+    "he": "HEBREW",
+    "el": "GREEK",
+}
+
+
+def _script(text: str) -> str:
+    letter = next((c for c in text if c.isalpha()), "")
+    return unicodedata.name(letter, "LATIN").split(" ")[0] if letter else ""
+
+
+def name_in(person, language: str) -> str:
+    """The person's name as readers of ``language`` spell it: the first spelling
+    (the name, then the aliases) in that language's script, else the name."""
+    script = SCRIPTS.get(language, "LATIN")
+    spellings = [person.name, *(a.spelling for a in getattr(person, "aliases", []))]
+    return next((s for s in spellings if _script(s) == script), person.name)
+
+
+def salutation_in(target, language: str) -> str:
+    """The target's salutation in ``language``: its own for that language, else
+    the main one when the letter is in the case's main language (staff write
+    the main salutation in it; the target's ``language`` is the one it reads,
+    not the one its salutation is in), else the standard one of the language."""
+    if target is None:
+        return texts.text("salutation_fallback", language)
+    own = (getattr(target, "salutations", None) or {}).get(language, "")
+    if own:
+        return own
+    main = getattr(target, "salutation", "") or ""
+    case = getattr(target, "case", None)
+    if main and (case is None or case_main_language(case) == language):
+        return main
+    return texts.text("salutation_fallback", language)
 
 
 def sample_values(case: Case, language: str, target=None) -> dict:

@@ -25,18 +25,20 @@ from flask_wtf import FlaskForm
 
 from campaign import i18n
 from campaign.cases import services as cases
-from campaign.cases.models import Case
+from campaign.cases import texts as case_texts
+from campaign.cases.models import TRANSLATED_FIELDS, Case
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
 from campaign.core.roles import public, requires
 from campaign.core.tokens import TokenRefused
 from campaign.extensions import db, limiter
-from campaign.i18n import N_
+from campaign.i18n import N_, language_name
 from campaign.letters import printing, rendering, services
 from campaign.letters.appeal import appeal_block, latest_closing, render_letter
 from campaign.letters.forms import (
     DEFAULT_BODY,
     ActionForm,
+    CaseTextForm,
     ConfirmActionForm,
     LetterForm,
     PrintForm,
@@ -105,6 +107,8 @@ def index(case_id: int):
     return render_template(
         "letters/index.html",
         case=case,
+        texts=case_texts.translations(case),
+        text_languages=[x for x in case.languages or [] if x != case_texts.main_language(case)],
         letters=services.list_letters(case),
         placeholders=rendering.PLACEHOLDERS,
         confirm=ConfirmForm(),
@@ -151,6 +155,31 @@ def edit(case_id: int, letter_id: int | None = None):
         form=form,
         previews=previews,
         placeholders=rendering.PLACEHOLDERS,
+    ), status
+
+
+@bp.route("/cases/<int:case_id>/texts/<string:language>", methods=["GET", "POST"])
+@requires("campaigner")
+def case_text(case_id: int, language: str):
+    """The small per-language editor of the UA's text (title, summary, actions...)."""
+    case = _case_or_404(case_id)
+    row = case_texts.translations(case).get(language)
+    form = CaseTextForm(obj=row)
+    status = 200
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data or "" for name in TRANSLATED_FIELDS}
+        try:
+            saved = case_texts.set_case_text(current_user, case, language, data)
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            what = "Saved" if saved is not None else "Removed"
+            flash(f"{what} the {language_name(language)} text.", "success")
+            return redirect(url_for("letters.index", case_id=case.id))
+    if request.method == "POST":
+        status = 422
+    return render_template(
+        "letters/case_text.html", case=case, form=form, language=language, row=row
     ), status
 
 

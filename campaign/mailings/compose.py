@@ -18,6 +18,7 @@ import html
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from types import SimpleNamespace
@@ -25,7 +26,14 @@ from urllib.parse import quote
 
 import css_inline
 from flask import current_app, render_template
+from markupsafe import Markup
 
+from campaign.cases import texts as case_texts
+from campaign.cases.services import org_today
+from campaign.core.errors import ValidationError
+from campaign.letters import rendering
+from campaign.letters.appeal import appeal_block
+from campaign.letters.services import name_in, public_url
 from campaign.mailings.wording import words
 
 PERSONAL = ("first_name", "last_name", "name", "email", "city", "country", "language")
@@ -120,12 +128,11 @@ TESTABLE = ("first_name", "last_name", "city")
 
 
 def composer_key(recipient, by_country: bool) -> tuple:
-    """(language, country, blank fields): one composer each. Country and blanks
-    matter only where the appeal block and its letter are in the message."""
-    if not by_country:
-        return (recipient.language, None, ())
+    """(language, country, blank fields): one composer each. The country matters
+    only where the appeal block is in the message; blanks wherever a text may
+    test a field (letters, and the staff's own text)."""
     blanks = tuple(name for name in TESTABLE if not getattr(recipient, name, None))
-    return (recipient.language, recipient.country, blanks)
+    return (recipient.language, recipient.country if by_country else None, blanks)
 
 
 @dataclass
@@ -164,15 +171,85 @@ def needs_country(content: Content) -> bool:
     return content.kind in APPEAL_KINDS and content.context.get("case") is not None
 
 
+# The placeholders a mailing's own text may hold (letters have theirs, in
+# campaign.letters.rendering); one syntax for both, checked when saved.
+BODY_PLACEHOLDERS = {
+    "first_name": "The supporter's first name",
+    "last_name": "The supporter's last name",
+    "name": "The supporter's full name",
+    "city": "The supporter's town or city",
+    "case_label": "The UA number, e.g. UA 205/16",
+    "appeals": "The number of appeals sent for the UA (outcome notices)",
+}
+
+
+def check_text(source: str, field: str) -> None:
+    """Refuse a mailing text whose placeholders are unknown, misspelt or in another syntax."""
+    sample = dict.fromkeys(BODY_PLACEHOLDERS, "x")
+    rendering.check(source or "", field, sample, BODY_PLACEHOLDERS)
+
+
+def check_subject(subject: str, field: str = "subject") -> None:
+    """A subject is a fixed header: no placeholders at all (they would go out as typed)."""
+    if re.search(r"\{\{|\{%|\{#|\{\s*\w+\s*\}", subject or ""):
+        raise ValidationError(
+            "A subject cannot hold placeholders: it is the same for every supporter.", field
+        )
+
+
+# --- what each kind says (docs/MESSAGES.md keeps the table) --------------------
+
+# Extra context per kind from a higher domain (the outcomes domain registers
+# "outcome"): a function (case, content) -> dict, called once per composer.
+_PROVIDERS: dict = {}
+
+
+def provide(kind: str):
+    """Register what a kind's messages need from a domain above mailings."""
+
+    def register(function):
+        _PROVIDERS[kind] = function
+        return function
+
+    return register
+
+
+def asks_for_action(case, today: date | None = None) -> bool:
+    """Whether the case still asks for appeals: active and its deadline not passed."""
+    if case is None or case.status != "active":
+        return False
+    deadline = case.current_deadline
+    return deadline is None or (today or org_today()) <= deadline
+
+
+def stage(content: Content) -> str:
+    """Which rule of docs/MESSAGES.md a message follows.
+
+    appeal (the full appeal block), over (an appeal or reminder for a case that
+    no longer asks: no block), update_action (what is new, then the appeal
+    block), update_news (what is new, no ask, the case still open), stop (a
+    stop-action update: no ask), outcome, thanks (the outcome for those who
+    acted), free.
+    """
+    case, update = content.context.get("case"), content.context.get("update")
+    kind = content.kind
+    if case is None or kind == "free":
+        return "free"
+    if kind == "outcome":
+        return "thanks" if content.context.get("acted") else "outcome"
+    open_ = asks_for_action(case)
+    if kind == "update":
+        if update is not None and update.kind != "further_action":
+            return "stop"
+        return "update_action" if open_ else "update_news"
+    return "appeal" if open_ else "over"
+
+
 def _appeal_block(content: Content, language: str, supporter):
     """The letters domain's appeal block with markers where the personal links go."""
-    case, update = content.context.get("case"), content.context.get("update")
-    if content.kind not in APPEAL_KINDS or case is None:
+    if stage(content) not in ("appeal", "update_action"):
         return None
-    if update is not None and update.kind != "further_action":
-        return None  # news without a new ask: the email names the UA only
-    from campaign.letters.appeal import appeal_block
-
+    case, update = content.context.get("case"), content.context.get("update")
     block = appeal_block(case, supporter, language=language, update=update)
     # One signed link per supporter, substituted in stage two (also the print link's token).
     block.action_url = "[[ua:action_url]]"
@@ -180,23 +257,96 @@ def _appeal_block(content: Content, language: str, supporter):
     return block
 
 
+def _body(content: Content, supporter, extra: dict) -> tuple[str, Markup]:
+    """The staff's own text with its placeholders filled (markers for the personal ones)."""
+    source = content.context.get("body") or ""
+    if not source.strip():
+        return "", Markup("")
+    case = content.context.get("case")
+    values = {name: getattr(supporter, name) or "" for name in ("first_name", "last_name", "city")}
+    values["name"] = supporter.name or ""
+    values["case_label"] = case.label if case is not None else ""
+    values["appeals"] = extra.get("appeals_text", "")
+    return rendering.render_text(source, values), rendering.render_html(source, values)
+
+
 def _render_parts(
     content: Content, language: str, country: str | None = None, blanks: tuple = ()
-) -> tuple[str, str]:
+) -> tuple[str, str, dict]:
     supporter = placeholder_supporter(country, blanks)
+    w = words(language)
+    case = content.context.get("case")
+    kind_stage = stage(content)
+    extra = _PROVIDERS[content.kind](case, content) if content.kind in _PROVIDERS and case else {}
+    if "appeals" in extra:
+        extra["appeals_text"] = w.number(extra["appeals"])
+    text = (
+        case_texts.content(case, language, extra.get("closing_text", ""))
+        if case is not None
+        else None
+    )
+    body_text, body_html = _body(content, supporter, extra)
+    if "outcomes" in extra:
+        extra["people_outcomes"] = [
+            (name_in(o.person, language), o.outcome, o.note) for o in extra["outcomes"]
+        ]
     context = {
         **content.context,
+        **extra,
+        "subject": subject_in(content, w, {**content.context, **extra}),
+        "stage": kind_stage,
+        "text": text,
+        "body_text": body_text,
+        "body_html": body_html,
+        "public_url": public_url(case, language) if case is not None else "",
         "block": _appeal_block(content, language, supporter),
         "supporter": supporter,
-        "w": words(language),
+        "w": w,
         "language": language,
         "greeting": "[[ua:greeting]]",
         "unsubscribe_url": "[[ua:unsubscribe_url]]",
         "action_url": "[[ua:action_url]]",
     }
     page = render_template(f"emails/{content.kind}.html", **context)
-    text = render_template(f"emails/{content.kind}.txt", **context)
-    return _INLINER.inline(page), text
+    plain = render_template(f"emails/{content.kind}.txt", **context)
+    return _INLINER.inline(page), _clean_text(plain), context
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _clean_text(text: str) -> str:
+    # Templates leave blank lines where a section was skipped: at most one between paragraphs.
+    return _BLANK_RUNS.sub("\n\n", text.strip("\n")) + "\n"
+
+
+_REMINDER_SUBJECT = re.compile(
+    r"^(?P<label>.+): (?:(?P<days>\d+) days? left|last day) to send your appeal$"
+)
+
+
+def subject_in(content: Content, w, context: dict | None = None) -> str:
+    """The subject in the reader's language when it is the one the system wrote
+    (update, reminder, outcome notice); a subject staff wrote stays as written."""
+    if w.language == "en":
+        return content.subject
+    case, update = content.context.get("case"), content.context.get("update")
+    if case is None:
+        return content.subject
+    if (
+        content.kind == "update"
+        and update is not None
+        and content.subject == f"{case.label}: {update.label}"
+    ):
+        return w.update_label(update)
+    if content.kind == "reminder":
+        match = _REMINDER_SUBJECT.match(content.subject)
+        if match and match.group("label") == case.label:
+            return w.days_left(case.label, int(match.group("days") or 0))
+    default = (context or content.context).get("default_subject")
+    if content.kind == "outcome" and content.subject == default:
+        return w.outcome_subject.format(label=case.label)
+    return content.subject
 
 
 def _crlf(text: str) -> str:
@@ -222,14 +372,15 @@ class Composer:
         self.links = links  # recipient → {"unsubscribe_url": ..., "action_url": ...}
         self.domain = _domain()
         self.words = words(language)
-        page, text = _render_parts(content, language, country, blanks)
+        page, text, context = _render_parts(content, language, country, blanks)
         self.html, self.text = _crlf(page), _crlf(text)
+        self.subject = context["subject"]
         self.text_template = _Template(self.text, html_part=False)
         self.html_template = _Template(self.html, html_part=True)
         self.boundary = f"=_ua_{uuid.uuid4().hex}"
         self.verp_key = config["SECRET_KEY"].encode()
         self.verp_domain = config["VERP_DOMAIN"]
-        subject = clean_header(content.subject, "subject")
+        subject = clean_header(self.subject, "subject")
         fixed = [
             ("From", address_header(config["MAIL_FROM"], "sender")),
             ("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")),
@@ -257,7 +408,11 @@ class Composer:
     def values(self, recipient: Recipient) -> dict:
         links = self.links(recipient)
         first = _one_line(recipient.first_name)
-        greeting = self.words["dear"].format(name=first) if first else self.words["friend"]
+        # The name is the supporter's own text: isolated in a right-to-left message,
+        # so a Latin name does not carry the comma to the wrong end of the greeting.
+        rtl = first and self.words.direction == "rtl"
+        first_shown = f"\u2068{first}\u2069" if rtl else first
+        greeting = self.words["dear"].format(name=first_shown) if first else self.words["friend"]
         return {
             "first_name": first,
             "last_name": _one_line(recipient.last_name),
@@ -305,6 +460,42 @@ class Composer:
         )
         sender = verp_address(recipient.delivery_id, self.verp_key, self.verp_domain)
         return sender, address, body
+
+
+class ComposerSet:
+    """The composers of one mailing, made as its recipients need them.
+
+    Messages differ by language and, where the appeal block is in them, by the
+    supporter's country (the embassy among the targets) and by which personal
+    fields are empty (a letter's ``{% if city %}``): one composer per such key.
+    """
+
+    def __init__(self, mailing_id: int, content: Content, links):
+        self.mailing_id = mailing_id
+        self.content = content
+        self.links = links
+        self.by_country = needs_country(content)
+        self.composers: dict[tuple, Composer] = {}
+
+    def key(self, recipient) -> tuple:
+        return composer_key(recipient, self.by_country)
+
+    def add(self, recipients) -> None:
+        for key in {self.key(r) for r in recipients} - self.composers.keys():
+            language, country, blanks = key
+            self.composers[key] = Composer(
+                self.mailing_id, self.content, language, self.links, country, blanks
+            )
+
+    def for_recipient(self, recipient) -> Composer:
+        self.add([recipient])
+        return self.composers[self.key(recipient)]
+
+    def build(self, recipient, eight_bit: bool = False) -> tuple[str, str, bytes]:
+        return self.for_recipient(recipient).build(recipient, eight_bit=eight_bit)
+
+    def __len__(self) -> int:
+        return len(self.composers)
 
 
 RAW, ESCAPED, QUOTED = 0, 1, 2

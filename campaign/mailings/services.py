@@ -124,6 +124,8 @@ def _apply(mailing, kind, subject, body, case_id, update_id, lists, segments, ca
     if not (lists or segments or case_audience or everyone):
         raise ValidationError("Choose who receives it: lists, segments or the case audience.",
                               "list_ids")  # fmt: skip
+    compose.check_subject(subject)
+    compose.check_text(body or "", "body")
     mailing.kind, mailing.subject, mailing.body = kind, subject, (body or "").strip()
     mailing.case_id = case.id if case else None
     mailing.update_id = update_row.id if update_row else None
@@ -228,6 +230,26 @@ def audience_size(mailing: Mailing) -> int:
     if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         return mailing.total
     return db.session.scalar(select(func.count()).select_from(audience_select(mailing).subquery()))
+
+
+def text_fallbacks(mailing: Mailing) -> dict[str, dict]:
+    """Per language of the audience: how many, and whether the case has no text in
+    it (those supporters read the main language, with a note), shown before sending."""
+    from campaign.cases import texts as case_texts
+
+    case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
+    if case is None or mailing.state not in ("draft", "scheduled"):
+        return {}
+    rows = db.session.execute(
+        select(Supporter.language, func.count())
+        .where(Supporter.id.in_(audience_select(mailing)))
+        .group_by(Supporter.language)
+    )
+    counts: dict[str, int] = {}
+    for language, count in rows:
+        code = (language or "en").lower().split("-")[0]
+        counts[code] = counts.get(code, 0) + count
+    return case_texts.fallback_counts(case, counts)
 
 
 # -- approval and sending ------------------------------------------------------------
@@ -581,6 +603,9 @@ def content(mailing: Mailing) -> compose.Content:
             "update": update_row,
             "body": mailing.body,
             "subject": mailing.subject,
+            "mailing_id": mailing.id,
+            # The thank-you notice goes to those who acted (docs/MESSAGES.md).
+            "acted": bool((mailing.audience or {}).get("acted")),
         },
     )
 
@@ -605,8 +630,9 @@ def sample_recipient(language: str, supporter: Supporter | None = None) -> compo
 
 def preview(mailing: Mailing, language: str, supporter: Supporter | None = None) -> dict:
     """The HTML and text a supporter in ``language`` would get, and the headers."""
-    composer = composer_for(mailing, language)
-    _sender, _to, raw = composer.build(sample_recipient(language, supporter))
+    # The composer of the sample's own key: a letter's {% if city %} sees its empty city.
+    composers = compose.ComposerSet(mailing.id, content(mailing), links_for(mailing.case_id))
+    _sender, _to, raw = composers.build(sample_recipient(language, supporter))
     message = email.message_from_bytes(raw, policy=policy.default)
     parts = {p.get_content_type(): p.get_content() for p in message.iter_parts()}
     return {

@@ -157,6 +157,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
         mailing=mailing,
         approval_changes=services.approval_changes(mailing),
         size=size,
+        fallbacks=services.text_fallbacks(mailing),
         progress=services.progress(mailing),
         bounces=bounces.recent(50, mailing.id),
         test_form=test_form,

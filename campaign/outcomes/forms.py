@@ -73,10 +73,14 @@ class CloseWithNoticeForm(NoticeTimingMixin, CloseForm):
 
 class NoticeForm(NoticeTimingMixin, FlaskForm):
     subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
-    body = TextAreaField("Notice for those who did not report an action")
+    body = TextAreaField(
+        "Your own words for those who did not report an action (optional)",
+        description="The notice already gives each person's outcome, the closing text, the "
+        "number of appeals and thanks, in each supporter's language.",
+    )
     thanks_body = TextAreaField(
-        "Notice for those who acted",
-        description="{appeals} becomes the number of appeals when the notice starts.",
+        "Your own words for those who acted (optional)",
+        description="{{ appeals }} becomes the number of appeals when the notice starts.",
     )
 
 

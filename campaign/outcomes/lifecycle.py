@@ -25,6 +25,7 @@ from campaign.core.db import insert_ignore
 from campaign.core.errors import Conflict, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
+from campaign.mailings import compose
 from campaign.mailings import services as mailings
 from campaign.mailings.models import Delivery, Mailing, MailingKind
 from campaign.outcomes.models import (
@@ -35,13 +36,13 @@ from campaign.outcomes.models import (
     OutcomeNotice,
     Reminder,
 )
+from campaign.outcomes.services import latest_closing
 from campaign.supporters.models import Action, Supporter
 
 log = logging.getLogger(__name__)
 LOCAL_HOUR = 9
 # The earliest 09:00 on a date is at UTC+14 (Kiribati).
 EARLIEST_OFFSET = timedelta(hours=14)
-APPEALS_PLACEHOLDER = "{appeals}"
 
 
 # --- updates ----------------------------------------------------------------
@@ -64,15 +65,41 @@ def draft_update_mailing(case: Case, *, update, actor) -> None:
 
 
 def default_texts(case: Case, closing: Closing) -> dict:
-    outcomes = "\n".join(f"{o.person.name}: {o.label.lower()}" for o in closing.outcomes)
-    body = (closing.text.strip() + "\n\n" if closing.text.strip() else "") + outcomes
+    """The notice's own texts start empty: the message itself says, in each
+    reader's language, what happened to each person, the closing text, the
+    thanks and the number of appeals (templates/emails/outcome.*). Staff may add
+    a word of their own, with ``{{ appeals }}`` for the number."""
+    return {"subject": default_subject(case, closing), "body": "", "thanks_body": ""}
+
+
+def default_subject(case: Case, closing: Closing) -> str:
+    return f"{case.label}: {closing.summary}"
+
+
+@compose.provide("outcome")
+def _outcome_context(case: Case, content) -> dict:
+    """What an outcome notice tells (compose calls this once per composer)."""
+    closing = latest_closing(case)
+    if closing is None:
+        return {"outcomes": [], "closing_text": "", "appeals": 0, "closed": False}
+    mailing_id = content.context.get("mailing_id")
+    notice = None
+    if mailing_id:
+        notice = db.session.scalar(
+            select(OutcomeNotice).where(
+                (OutcomeNotice.mailing_id == mailing_id)
+                | (OutcomeNotice.thanks_mailing_id == mailing_id)
+            )
+        )
+    appeals = notice.appeals if notice is not None and notice.appeals is not None else None
+    if appeals is None:
+        appeals = db.session.scalar(select(func.count(Action.id)).where(Action.case_id == case.id))
     return {
-        "subject": f"{case.label}: {closing.summary}",
-        "body": body,
-        "thanks_body": (
-            f"Thank you. Yours was one of {APPEALS_PLACEHOLDER} appeals for {case.label}.\n\n"
-            + body
-        ),
+        "outcomes": list(closing.outcomes),
+        "closing_text": closing.text or "",
+        "appeals": appeals or 0,
+        "closed": closing.decision == "no_further_action",
+        "default_subject": default_subject(case, closing),
     }
 
 
@@ -115,6 +142,7 @@ def schedule_notice(
     now = now or utcnow()
     send_at, local_date = _when(timing, at, local_date, now)
     texts = {**default_texts(case, closing), **{k: v for k, v in (texts or {}).items() if v}}
+    _check_texts(texts)
     notice = OutcomeNotice(
         case_id=case.id, closing_id=closing.id, timing=timing, send_at=send_at,
         local_date=local_date, subject=_subject(texts["subject"]), body=texts["body"].strip(),
@@ -131,6 +159,13 @@ def schedule_notice(
     return notice
 
 
+def _check_texts(texts: dict) -> None:
+    """The notice's texts use the mailings' one placeholder syntax, checked now."""
+    compose.check_subject(texts.get("subject") or "")
+    for field in ("body", "thanks_body"):
+        compose.check_text(texts.get(field) or "", field)
+
+
 def _subject(text: str) -> str:
     subject = " ".join((text or "").split())
     if not subject:
@@ -145,6 +180,7 @@ def edit_notice(actor, notice: OutcomeNotice, *, timing, at=None, local_date=Non
     notice.send_at, notice.local_date = _when(timing, at, local_date, now)
     notice.timing = timing
     texts = texts or {}
+    _check_texts(texts)
     notice.subject = _subject(texts.get("subject") or notice.subject)
     notice.body = (texts.get("body") or notice.body).strip()
     notice.thanks_body = (texts.get("thanks_body") or notice.thanks_body).strip()
@@ -215,7 +251,7 @@ def _start(notice: OutcomeNotice, now: datetime) -> None:
         subject=notice.subject,
         case_id=case.id,
         case_audience=True,
-        body=notice.thanks_body.replace(APPEALS_PLACEHOLDER, f"{notice.appeals:,}"),
+        body=notice.thanks_body,
     )
     main.audience = {**main.audience, "acted": False}
     thanks.audience = {**thanks.audience, "acted": True}
@@ -291,11 +327,11 @@ def send_due_reminders(today: date | None = None) -> int:
             continue  # reminded already (or another beat is doing it right now)
         left = (deadline - today).days
         when = "last day" if left == 0 else f"{left} day{'s' if left != 1 else ''} left"
+        # The body stays empty: the reminder says when appeals must arrive in each
+        # reader's language (templates/emails/reminder.*); the subject is translated too.
         mailing = mailings.create_mailing(
             None, kind=MailingKind.REMINDER, case_id=case.id, case_audience=True,
-            subject=f"{case.label}: {when} to send your appeal",
-            body=f"Appeals for {case.label} must arrive before {deadline:%d %B %Y}. If you have "
-            "not written yet, there is still time.",
+            subject=f"{case.label}: {when} to send your appeal", body="",
         )  # fmt: skip
         mailing.audience = {**mailing.audience, "acted": False}
         reminder = db.session.scalar(

@@ -31,7 +31,15 @@ def _pot():
 
 
 def _ids(catalog) -> set[str]:
-    return {m.id for m in catalog if m.id}
+    # A message with plural forms is named by its singular (as extraction names it).
+    return {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog if m.id}
+
+
+def _pairs(message) -> list[tuple[str, str]]:
+    """(msgid, msgstr) of each form: every plural form holds the plural's placeholders."""
+    if not isinstance(message.id, tuple):
+        return [(message.id, message.string)]
+    return [(message.id[-1], form) for form in message.string]
 
 
 def test_every_language_keeps_its_catalogue():
@@ -65,7 +73,11 @@ def test_each_catalogue_has_every_message_of_the_template(language):
 @pytest.mark.parametrize("language", COMPLETE)
 def test_the_public_languages_translate_every_message(language):
     assert language in i18n.PUBLIC_LANGUAGES
-    untranslated = [m.id for m in _po(language) if m.id and (not m.string or m.fuzzy)]
+    untranslated = [
+        m.id
+        for m in _po(language)
+        if m.id and (not all(_pairs(m)[0]) or not all(m.string) or m.fuzzy)
+    ]
     assert untranslated == []
 
 
@@ -80,27 +92,32 @@ def test_every_catalogue_is_complete():
 
 @pytest.mark.parametrize("language", i18n.catalogue_languages()[1:])
 def test_placeholders_match_between_msgid_and_msgstr(language):
+    pairs = [pair for m in _po(language) if m.id and m.string for pair in _pairs(m)]
     wrong = [
-        (m.id, m.string)
-        for m in _po(language)
-        if m.id
-        and m.string
-        and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))
+        (msgid, msgstr)
+        for msgid, msgstr in pairs
+        if msgstr and sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(msgstr))
     ]
     assert wrong == []
     # No stray % either: a translation must survive "msgstr % values".
-    for m in _po(language):
-        if m.id and m.string and PLACEHOLDER.search(m.id):
-            m.string % dict.fromkeys(PLACEHOLDER.findall(m.id), "x")
+    for msgid, msgstr in pairs:
+        if msgstr and PLACEHOLDER.search(msgid):
+            msgstr % dict.fromkeys(PLACEHOLDER.findall(msgid), "x")
 
 
 @pytest.mark.parametrize("language", i18n.catalogue_languages()[1:])
 def test_the_compiled_mo_matches_the_po(language):
     """The .mo files are committed (workers need no build step): `pybabel
     compile -d campaign/translations` after every change of a .po file."""
-    po = {m.id: m.string for m in _po(language) if m.id and m.string and not m.fuzzy}
+
+    def frozen(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    po = {
+        frozen(m.id): frozen(m.string) for m in _po(language) if m.id and m.string and not m.fuzzy
+    }
     with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+        mo = {frozen(m.id): frozen(m.string) for m in read_mo(f) if m.id}
     assert mo == po
 
 

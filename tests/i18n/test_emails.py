@@ -82,9 +82,9 @@ FRAME = {
            "Отписаться или изменить настройки"),
 }  # fmt: skip
 DEADLINE = {
-    "fr": "Merci d'agir avant le 27 septembre 2019.",
-    "es": "Actúa antes del 27 de septiembre de 2019.",
-    "ru": "Пожалуйста, действуйте до 27 сентября 2019\u202fг.",
+    "fr": "Veuillez envoyer vos appels avant le 27 septembre 2019.",
+    "es": "Envía tus llamamientos antes del 27 de septiembre de 2019.",
+    "ru": "Пожалуйста, отправьте обращения до 27 сентября 2019\u202fг.",
 }
 
 
@@ -122,16 +122,19 @@ def test_every_email_kind_has_its_frame_in_the_language(
 
 @pytest.mark.parametrize("language", FRAME)
 def test_deadline_and_update_label_are_spelt_in_the_language(
-    db, case, letters_, make_supporter, coordinator, language
+    db, case, letters_, make_supporter, coordinator, language, before_deadline
 ):
     from campaign.cases import services as cases
 
     update = cases.add_update(None, case, kind="further_action", title="News", body="Moved.")
     db.session.commit()
-    # An outcome notice about the case carries the case's own words and deadline.
-    shown = _preview(_mailing(coordinator, case, "outcome"), language, make_supporter)
+    # An appeal before the deadline carries the appeal block and its deadline...
+    shown = _preview(_mailing(coordinator, case, "appeal"), language, make_supporter)
     assert DEADLINE[language] in shown["text"]
     assert DEADLINE[language].split(" 27 ")[1] in shown["html"]
+    # ...an outcome notice never does (docs/MESSAGES.md).
+    shown = _preview(_mailing(coordinator, case, "outcome"), language, make_supporter)
+    assert "2019" not in shown["text"]
     shown = _preview(
         _mailing(coordinator, case, "update", update_id=update.id), language, make_supporter
     )
@@ -140,14 +143,17 @@ def test_deadline_and_update_label_are_spelt_in_the_language(
     assert label in shown["html"] and label.upper() in shown["text"]
 
 
-def test_english_keeps_its_own_words(db, case, letters_, make_supporter, coordinator):
+def test_english_keeps_its_own_words(
+    db, case, letters_, make_supporter, coordinator, before_deadline
+):
     from campaign.cases import services as cases
 
     update = cases.add_update(None, case, kind="further_action", title="News", body="Moved.")
     db.session.commit()
-    shown = _preview(_mailing(coordinator, case, "outcome"), "en", make_supporter)
+    shown = _preview(_mailing(coordinator, case, "appeal"), "en", make_supporter)
     assert (
-        "Dear Boris," in shown["text"] and "Please act before 27 September 2019." in shown["text"]
+        "Dear Boris," in shown["text"]
+        and "Please send appeals before 27 September 2019." in shown["text"]
     )
     shown = _preview(
         _mailing(coordinator, case, "update", update_id=update.id), "en", make_supporter

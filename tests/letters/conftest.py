@@ -48,8 +48,10 @@ def case(app, db):
         number=205,
         year=2016,
     )
-    for name in ("Akhtem Chiygoz", "Ilmi Umerov"):
-        cases.link_person(None, case, cases.save_person(None, None, {"name": name}))
+    # Akhtem Chiygoz's Cyrillic spelling is on file: Russian letters use it.
+    for name, aliases in (("Akhtem Chiygoz", ["Chyigoz", "Ахтем Чийгоз"]), ("Ilmi Umerov", [])):
+        person = cases.save_person(None, None, {"name": name, "aliases": aliases})
+        cases.link_person(None, case, person)
     cases.save_target(
         None,
         case,
@@ -61,6 +63,7 @@ def case(app, db):
             "address": "ul. B. Dmitrovka, d.15a\n125993 Moscow GSP-3\nRussian Federation",
             "email": "prosecutor@example.ru",
             "salutation": "Dear Prosecutor General",
+            "salutations": {"ru": "Уважаемый господин Генеральный прокурор"},
             "language": "ru",
         },
     )

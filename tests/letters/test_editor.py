@@ -29,20 +29,22 @@ def test_staff_write_letters_in_two_languages_and_see_previews(app, case, db, lo
     )
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200
-    assert "Анна Иванова" in html and "Освободите Akhtem Chiygoz и Ilmi Umerov" in html
+    assert "Анна Иванова" in html and "Освободите Ахтем Чийгоз и Ilmi Umerov" in html
     assert html.count('class="card letter-preview"') == 3  # one per target
     assert letters_count(db) == 0, "a preview saves nothing"
-    for language, subject, body in (
-        ("ru", "Освободите {{ people }}", RU_BODY),
-        ("en", "Release {{ people }}", EN_BODY),
-    ):
+    for language, subject, body, salutations in (
+        ("ru", "Освободите {{ people }}", RU_BODY,
+         ("Уважаемый господин Генеральный прокурор", "Уважаемые дамы и господа")),
+        ("en", "Release {{ people }}", EN_BODY, ("Dear Prosecutor General", "Your Excellency")),
+    ):  # fmt: skip
         saved = client.post(
             f"/cases/{case.id}/letters/new",
             data={"language": language, "subject": subject, "body": body, "action": "save"},
         )
         assert saved.status_code == 302
         shown = client.get(saved.headers["Location"]).get_data(as_text=True)
-        assert "Dear Prosecutor General" in shown and "Your Excellency" in shown
+        # Each target addressed in the letter's language (its own salutation, else the standard).
+        assert all(salutation in shown for salutation in salutations)
     assert letters_count(db) == 2
     listing = client.get(f"/cases/{case.id}/letters/").get_data(as_text=True)
     assert "Russian" in listing and "English" in listing

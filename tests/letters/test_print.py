@@ -57,7 +57,11 @@ def test_a_supporters_pack_has_their_name_and_each_targets_address(
     assert "ul. B. Dmitrovka, d.15a 125993 Moscow GSP-3" in text
     assert "Embassy of the Russian Federation 1 Embassy Road London" in text  # GB supporter
     assert "Berlin" not in text
-    assert "20 сентября 2019 г." in text and "Уважаемые" not in text
+    assert "20 сентября 2019 г." in text
+    # Each target addressed in the letter's language: its own Russian salutation,
+    # else the standard Russian one, never the English ones.
+    assert "Уважаемый господин Генеральный прокурор" in text and "Уважаемые дамы" in text
+    assert "Dear Prosecutor General" not in text and "Your Excellency" not in text
     assert "Призываю Вас немедленно" in text and "Подпись" in text
     assert pages(response.data, tmp_path) == 2  # one page per target
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from email import policy
 
 import pytest
@@ -26,6 +26,16 @@ make_supporter = letter_fixtures.make_supporter
 @pytest.fixture
 def app_config(mail_config):
     return mail_config
+
+
+@pytest.fixture(autouse=True)
+def before_deadline():
+    """A week before the case's deadline (27 September 2019): the appeal block
+    is in appeal emails only while the case asks for action (docs/MESSAGES.md)."""
+    import time_machine
+
+    with time_machine.travel(datetime(2019, 9, 20, 12, tzinfo=UTC), tick=True):
+        yield
 
 
 def received(sink) -> dict:

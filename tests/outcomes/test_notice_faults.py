@@ -116,5 +116,5 @@ def test_a_notice_due_while_everything_is_down_is_sent_once(
         for m in sink.messages
         if subject.encode() in m.data
     }
-    thanked = [who for who, text in texts.items() if "Yours was one of 1 appeals" in text]
+    thanked = [who for who, text in texts.items() if "yours was one of 1 appeal for" in text]
     assert thanked == [acting_email]  # the one supporter who acted got the thank-you
