@@ -1,7 +1,7 @@
 """staff sessions: server-side records, so that logout and "sign out everywhere" end them
 
 Revision ID: 0040_staff_sessions
-Revises: 0003_capabilities
+Revises: 0032_notice_placeholders
 Create Date: 2026-12-07 01:40:00
 
 """
@@ -13,7 +13,7 @@ import campaign.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0040_staff_sessions'
-down_revision = '0003_capabilities'
+down_revision = "0032_notice_placeholders"
 branch_labels = None
 depends_on = None
 
