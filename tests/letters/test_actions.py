@@ -92,6 +92,7 @@ def test_a_link_shows_a_page_and_only_the_post_records_once(
     assert count(db) == 1
 
 
+@pytest.mark.commits  # the claim/confirmation email goes from a fallback thread (no broker)
 def test_the_public_page_records_an_action_and_the_count_rises(
     app, case, letters, make_supporter, db, login
 ):
@@ -240,6 +241,7 @@ def test_the_api_gives_figures_and_records(app, case, api_client, make_supporter
     assert viewer.post("/api/v1/actions", json=body, headers=vheaders).status_code == 403
 
 
+@pytest.mark.commits  # the claim/confirmation email goes from a fallback thread (no broker)
 def test_the_optional_sign_up_uses_double_opt_in_and_reveals_nothing(
     app, case, letters, make_supporter, db, monkeypatch
 ):
