@@ -22,6 +22,7 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings import compose
 from campaign.mailings.models import DELIVERY_STATES, KINDS, Delivery, Mailing
+from campaign.mailings.signals import work_queued
 from campaign.supporters.models import Segment, Supporter, SupporterList
 
 log = logging.getLogger(__name__)
@@ -311,8 +312,7 @@ def start(actor, mailing: Mailing) -> int:
     mailing.consecutive_failures, mailing.pause_reason = 0, ""
     db.session.flush()
     record(actor, "mailing.send", mailing, f"Started mailing {mailing.id} to {mailing.total}")
-    mailing_id = mailing.id
-    on_commit(lambda: wake(mailing_id))
+    wake(mailing.id)
     return mailing.total
 
 
@@ -334,11 +334,11 @@ def resume(actor, mailing: Mailing) -> Mailing:
     else:
         mailing.state = "sending"
     mailing.pause_reason, mailing.consecutive_failures = "", 0
+    mailing.resume_at, mailing.resume_probes = None, 0  # staff took it over
     db.session.flush()
     record(actor, "mailing.resume", mailing, f"Resumed mailing {mailing.id}")
     if mailing.state == "sending":
-        mailing_id = mailing.id
-        on_commit(lambda: wake(mailing_id))
+        wake(mailing.id)
     return mailing
 
 
@@ -351,18 +351,12 @@ def cancel(actor, mailing: Mailing) -> Mailing:
     return mailing
 
 
-def wake(mailing_id: int, tasks: int | None = None) -> bool:
-    """Enqueue batch tasks; False when Redis is unreachable (the sweeper tries again)."""
-    from campaign.mailings.tasks import send_batch
+def wake(mailing_id: int) -> None:
+    """Once the transaction commits, tell the workers (campaign/mailings/tasks.py listens).
 
-    count = tasks or current_app.config["MAILING_PARALLEL_TASKS"]
-    try:
-        for _ in range(count):
-            send_batch.apply_async((mailing_id,), retry=False)
-    except Exception:  # noqa: BLE001 - any broker trouble: the database still holds the work
-        log.warning("could not enqueue mailing %s; the sweeper will retry", mailing_id)
-        return False
-    return True
+    Through a signal, so that this module never imports the tasks that import it.
+    """
+    on_commit(lambda: work_queued.send(mailing_id))
 
 
 # -- progress --------------------------------------------------------------------
