@@ -181,6 +181,8 @@ def record_results(mailing_id: int, results: list) -> bool:
                 _FINAL,
                 {"state": status, "sent_at": sent_at, "now": now, "ids": ids[start : start + 500]},
             )
+    # The relay refused our session (our settings): as if never tried; the pause tells staff.
+    requeue([r.recipient.delivery_id for r in by_status.get(smtp.UNUSABLE, [])])
     for result in by_status.get(smtp.TEMPORARY, []):
         _retry_or_fail(result, now)
     for result in by_status.get(smtp.PERMANENT, []) + by_status.get(smtp.REJECTED, []):

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 SENT, TEMPORARY, PERMANENT, REJECTED = "sent", "temporary", "permanent", "rejected"
+# The relay refuses our session itself (AUTH, TLS certificate): our settings, not the
+# message. The delivery goes back to the queue untouched; the mailing pauses for staff.
+UNUSABLE = "unusable"
 SCHEMES = {"smtp": "", "smtp+starttls": "starttls", "smtps": "tls"}
 
 
@@ -112,6 +115,24 @@ def classify(error: BaseException) -> tuple[Outcome, bool]:
     raise error
 
 
+def opening_failed(error: BaseException) -> Outcome:
+    """A session that could not open is never the recipient's fault (no bounce).
+
+    A 5xx while opening (AUTH refused, no STARTTLS) and a certificate the relay
+    cannot prove are our own settings: ``unusable``. Anything else (4xx, refused
+    or dropped connections) passes: ``temporary``.
+    """
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return Outcome(UNUSABLE, 0, f"the relay's TLS certificate: {error}"[:300])
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return Outcome(UNUSABLE, 0, f"the relay cannot do it: {error}"[:300])
+    if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
+        return Outcome(
+            UNUSABLE, error.smtp_code, f"{error.smtp_code} {_text(error.smtp_error)}"[:300]
+        )
+    return classify(error)[0]
+
+
 def _by_code(code: int, text: str, recipient: bool) -> Outcome:
     detail = f"{code} {text}"[:300]
     if 400 <= code < 500 or code < 200:
@@ -181,9 +202,8 @@ class Connection:
             if self.smtp is None:
                 self.smtp = self._open()
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
-            outcome, _drop = classify(error)
             self.close()
-            return outcome
+            return opening_failed(error)
         sender, recipient, message = build(self.eight_bit)
         try:
             # An 8bit body is announced as such, and only to a relay that offers
@@ -272,7 +292,7 @@ def probe(relay: Relay) -> Outcome:
             return _by_code(code, _text(reply), recipient=False)
         return Outcome(SENT)
     except (TimeoutError, smtplib.SMTPException, OSError) as error:
-        return classify(error)[0]
+        return opening_failed(error)
     finally:
         connection.close()
 

@@ -111,6 +111,15 @@ class SinkHandler:
             return [m.recipient for m in self.messages]
 
 
+@pytest.fixture(autouse=True)
+def _close_smtp_pool():
+    """Batches keep SMTP sessions for the next one; a test's relay ends with the test."""
+    yield
+    from campaign.mailings import smtp
+
+    smtp.POOL.close()
+
+
 @pytest.fixture
 def sink():
     handler = SinkHandler()
