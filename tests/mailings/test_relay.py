@@ -350,3 +350,27 @@ def test_the_pool_is_closed_when_the_worker_process_shuts_down(sink):
     assert len(smtp.POOL) == 1
     signals.worker_process_shutdown.send(sender=None, pid=1, exitcode=0)
     assert len(smtp.POOL) == 0 and connection.smtp is None
+
+
+@pytest.mark.slow
+def test_a_worker_with_unsafe_settings_refuses_to_start(app, tmp_path):
+    import os
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_PATH": str(tmp_path),
+        "SECRET_KEY": "x" * 32,
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # never reached: it stops before
+        "MAILING_CONNECTIONS": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo",
+         "--without-gossip", "--without-mingle"],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "MAILING_CONNECTIONS must be a whole number of at least 1, not 0" in done.stderr
