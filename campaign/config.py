@@ -144,8 +144,9 @@ def from_environment() -> dict:
         # A batch beats every second; deliveries of one silent this long go back to
         # the queue at once (a killed worker), without waiting for their lease.
         "MAILING_HOLDER_TIMEOUT": _int("MAILING_HOLDER_TIMEOUT", 60),
-        # How long one task keeps claiming more of its mailing before handing over.
-        "MAILING_TASK_SECONDS": float(_env("MAILING_TASK_SECONDS", "5")),
+        # How long one task keeps claiming more of its mailing before handing over
+        # (earlier when another mailing or beat's tick waits: campaign/mailings/outbox.py).
+        "MAILING_TASK_SECONDS": float(_env("MAILING_TASK_SECONDS", "20")),
         # A self-pause for temporary failures probes the relay after this, doubling.
         "MAILING_PROBE_SECONDS": _int("MAILING_PROBE_SECONDS", 60),
         "MAILING_PARALLEL_TASKS": _int("MAILING_PARALLEL_TASKS", 2),

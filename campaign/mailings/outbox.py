@@ -451,6 +451,8 @@ def run_batch(mailing_id: int) -> int:
 YIELD_AFTER_SECONDS = 2.0
 # A holder that beat this recently is working (it beats every second).
 LIVE_SECONDS = 3.0
+# A tick older than this means beat is down, not that the tick waits in the queue.
+TICK_GONE_SECONDS = 300
 
 
 def add_composers(mailing_id: int, composers: dict, recipients) -> dict:
@@ -472,8 +474,11 @@ class Refill:
 
     It also decides when the task hands over: after MAILING_TASK_SECONDS, or
     earlier (after YIELD_AFTER_SECONDS) when another sending mailing has due
-    deliveries and nobody sending it, so that every mailing that falls due starts
+    deliveries and nobody sending it, or when beat's tick has waited in the queue
+    behind the batches for three of its periods (the tick starts scheduled
+    mailings and outcome notices), so that every mailing that falls due starts
     within seconds even while a long one holds every worker (issue #16, item 10).
+    The successor goes to the back of the queue, behind what waited.
     """
 
     def __init__(self, mailing_id: int, batch: Batch, outbox, holder: str, until: float):
@@ -491,8 +496,9 @@ class Refill:
         now = time.monotonic()
         if now - self.started >= YIELD_AFTER_SECONDS and now - self.looked >= 1.0:
             self.looked = now
-            if another_waits(self.mailing_id):
-                log.info("mailing %s hands over to a mailing nobody sends", self.mailing_id)
+            if another_waits(self.mailing_id) or tick_waits():
+                log.info("mailing %s hands over (another mailing or the tick waits)",
+                         self.mailing_id)  # fmt: skip
                 batch.stop.set()  # the unsent rest goes back to the queue, at once
                 return
         if not batch.open or batch.left() >= self.low_water:
@@ -559,6 +565,26 @@ def live_holders(mailing_id: int, since) -> bool:
         )
         is not None
     )
+
+
+def tick_waits() -> bool:
+    """Whether beat's tick is overdue: it waits in the queue behind running batches.
+
+    Not when the last tick is older than TICK_GONE_SECONDS: beat is down then
+    (the System page says so), and handing over would only slow the mailing.
+    """
+    from campaign.core.models import Heartbeat
+
+    schedule = current_app.config["CELERY"].get("beat_schedule", {}).get("tick")
+    if not schedule:
+        return False
+    period = float(schedule["schedule"])
+    last = db.session.scalar(select(Heartbeat.at).where(Heartbeat.name == "tick"))
+    db.session.commit()  # end the read (SQLite: it holds the write lock)
+    if last is None:
+        return False
+    age = (utcnow() - last).total_seconds()
+    return 3 * period < age < TICK_GONE_SECONDS
 
 
 def another_waits(mailing_id: int) -> bool:

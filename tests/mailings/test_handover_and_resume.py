@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from campaign.audit.models import AuditEvent
 from campaign.auth.models import User
+from campaign.core.models import Heartbeat
 from campaign.core.types import utcnow
 from campaign.mailings import outbox, services, tasks
 from campaign.mailings.models import Delivery, Mailing, OutboxHolder
@@ -83,6 +84,33 @@ def test_a_scheduled_mailing_starts_while_a_long_one_holds_the_worker(
     assert counts["sending"] == 0 and 0 < counts["sent"] < 600
     assert counts["queued"] == 600 - counts["sent"]  # the rest is back in the queue, untouched
     assert not outbox.live_holders(long_id, utcnow() - timedelta(seconds=60))
+
+
+def test_a_batch_hands_over_when_the_tick_waits_behind_it(
+    db, app, sink, make_supporters, approved_mailing
+):
+    """The tick (which starts scheduled mailings) waits in the queue behind the batches."""
+    from campaign.core.tasks import beat
+
+    make_supporters(600)
+    sink.delay = 0.02
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    period = 5.0
+    schedule = {"tick": {"task": "core.tick", "schedule": period}}
+    app.config["CELERY"] = {**app.config["CELERY"], "beat_schedule": schedule}
+    beat("tick")
+    db.session.commit()
+    db.session.execute(
+        update(Heartbeat)
+        .where(Heartbeat.name == "tick")
+        .values(at=utcnow() - timedelta(seconds=3 * period + 1))
+    )
+    db.session.commit()
+    started = time.monotonic()
+    outbox.run_batch(mailing.id)
+    assert time.monotonic() - started < 5.0  # not MAILING_TASK_SECONDS (60)
+    assert 0 < services.counts(mailing.id)["sent"] < 600
 
 
 def test_no_handover_when_nobody_else_waits(db, app, sink, make_supporters, approved_mailing):
