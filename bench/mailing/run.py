@@ -257,11 +257,23 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
 
 def _smtplib_process(port: int, message: bytes, count: int, connections: int) -> None:
     def one(n: int) -> None:
-        smtp = smtplib.SMTP("127.0.0.1", port)
+        # The outbox's SMTP_TIMEOUT (30 s), and a new session on trouble: with hundreds
+        # of sessions on a loaded machine a few time out, and one without a timeout
+        # would hang the baseline for good.
         options = () if message.isascii() else ("BODY=8BITMIME",)
-        for i in range(n):
-            smtp.sendmail("bounces@example.org", [f"supporter{i}@example.net"], message, options)
-        smtp.quit()
+        smtp, i = None, 0
+        while i < n:
+            try:
+                smtp = smtp or smtplib.SMTP("127.0.0.1", port, timeout=30)
+                smtp.sendmail("bounces@example.org", [f"supporter{i}@example.net"], message,
+                              options)  # fmt: skip
+                i += 1
+            except (OSError, smtplib.SMTPException):
+                if smtp is not None:
+                    smtp.close()
+                smtp = None
+        if smtp is not None:
+            smtp.quit()
 
     share = count // connections
     threads = [threading.Thread(target=one, args=(share,)) for _ in range(connections)]
