@@ -177,10 +177,18 @@ def from_environment() -> dict:
         "ACTION_LINK_GRACE_DAYS": _int("ACTION_LINK_GRACE_DAYS", 60),
         # Mailings (DESIGN.md §3; the figures are in docs/PERFORMANCE.md, "Mailing").
         "MAILING_BATCH_SIZE": _int("MAILING_BATCH_SIZE", 500),
-        # The recording window: at most this many sends per worker process are not
-        # yet recorded at any moment, so a crash repeats at most this many.
+        # The recording window: at most this many answered sends per batch are not yet
+        # recorded; a crash repeats at most MAILING_CONNECTIONS (on the wire) + this.
         "MAILING_RECORD_WINDOW": _int("MAILING_RECORD_WINDOW", 40),
         "MAILING_CONNECTIONS": _int("MAILING_CONNECTIONS", 2),
+        # A batch beats every second; deliveries of one silent this long go back to
+        # the queue at once (a killed worker), without waiting for their lease.
+        "MAILING_HOLDER_TIMEOUT": _int("MAILING_HOLDER_TIMEOUT", 60),
+        # How long one task keeps claiming more of its mailing before handing over
+        # (earlier when another mailing or beat's tick waits: campaign/mailings/outbox.py).
+        "MAILING_TASK_SECONDS": float(_env("MAILING_TASK_SECONDS", "20")),
+        # A self-pause for temporary failures probes the relay after this, doubling.
+        "MAILING_PROBE_SECONDS": _int("MAILING_PROBE_SECONDS", 60),
         "MAILING_PARALLEL_TASKS": _int("MAILING_PARALLEL_TASKS", 2),
         "MAILING_MESSAGES_PER_CONNECTION": _int("MAILING_MESSAGES_PER_CONNECTION", 1000),
         "MAILING_LEASE_SECONDS": _int("MAILING_LEASE_SECONDS", 300),
@@ -190,9 +198,14 @@ def from_environment() -> dict:
         "MAILING_PAUSE_AFTER_FAILURES": _int("MAILING_PAUSE_AFTER_FAILURES", 50),
         # From this audience size on, sending needs the count typed, not just a tick.
         "MAILING_TYPED_CONFIRM_THRESHOLD": _int("MAILING_TYPED_CONFIRM_THRESHOLD", 1000),
-        # Messages per second for all workers together (shared through Redis); 0: no limit.
-        "MAILING_RATE_LIMIT": _int("MAILING_RATE_LIMIT", 0),
+        # Messages per second (or a `limits` rate, "3000/minute") for all workers
+        # together, counted in Redis; 0: no limit.
+        "MAILING_RATE_LIMIT": _env("MAILING_RATE_LIMIT", "0"),
+        # Per recipient domain, all workers together: "gmail.com=20/second; yahoo.com=5/second".
+        "MAILING_DOMAIN_RATE_LIMITS": _env("MAILING_DOMAIN_RATE_LIMITS", ""),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),
+        # A CA bundle to trust for the relay's TLS certificate (a private relay).
+        "SMTP_CA_FILE": _env("SMTP_CA_FILE", ""),
         "VERP_DOMAIN": _env("VERP_DOMAIN", "localhost"),
         "LIST_ID": _env("LIST_ID", "Urgent Action Network <urgent-action.localhost>"),
         "MAIL_REPLY_TO": _env("MAIL_REPLY_TO", ""),

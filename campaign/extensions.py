@@ -86,5 +86,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
+    celery_app.flask_app = app  # for signal handlers that run outside any task
     app.extensions["celery"] = celery_app
     return celery_app

@@ -2,6 +2,15 @@
 
     .venv/bin/python -m bench.mailing.run [--supporters 100000] [--textbook 10000]
         [--sinks smtp-sink,aiosmtpd] [--delay-ms 10] [--delay-supporters 5000]
+    .venv/bin/python -m bench.mailing.run --relay 50:20000,200:3000
+        [--relay-connections 16,64,256] [--workers 1,2] [--relay-textbook 800]
+
+``--relay`` runs the relay-latency case instead (issue #18): the aiosmtpd sink
+answers each DATA after LATENCY ms (LATENCY:SUPPORTERS per point), the outbox
+with MAILING_CONNECTIONS of each --relay-connections and 1 and 2 worker
+processes, on SQLite; in the same run, (a) plain smtplib sending pre-built
+messages from as many processes, each with as many threads and connections,
+and (b) the textbook set-up at the same latency with 2 processes.
 
 Runs the outbox on SQLite (the embedded default) and on PostgreSQL, with 1 and
 2 Celery worker processes, against Postfix's smtp-sink and against an aiosmtpd
@@ -64,11 +73,13 @@ class Sink:
 class DelaySink(Sink):
     """bench/mailing/sink.py in a process of its own: discards, each message after a delay."""
 
-    def __init__(self, delay_ms: float):
+    def __init__(self, delay_ms: float, log: Path | None = None):
         self.port = free_port()
         self.name = f"aiosmtpd, {delay_ms:g} ms a message"
+        self.log = log
+        extra = [str(log)] if log else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.mailing.sink", str(self.port), str(delay_ms)],
+            [sys.executable, "-m", "bench.mailing.sink", str(self.port), str(delay_ms), *extra],
             cwd=ROOT, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         for _ in range(100):
@@ -216,6 +227,13 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
     processes = start_workers(workers, {**settings, "MAILING_PARALLEL_TASKS": str(workers)},
                               logs, extra=("--pool=solo",),
                               ready=app.extensions["celery"])  # fmt: skip
+    # Beat's tick, as in production: it wakes a retry that falls due after the tasks ended.
+    with open(logs / "beat.log", "ab") as out:
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=WARNING",
+             "--schedule", str(logs / f"beat-{time.monotonic_ns()}")],
+            cwd=ROOT, env={**os.environ, **settings}, stdout=out, stderr=subprocess.STDOUT,
+        ))  # fmt: skip
     try:
         with app.app_context():
             mailing = db.session.get(Mailing, mailing_id)
@@ -239,11 +257,23 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
 
 def _smtplib_process(port: int, message: bytes, count: int, connections: int) -> None:
     def one(n: int) -> None:
-        smtp = smtplib.SMTP("127.0.0.1", port)
+        # The outbox's SMTP_TIMEOUT (30 s), and a new session on trouble: with hundreds
+        # of sessions on a loaded machine a few time out, and one without a timeout
+        # would hang the baseline for good.
         options = () if message.isascii() else ("BODY=8BITMIME",)
-        for i in range(n):
-            smtp.sendmail("bounces@example.org", [f"supporter{i}@example.net"], message, options)
-        smtp.quit()
+        smtp, i = None, 0
+        while i < n:
+            try:
+                smtp = smtp or smtplib.SMTP("127.0.0.1", port, timeout=30)
+                smtp.sendmail("bounces@example.org", [f"supporter{i}@example.net"], message,
+                              options)  # fmt: skip
+                i += 1
+            except (OSError, smtplib.SMTPException):
+                if smtp is not None:
+                    smtp.close()
+                smtp = None
+        if smtp is not None:
+            smtp.quit()
 
     share = count // connections
     threads = [threading.Thread(target=one, args=(share,)) for _ in range(connections)]
@@ -253,12 +283,16 @@ def _smtplib_process(port: int, message: bytes, count: int, connections: int) ->
         thread.join()
 
 
-def run_smtplib(sink: Sink, message: bytes, count: int, processes: int) -> dict:
+def run_smtplib(
+    sink: Sink, message: bytes, count: int, processes: int, connections: int = CONNECTIONS
+) -> dict:
     """Baseline (a): pre-built messages, the same processes × connections as the outbox."""
+    share = count // (processes * connections) * connections
+    count = share * processes  # whole messages per thread: the rate counts what was sent
     started = time.perf_counter()
     workers = [
         multiprocessing.Process(
-            target=_smtplib_process, args=(sink.port, message, count // processes, CONNECTIONS)
+            target=_smtplib_process, args=(sink.port, message, share, connections)
         )
         for _ in range(processes)
     ]
@@ -300,8 +334,69 @@ def run_textbook(sink: Sink, redis_url: str, app, mailing_id: int, count: int, l
     return {"seconds": seconds, "rate": count / seconds}
 
 
+def run_relay(args, tmp: Path, redis_server) -> None:
+    """The relay-latency case: the outbox against a relay answering each DATA after N ms."""
+    rows = []
+    for point in args.relay.split(","):
+        latency, _, count = point.partition(":")
+        latency_ms, supporters = float(latency), int(count or 20_000)
+        sink = DelaySink(latency_ms, tmp / f"received-{latency_ms:g}.txt")
+        try:
+            url = f"sqlite:///{tmp / f'relay{len(rows)}.sqlite3'}"
+            settings = _settings(url, redis_server.url, sink, tmp)
+            app = _app(settings)
+            mailing_id = prepare(app, supporters)
+            message = sample_message(app, mailing_id)
+            for workers in (int(w) for w in args.workers.split(",")):
+                for connections in (int(c) for c in args.relay_connections.split(",")):
+                    mailing_id = prepare(app, supporters)
+                    a = run_smtplib(sink, message, supporters, workers, connections)["rate"]
+                    print(f"(a) smtplib {latency_ms:g} ms, {workers} × {connections}: {a:.0f}/s",
+                          flush=True)  # fmt: skip
+                    # A session that times out opening (hundreds at once, on a loaded
+                    # machine) is retried after 1 s rather than the default minute.
+                    config = {**settings, "MAILING_CONNECTIONS": str(connections),
+                              "MAILING_RETRY_SECONDS": "1"}  # fmt: skip
+                    sink.log.write_text("")  # what the outbox sends, alone
+                    result = run_outbox(app, config, mailing_id, workers, tmp)
+                    time.sleep(0.5)
+                    received = sink.log.read_text().split()
+                    result["doubled"] = len(received) - len(set(received))
+                    result.update(a=a, latency=latency_ms, connections=connections,
+                                  supporters=supporters)  # fmt: skip
+                    rows.append((workers, result))
+                    print(f"outbox {latency_ms:g} ms, {workers} × {connections}: "
+                          f"{result['rate']:.0f}/s in {result['seconds']:.1f} s, "
+                          f"{result['memory']:.0f} MB, {result['counts']}", flush=True)  # fmt: skip
+            textbook_count = args.relay_textbook if latency_ms <= 50 else args.relay_textbook // 3
+            textbook = run_textbook(sink, redis_server.url, app, mailing_id, textbook_count, tmp)
+            print(f"(b) textbook at {latency_ms:g} ms, 2 processes: {textbook['rate']:.1f}/s "
+                  f"({textbook_count} emails)", flush=True)  # fmt: skip
+            for _workers, result in rows:
+                if result["latency"] == latency_ms:
+                    result["b"] = textbook["rate"]
+        finally:
+            sink.stop()
+    print(
+        "\n| relay latency | supporters | workers | connections | messages/s | time "
+        "| peak worker RSS | vs (a) smtplib | vs (b) textbook | final, doubled |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for workers, r in rows:
+        counts = r["counts"]
+        final = sum(counts.get(state, 0) for state in ("sent", "failed", "suppressed", "bounced"))
+        print(f"| {r['latency']:g} ms | {r['supporters']:,} | {workers} | {r['connections']} | "
+              f"{r['rate']:,.0f} | {r['seconds']:.1f} s | {r['memory']:.0f} MB | "
+              f"{r['rate'] / r['a']:.2f} (a = {r['a']:,.0f}/s) | "
+              f"{r['rate'] / r['b']:.0f}× (b = {r['b']:.1f}/s) | "
+              f"{final:,} of {r['total']:,}, {r.get('doubled', 0)} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--relay", default="", help="LATENCY_MS:SUPPORTERS,... (issue #18)")
+    parser.add_argument("--relay-connections", default="16,64,256")
+    parser.add_argument("--relay-textbook", type=int, default=800)
     parser.add_argument("--supporters", type=int, default=100_000)
     parser.add_argument("--textbook", type=int, default=10_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -313,6 +408,14 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ua-bench-"))
     print(f"working in {tmp}", flush=True)
     redis_server = Redis().start()
+    if args.relay:
+        try:
+            run_relay(args, tmp, redis_server)
+        finally:
+            redis_server.cleanup()
+            if not os.environ.get("BENCH_KEEP"):
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     postgres, sink = None, None
     rows = []
     textbook = None

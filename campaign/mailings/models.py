@@ -125,6 +125,10 @@ class Mailing(db.Model):
     pause_reason: Mapped[str] = mapped_column(String(500), default="")
     # When the sweeper last enqueued tasks for a stalled mailing (it waits between wakes).
     woken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Paused by itself for temporary failures: when the sweeper probes the relay next
+    # (NULL: the pause waits for staff), and how many probes failed (the backoff).
+    resume_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resume_probes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def kind_label(self) -> str:
@@ -161,6 +165,9 @@ class Delivery(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A claim holds the row until this time; after it the sweeper re-queues it.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The batch (OutboxHolder) that claimed it: when that batch stops beating, the
+    # sweeper re-queues the row at once, before the lease runs out.
+    holder: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -172,6 +179,21 @@ class Delivery(db.Model):
 
     def __repr__(self) -> str:
         return f"<Delivery {self.id} m={self.mailing_id} s={self.supporter_id} {self.state}>"
+
+
+class OutboxHolder(db.Model):
+    """A running batch (one task in one worker process), beating every second."""
+
+    __tablename__ = "outbox_holders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(
+        ForeignKey("mailings.id", ondelete="CASCADE"), index=True
+    )
+    host: Mapped[str] = mapped_column(String(100), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Bounce(db.Model):

@@ -4,46 +4,55 @@ One call of ``run_batch`` (one Celery task) sends deliveries of one mailing
 (DESIGN.md §3):
 
 1. claim, in one short transaction, MAILING_BATCH_SIZE due queued rows: they
-   become ``sending`` with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
-   SQLite's BEGIN IMMEDIATE serialises claimers), and rows whose supporter is
-   no longer subscribed become ``suppressed`` at once;
+   become ``sending`` with a lease and this batch's holder id (``FOR UPDATE
+   SKIP LOCKED`` on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claimers),
+   and rows whose supporter is no longer subscribed become ``suppressed`` at once;
 2. send over MAILING_CONNECTIONS reused SMTP connections in threads; just
-   before each message the supporter's state is read again, so an unsubscribe
-   committed before that moment stops the message;
-3. record results in short transactions. A semaphore of MAILING_RECORD_WINDOW
-   permits is taken before each send and given back only once its result is
-   committed, so at any moment at most that many sent messages are not yet
-   recorded: the most a crash of this process can ever repeat;
+   before each message the supporter's state is read again (one query for all
+   the senders about to send, ``SuppressionCheck``), so an unsubscribe committed
+   before that moment stops the message;
+3. record results in short transactions. A sender takes one of
+   MAILING_RECORD_WINDOW permits once the relay has answered, given back only
+   once the result is committed: at any moment at most MAILING_CONNECTIONS
+   messages are on the wire and MAILING_RECORD_WINDOW answered but unrecorded,
+   the most a crash of this process can repeat (docs/RELIABILITY.md);
 4. while the senders work, the recorder claims the next MAILING_BATCH_SIZE
-   rows once fewer than half a batch is left, for up to TASK_SECONDS, so the
-   connections never wait for a claim or a new task.
+   rows once fewer than half a batch is left, for up to MAILING_TASK_SECONDS,
+   and beats the holder row every second, so that the sweeper re-queues the
+   deliveries of a killed worker at once rather than at the end of their lease.
 
 No transaction is held open across SMTP I/O.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import limits
+import limits.storage
+import limits.strategies
 from flask import current_app
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 
 from campaign.core.db import dialect_name
 from campaign.core.types import utcnow
 from campaign.extensions import db
-from campaign.mailings import compose, smtp
-from campaign.mailings.models import Delivery, Mailing
+from campaign.mailings import compose, settings, smtp
+from campaign.mailings.models import Delivery, Mailing, OutboxHolder
 from campaign.supporters.models import Supporter
 
 log = logging.getLogger(__name__)
 SUPPRESSED = "suppressed"
-_pool_lock = threading.Lock()
-_idle_connections: list[smtp.Connection] = []
 
 
 @dataclass
@@ -57,8 +66,10 @@ class Result:
 # -- claiming ------------------------------------------------------------------------
 
 
-def claim(mailing_id: int, limit: int, lease_seconds: int) -> list[compose.Recipient]:
-    """Lease up to ``limit`` due deliveries of a sending mailing; commits."""
+def claim(
+    mailing_id: int, limit: int, lease_seconds: int, holder: str | None = None
+) -> list[compose.Recipient]:
+    """Lease up to ``limit`` due deliveries of a sending mailing for ``holder``; commits."""
     now = utcnow()
     state = db.session.scalar(select(Mailing.state).where(Mailing.id == mailing_id))
     if state != "sending":
@@ -89,6 +100,7 @@ def claim(mailing_id: int, limit: int, lease_seconds: int) -> list[compose.Recip
             .values(
                 state="sending",
                 lease_until=now + timedelta(seconds=lease_seconds),
+                holder=holder,
                 attempts=Delivery.attempts + 1,
                 updated_at=now,
             )
@@ -131,26 +143,72 @@ def claim(mailing_id: int, limit: int, lease_seconds: int) -> list[compose.Recip
 # -- sending ---------------------------------------------------------------------------
 
 
-class StateCheck:
-    """Reads one supporter's state on a connection of its own, outside any transaction."""
+class SuppressionCheck:
+    """The last look at supporters' states, one query for every sender waiting at that moment.
+
+    Each sender asks just before its message goes (``subscribed``) and waits for a
+    read that *began after it asked*, so an unsubscribe committed before that
+    moment still stops the message, exactly as a read per message would. The
+    reads go over one database connection whatever the number of senders: a
+    sender that finds no read running runs one for everybody queued (group
+    commit, applied to reads); the others wait for it. So the number of SMTP
+    connections no longer needs as many database connections (issue #18: 15
+    senders exhausted SQLAlchemy's pool and stalled the mailing).
+    """
 
     def __init__(self, engine):
         self.connection = engine.raw_connection()
         self.postgres = engine.dialect.name == "postgresql"
         if self.postgres:
             self.connection.driver_connection.autocommit = True
-        marker = "%s" if self.postgres else "?"
-        # The marker is one of two constants; the id goes as a bound parameter.
-        self.sql = "SELECT state FROM supporters WHERE id = " + marker  # noqa: S608
+        self.marker = "%s" if self.postgres else "?"
+        self.ready = threading.Condition()
+        self.waiting: list[_Question] = []
+        self.reading = False
+        self.reads = 0  # how many queries ran (the tests count them)
 
     def subscribed(self, supporter_id: int) -> bool:
+        question = _Question(supporter_id)
+        with self.ready:
+            self.waiting.append(question)
+            while question.answer is None:
+                if not self.reading:
+                    group, self.waiting, self.reading = self.waiting, [], True
+                    break
+                self.ready.wait()
+            else:
+                return question.answered()
+        try:
+            subscribed = self._read({q.supporter_id for q in group})
+            for q in group:
+                q.answer = q.supporter_id in subscribed
+        except Exception as error:  # noqa: BLE001 - handed to every sender that asked
+            for q in group:
+                q.answer, q.error = False, error
+        with self.ready:
+            self.reading = False
+            self.reads += 1
+            self.ready.notify_all()
+        return question.answered()
+
+    def _read(self, ids: set[int]) -> set[int]:
+        found: set[int] = set()
+        ids_list = sorted(ids)
         cursor = self.connection.cursor()
         try:
-            cursor.execute(self.sql, (supporter_id,))
-            row = cursor.fetchone()
+            for start in range(0, len(ids_list), 500):
+                chunk = ids_list[start : start + 500]
+                markers = ", ".join([self.marker] * len(chunk))
+                # Only markers are formatted in; the ids go as bound parameters.
+                cursor.execute(
+                    "SELECT id FROM supporters WHERE state = 'subscribed' "  # noqa: S608
+                    f"AND id IN ({markers})",
+                    chunk,
+                )
+                found.update(row[0] for row in cursor.fetchall())
         finally:
             cursor.close()
-        return bool(row) and row[0] == "subscribed"
+        return found
 
     def close(self) -> None:
         if self.postgres:
@@ -158,37 +216,69 @@ class StateCheck:
         self.connection.close()
 
 
-class RateLimit:
-    """At most N messages a second over all workers: a counter per second in Redis.
+@dataclass
+class _Question:
+    supporter_id: int
+    answer: bool | None = None
+    error: Exception | None = None
 
-    If Redis is away the sender waits and tries again: sending slows, nothing is lost.
+    def answered(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return bool(self.answer)
+
+
+class Suppressed(Exception):
+    """The supporter left between the claim and the moment of sending."""
+
+
+class RateLimit:
+    """Shared limits over all workers, counted in Redis through the `limits` library.
+
+    ``take`` waits for the global rate (MAILING_RATE_LIMIT); ``domain_wait`` says
+    how long a message to a limited recipient domain must wait (0: go now). If
+    Redis is away the sender waits and asks again: sending slows, a limit is
+    never skipped.
     """
 
-    def __init__(self, per_second: int, redis_url: str):
-        self.per_second = per_second
-        self.client = None
-        if per_second > 0:
-            import redis
-
-            self.client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    def __init__(self, rate, redis_url: str, domain_rates: dict | None = None):
+        # A parsed limit, or the setting's value as written (50, "3000/minute", 0).
+        if rate is not None and not isinstance(rate, limits.RateLimitItem):
+            rate = settings.rate_limit(rate)
+        self.rate = rate
+        self.domain_rates = domain_rates or {}
+        self.limiter = None
+        if rate is not None or self.domain_rates:
+            storage = limits.storage.storage_from_string(
+                redis_url, socket_timeout=2, socket_connect_timeout=2
+            )
+            self.limiter = limits.strategies.FixedWindowRateLimiter(storage)
 
     def take(self) -> None:
-        if self.client is None:
+        if self.rate is None:
             return
-        while True:
-            second = int(time.time())
-            key = f"campaign:mail-rate:{second}"
-            try:
-                pipe = self.client.pipeline()
-                pipe.incr(key)
-                pipe.expire(key, 5)
-                count = pipe.execute()[0]
-            except Exception:  # noqa: BLE001 - any Redis trouble: wait, never skip the limit
-                time.sleep(0.5)
-                continue
-            if count <= self.per_second:
-                return
-            time.sleep(max(second + 1 - time.time(), 0.001))
+        while (wait := self._wait(self.rate, "all")) > 0:
+            time.sleep(wait)
+
+    def domain_wait(self, email: str) -> float:
+        if not self.domain_rates:
+            return 0.0
+        domain = email.rpartition("@")[2].lower()
+        rate = self.domain_rates.get(domain)
+        if rate is None:
+            return 0.0
+        return self._wait(rate, "domain", domain)
+
+    def _wait(self, rate, *identifiers: str) -> float:
+        """0 if one message may go now (and counts it), else the seconds to wait."""
+        try:
+            if self.limiter.hit(rate, "campaign-mail", *identifiers):
+                return 0.0
+            reset = self.limiter.get_window_stats(rate, "campaign-mail", *identifiers).reset_time
+        except Exception:  # any Redis trouble: wait, never skip the limit
+            log.warning("mail rate limit: Redis unreachable, waiting", exc_info=True)
+            return 0.5
+        return max(reset - time.time(), 0.005)
 
 
 @dataclass
@@ -197,7 +287,9 @@ class Batch:
 
     The recorder thread appends newly claimed recipients (``extend``) before the
     senders run dry, so the SMTP connections never wait for a claim; ``close``
-    says that no more will come and lets the senders finish.
+    says that no more will come and lets the senders finish. A recipient whose
+    domain is over its rate waits aside (``defer``) while the senders go on with
+    the others.
     """
 
     mailing_id: int
@@ -209,19 +301,32 @@ class Batch:
     next_index: int = 0
     open: bool = False  # more recipients may still be appended
     ready: threading.Condition = field(default_factory=threading.Condition)
+    deferred: list = field(default_factory=list)  # heap of (monotonic time, n, recipient)
+    _order: itertools.count = field(default_factory=itertools.count)
 
     def take(self) -> compose.Recipient | None:
         with self.ready:
             while True:
                 if self.stop.is_set():
                     return None
+                now = time.monotonic()
+                if self.deferred and self.deferred[0][0] <= now:
+                    return heapq.heappop(self.deferred)[2]
                 if self.next_index < len(self.recipients):
                     recipient = self.recipients[self.next_index]
                     self.next_index += 1
                     return recipient
-                if not self.open:
+                if not self.open and not self.deferred:
                     return None
-                self.ready.wait(0.05)
+                wait = 0.05
+                if self.deferred:
+                    wait = min(wait, max(self.deferred[0][0] - now, 0.001))
+                self.ready.wait(wait)
+
+    def defer(self, recipient: compose.Recipient, seconds: float) -> None:
+        with self.ready:
+            at = time.monotonic() + seconds
+            heapq.heappush(self.deferred, (at, next(self._order), recipient))
 
     def left(self) -> int:
         """Claimed recipients no sender has taken yet."""
@@ -238,63 +343,49 @@ class Batch:
             self.ready.notify_all()
 
 
-def _connection(relay: smtp.Relay, per_connection: int) -> smtp.Connection:
-    with _pool_lock:
-        for i, connection in enumerate(_idle_connections):
-            if connection.relay == relay:
-                return _idle_connections.pop(i)
-    return smtp.Connection(relay, per_connection)
+def _sender(batch: Batch, relay, per_connection, rate: RateLimit, check) -> None:
+    connection = smtp.POOL.take(relay, per_connection)
+    try:
+        while True:
+            recipient = batch.take()
+            if recipient is None:
+                return
+            try:
+                result = _send_one(batch, recipient, connection, check, rate)
+            except Exception as error:
+                log.exception("sending delivery %s failed", recipient.delivery_id)
+                result = Result(recipient, smtp.TEMPORARY, f"internal error: {error}"[:300])
+            if result is None:
+                continue  # deferred: its domain is over its rate
+            # The permit is taken once the relay has answered: the window bounds what
+            # is answered but unrecorded; what is on the wire is bounded by the
+            # connections (docs/RELIABILITY.md).
+            batch.window.acquire()
+            batch.results.put(result)
+    finally:
+        smtp.POOL.give_back(connection)
 
 
-def _give_back(connection: smtp.Connection) -> None:
-    with _pool_lock:
-        _idle_connections.append(connection)
-
-
-def close_connections() -> None:
-    with _pool_lock:
-        connections = list(_idle_connections)
-        _idle_connections.clear()
-    for connection in connections:
-        connection.close()
-
-
-def _sender(app, batch: Batch, relay, per_connection, rate: RateLimit) -> None:
-    connection = _connection(relay, per_connection)
-    with app.app_context():
-        check = StateCheck(db.engine)
-        try:
-            while True:
-                batch.window.acquire()
-                recipient = batch.take()
-                if recipient is None:
-                    batch.window.release()
-                    return
-                try:
-                    result = _send_one(batch, recipient, connection, check, rate)
-                except Exception as error:
-                    log.exception("sending delivery %s failed", recipient.delivery_id)
-                    result = Result(recipient, smtp.TEMPORARY, f"internal error: {error}"[:300])
-                batch.results.put(result)
-        finally:
-            check.close()
-            _give_back(connection)
-
-
-def _send_one(batch, recipient, connection, check: StateCheck, rate: RateLimit) -> Result:
-    if not check.subscribed(recipient.supporter_id):
-        return Result(recipient, SUPPRESSED, "unsubscribed or suppressed before sending")
+def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateLimit):
+    wait = rate.domain_wait(recipient.email)
+    if wait > 0:
+        batch.defer(recipient, wait)
+        return None
+    rate.take()
     composers = batch.composers
     composer = composers[compose.composer_key(recipient, composers["by_country"])]
 
     def build(eight_bit: bool) -> tuple[str, str, bytes]:
-        # Built once the session is open: 8bit only if this session's relay offers it.
-        built = composer.build(recipient, eight_bit=eight_bit)
-        rate.take()
-        return built
+        # Called once the session is open, right before MAIL FROM: the last look at
+        # the supporter's state, and 8bit only if this session's relay offers it.
+        if not check.subscribed(recipient.supporter_id):
+            raise Suppressed
+        return composer.build(recipient, eight_bit=eight_bit)
 
     try:
         outcome = connection.send_built(build)
+    except Suppressed:
+        return Result(recipient, SUPPRESSED, "unsubscribed or suppressed before sending")
     except compose.HeaderInjection as error:
         return Result(recipient, smtp.REJECTED, f"refused to build the message: {error}")
     return Result(recipient, outcome.status, outcome.detail, outcome.code)
@@ -308,15 +399,19 @@ def run_batch(mailing_id: int) -> int:
 
     The first claim takes MAILING_BATCH_SIZE deliveries; while they are sent the
     recorder claims the next ones before the senders run dry, for at most
-    TASK_SECONDS, so a long mailing is sent by a few long-running tasks without
+    MAILING_TASK_SECONDS, so a long mailing is sent by a series of tasks without
     a pause between batches (and Jinja renders each language once per task).
+    The task hands over early when another mailing is waiting with nobody
+    sending it, so that a mailing that falls due starts within seconds.
     """
     from campaign.mailings import recording
 
     config = current_app.config
-    size, lease = config["MAILING_BATCH_SIZE"], config["MAILING_LEASE_SECONDS"]
-    recipients = claim(mailing_id, size, lease)
+    outbox = settings.load(config)
+    holder = register_holder(mailing_id)
+    recipients = claim(mailing_id, outbox.batch_size, outbox.lease_seconds, holder)
     if not recipients:
+        drop_holder(holder)
         recording.finish_if_done(mailing_id)
         db.session.commit()
         return 0
@@ -327,30 +422,37 @@ def run_batch(mailing_id: int) -> int:
         db.session.rollback()
         unclaim(recipients)
         raise
-    window = max(config["MAILING_RECORD_WINDOW"], 1)
-    batch = Batch(mailing_id, recipients, composers, threading.Semaphore(window), open=True)
-    relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"])
-    rate = RateLimit(config["MAILING_RATE_LIMIT"], config["REDIS_URL"])
-    app = current_app._get_current_object()
+    batch = Batch(mailing_id, recipients, composers, threading.Semaphore(outbox.window), open=True)
+    rate = RateLimit(outbox.rate, config["REDIS_URL"], outbox.domain_rates)
+    check = SuppressionCheck(db.engine)
     threads = [
         threading.Thread(
             target=_sender,
-            args=(app, batch, relay, config["MAILING_MESSAGES_PER_CONNECTION"], rate),
+            args=(batch, outbox.relay, outbox.messages_per_connection, rate, check),
             daemon=True,
         )
-        for _ in range(max(1, min(config["MAILING_CONNECTIONS"], len(recipients))))
+        for _ in range(max(1, min(outbox.connections, len(recipients))))
     ]
     for thread in threads:
         thread.start()
-    refill = Refill(mailing_id, batch, size, lease, time.monotonic() + TASK_SECONDS)
-    recorder = recording.Recorder(mailing_id, batch, window, refill)
-    recorder.run(threads)
+    try:
+        refill = Refill(mailing_id, batch, outbox, holder, time.monotonic() + outbox.task_seconds)
+        recorder = recording.Recorder(mailing_id, batch, outbox.window, refill, holder)
+        recorder.run(threads)
+    finally:
+        batch.stop.set()
+        for thread in threads:
+            thread.join(outbox.relay.timeout * 4)
+        check.close()
     return len(batch.recipients)
 
 
-# How long one task keeps claiming more deliveries of its mailing (far below any
-# broker visibility timeout and the lease; other mailings get their turn after).
-TASK_SECONDS = 20
+# A task that has run this long hands over to a mailing nobody is sending.
+YIELD_AFTER_SECONDS = 2.0
+# A holder that beat this recently is working (it beats every second).
+LIVE_SECONDS = 3.0
+# A tick older than this means beat is down, not that the tick waits in the queue.
+TICK_GONE_SECONDS = 300
 
 
 def add_composers(mailing_id: int, composers: dict, recipients) -> dict:
@@ -368,23 +470,45 @@ def add_composers(mailing_id: int, composers: dict, recipients) -> dict:
 
 
 class Refill:
-    """Claims the next deliveries for a running batch (called by the recorder thread)."""
+    """Claims the next deliveries for a running batch (called by the recorder thread).
 
-    def __init__(self, mailing_id: int, batch: Batch, size: int, lease: int, until: float):
-        self.mailing_id, self.batch, self.size, self.lease = mailing_id, batch, size, lease
+    It also decides when the task hands over: after MAILING_TASK_SECONDS, or
+    earlier (after YIELD_AFTER_SECONDS) when another sending mailing has due
+    deliveries and nobody sending it, or when beat's tick has waited in the queue
+    behind the batches for three of its periods (the tick starts scheduled
+    mailings and outcome notices), so that every mailing that falls due starts
+    within seconds even while a long one holds every worker (issue #16, item 10).
+    The successor goes to the back of the queue, behind what waited.
+    """
+
+    def __init__(self, mailing_id: int, batch: Batch, outbox, holder: str, until: float):
+        self.mailing_id, self.batch, self.holder = mailing_id, batch, holder
+        self.size, self.lease = outbox.batch_size, outbox.lease_seconds
         self.until = until
-        self.low_water = max(size // 2, 1)
+        self.low_water = max(self.size // 2, 1)
+        self.started = time.monotonic()
+        self.looked = self.started  # when another mailing's need was last looked at
 
     def __call__(self) -> None:
         batch = self.batch
+        if batch.stop.is_set():
+            return
+        now = time.monotonic()
+        if now - self.started >= YIELD_AFTER_SECONDS and now - self.looked >= 1.0:
+            self.looked = now
+            if another_waits(self.mailing_id) or tick_waits():
+                log.info("mailing %s hands over (another mailing or the tick waits)",
+                         self.mailing_id)  # fmt: skip
+                batch.stop.set()  # the unsent rest goes back to the queue, at once
+                return
         if not batch.open or batch.left() >= self.low_water:
             return
-        if batch.stop.is_set() or time.monotonic() >= self.until:
+        if now >= self.until or len(batch.deferred) >= self.size:
             batch.close()
             return
         recipients = []
         try:
-            recipients = claim(self.mailing_id, self.size, self.lease)
+            recipients = claim(self.mailing_id, self.size, self.lease, self.holder)
             if recipients:
                 add_composers(self.mailing_id, batch.composers, recipients)
                 db.session.commit()
@@ -399,6 +523,93 @@ class Refill:
             batch.extend(recipients)
         else:
             batch.close()
+
+
+# -- holders: who is sending what, and whether they are still alive ----------------------
+
+
+def register_holder(mailing_id: int) -> str:
+    """A row this batch beats every second while it holds deliveries (commits)."""
+    holder = uuid.uuid4().hex
+    now = utcnow()
+    db.session.execute(
+        insert(OutboxHolder).values(
+            id=holder,
+            mailing_id=mailing_id,
+            host=socket.gethostname()[:100],
+            pid=os.getpid(),
+            started_at=now,
+            beat_at=now,
+        )
+    )
+    db.session.commit()
+    return holder
+
+
+def beat_holder(holder: str) -> None:
+    db.session.execute(
+        update(OutboxHolder).where(OutboxHolder.id == holder).values(beat_at=utcnow())
+    )
+
+
+def drop_holder(holder: str) -> None:
+    db.session.execute(delete(OutboxHolder).where(OutboxHolder.id == holder))
+
+
+def live_holders(mailing_id: int, since) -> bool:
+    return (
+        db.session.scalar(
+            select(OutboxHolder.id)
+            .where(OutboxHolder.mailing_id == mailing_id, OutboxHolder.beat_at >= since)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def tick_waits() -> bool:
+    """Whether beat's tick is overdue: it waits in the queue behind running batches.
+
+    Not when the last tick is older than TICK_GONE_SECONDS: beat is down then
+    (the System page says so), and handing over would only slow the mailing.
+    """
+    from campaign.core.models import Heartbeat
+
+    schedule = current_app.config["CELERY"].get("beat_schedule", {}).get("tick")
+    if not schedule:
+        return False
+    period = float(schedule["schedule"])
+    last = db.session.scalar(select(Heartbeat.at).where(Heartbeat.name == "tick"))
+    db.session.commit()  # end the read (SQLite: it holds the write lock)
+    if last is None:
+        return False
+    age = (utcnow() - last).total_seconds()
+    return 3 * period < age < TICK_GONE_SECONDS
+
+
+def another_waits(mailing_id: int) -> bool:
+    """Whether another sending mailing has due deliveries and no live batch (reads only)."""
+    now = utcnow()
+    live = select(OutboxHolder.mailing_id).where(
+        OutboxHolder.beat_at >= now - timedelta(seconds=LIVE_SECONDS)
+    )
+    due = exists().where(
+        Delivery.mailing_id == Mailing.id,
+        Delivery.state == "queued",
+        or_(Delivery.due_at.is_(None), Delivery.due_at <= now),
+    )
+    waiting = db.session.scalar(
+        select(Mailing.id)
+        .where(
+            Mailing.state == "sending",
+            Mailing.id != mailing_id,
+            Mailing.id.not_in(live),
+            due,
+        )
+        .limit(1)
+    )
+    db.session.commit()  # end the read (SQLite: it holds the write lock)
+    return waiting is not None
 
 
 def unclaim(recipients: list[compose.Recipient]) -> None:

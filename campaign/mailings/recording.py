@@ -2,7 +2,8 @@
 
 The recorder runs in the batch's main thread while sender threads send. It
 commits results every few messages (at the latest every 0.2 s) and only then
-gives their window permits back, which bounds what a crash can repeat.
+gives their window permits back, which bounds what a crash can repeat. It also
+beats the batch's holder row every second (the sweeper's sign of life).
 """
 
 from __future__ import annotations
@@ -35,14 +36,18 @@ _FINAL = text(
     bindparam("ids", expanding=True),
 )
 _NO_FAILURES = text(
-    "UPDATE mailings SET consecutive_failures = 0 WHERE id = :id AND consecutive_failures <> 0"
+    "UPDATE mailings SET consecutive_failures = 0, resume_probes = 0 "
+    "WHERE id = :id AND (consecutive_failures <> 0 OR resume_probes <> 0)"
 )
+BEAT_SECONDS = 1.0
 _STATE = text("SELECT state FROM mailings WHERE id = :id")
 
 
 class Recorder:
-    def __init__(self, mailing_id: int, batch, window: int, refill=None):
+    def __init__(self, mailing_id: int, batch, window: int, refill=None, holder=None):
         self.mailing_id = mailing_id
+        self.holder = holder
+        self.beaten = time.monotonic()
         self.batch = batch
         self.refill = refill or batch.close  # claims more before the senders run dry
         # A quarter of the window: senders keep going while a flush commits.
@@ -81,6 +86,7 @@ class Recorder:
                 pending, last = [], time.monotonic()
             elif due:
                 self._renew_lease()
+                db.session.commit()
                 last = time.monotonic()
             if not alive and self.batch.results.empty() and not pending:
                 break
@@ -112,15 +118,21 @@ class Recorder:
         self.batch.window.release(len(results))
 
     def _renew_lease(self) -> None:
-        if time.monotonic() - self.lease_renewed < self.lease / 3:
+        """Beat the holder row every second and renew the leases every third of one (no commit)."""
+        from campaign.mailings import outbox
+
+        now = time.monotonic()
+        if self.holder and now - self.beaten >= BEAT_SECONDS:
+            outbox.beat_holder(self.holder)
+            self.beaten = now
+        if now - self.lease_renewed < self.lease / 3:
             return
         _chunked_update(
             self._open_ids(),
             {"lease_until": utcnow() + timedelta(seconds=self.lease)},
             state="sending",
         )
-        db.session.commit()
-        self.lease_renewed = time.monotonic()
+        self.lease_renewed = now
 
     def _open_ids(self) -> list[int]:
         """Deliveries whose latest claim in this batch has no recorded result yet."""
@@ -128,8 +140,12 @@ class Recorder:
         return [id_ for id_, times in claimed.items() if times > self.recorded[id_]]
 
     def release_unsent(self) -> None:
-        """Deliveries claimed but never tried (pause, cancel) go back to the queue."""
+        """Deliveries claimed but never tried (pause, cancel, hand-over) go back to the queue."""
+        from campaign.mailings import outbox
+
         requeue(self._open_ids())
+        if self.holder:
+            outbox.drop_holder(self.holder)
         finish_if_done(self.mailing_id)
         db.session.commit()
 
@@ -165,6 +181,8 @@ def record_results(mailing_id: int, results: list) -> bool:
                 _FINAL,
                 {"state": status, "sent_at": sent_at, "now": now, "ids": ids[start : start + 500]},
             )
+    # The relay refused our session (our settings): as if never tried; the pause tells staff.
+    requeue([r.recipient.delivery_id for r in by_status.get(smtp.UNUSABLE, [])])
     for result in by_status.get(smtp.TEMPORARY, []):
         _retry_or_fail(result, now)
     for result in by_status.get(smtp.PERMANENT, []) + by_status.get(smtp.REJECTED, []):
@@ -227,14 +245,24 @@ def _count_failures(mailing_id: int, results: list) -> bool:
     mailing = db.session.get(Mailing, mailing_id, with_for_update=True)
     before = 0 if any_success else mailing.consecutive_failures
     mailing.consecutive_failures = before + trailing
-    limit = current_app.config["MAILING_PAUSE_AFTER_FAILURES"]
+    config = current_app.config
+    limit = config["MAILING_PAUSE_AFTER_FAILURES"]
     if limit and mailing.consecutive_failures >= limit and mailing.state == "sending":
         last = next(r for r in reversed(results) if r.status not in (smtp.SENT, "suppressed"))
         mailing.state = "paused"
-        mailing.pause_reason = (
+        reason = (
             f"Paused itself after {mailing.consecutive_failures} failed sends in a row. "
             f"The last answer: {last.detail}"
-        )[:500]
+        )
+        if last.status == smtp.TEMPORARY:
+            # 4xx, refused or dropped connections: the relay's trouble, usually passing.
+            # The sweeper probes the relay from this time on and resumes by itself.
+            delay = config["MAILING_PROBE_SECONDS"] * 2 ** min(mailing.resume_probes, 6)
+            mailing.resume_at = utcnow() + timedelta(seconds=min(delay, 3600))
+            reason = f"{reason[:380]} Trying the relay again at {mailing.resume_at:%H:%M} UTC."
+        else:
+            mailing.resume_at = None  # refused for good: staff must look first
+        mailing.pause_reason = reason[:500]
         log.warning("mailing %s paused: %s", mailing_id, mailing.pause_reason)
         return True
     return False

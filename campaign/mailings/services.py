@@ -36,6 +36,7 @@ from campaign.mailings.models import (
     MailingKind,
     MailingState,
 )
+from campaign.mailings.signals import work_queued
 from campaign.supporters.models import Action, Segment, Supporter, SupporterList, SupporterState
 from campaign.supporters.services import audience_select as supporters_audience
 
@@ -495,8 +496,7 @@ def start(actor, mailing: Mailing) -> int:
     mailing.consecutive_failures, mailing.pause_reason = 0, ""
     db.session.flush()
     record(actor, "mailing.send", mailing, f"Started mailing {mailing.id} to {mailing.total}")
-    mailing_id = mailing.id
-    on_commit(lambda: wake(mailing_id))
+    wake(mailing.id)
     return mailing.total
 
 
@@ -518,11 +518,11 @@ def resume(actor, mailing: Mailing) -> Mailing:
     else:
         mailing.state = MailingState.SENDING
     mailing.pause_reason, mailing.consecutive_failures = "", 0
+    mailing.resume_at, mailing.resume_probes = None, 0  # staff took it over
     db.session.flush()
     record(actor, "mailing.resume", mailing, f"Resumed mailing {mailing.id}")
     if mailing.state == MailingState.SENDING:
-        mailing_id = mailing.id
-        on_commit(lambda: wake(mailing_id))
+        wake(mailing.id)
     return mailing
 
 
@@ -535,20 +535,12 @@ def cancel(actor, mailing: Mailing) -> Mailing:
     return mailing
 
 
-def wake(mailing_id: int, tasks: int | None = None) -> bool:
-    """Enqueue batch tasks; False when Redis is unreachable (the sweeper tries again)."""
-    # A real cycle: tasks imports this module at its top (the wake-up is to
-    # move into tasks.py, issue 14 item 4, which ends it).
-    from campaign.mailings.tasks import send_batch
+def wake(mailing_id: int) -> None:
+    """Once the transaction commits, tell the workers (campaign/mailings/tasks.py listens).
 
-    count = tasks or current_app.config["MAILING_PARALLEL_TASKS"]
-    try:
-        for _ in range(count):
-            send_batch.apply_async((mailing_id,), retry=False)
-    except Exception:  # noqa: BLE001 - any broker trouble: the database still holds the work
-        log.warning("could not enqueue mailing %s; the sweeper will retry", mailing_id)
-        return False
-    return True
+    Through a signal, so that this module never imports the tasks that import it.
+    """
+    on_commit(lambda: work_queued.send(mailing_id))
 
 
 # -- progress --------------------------------------------------------------------

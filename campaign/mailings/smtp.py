@@ -10,13 +10,23 @@ the supporter is not to blame).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 SENT, TEMPORARY, PERMANENT, REJECTED = "sent", "temporary", "permanent", "rejected"
+# The relay refuses our session itself (AUTH, TLS certificate): our settings, not the
+# message. The delivery goes back to the queue untouched; the mailing pauses for staff.
+UNUSABLE = "unusable"
+SCHEMES = {"smtp": "", "smtp+starttls": "starttls", "smtps": "tls"}
+
+
+class RelaySettingError(ValueError):
+    """An SMTP_URL the outbox refuses to use (said at worker start, not mid-mailing)."""
 
 
 @dataclass(frozen=True)
@@ -27,21 +37,51 @@ class Relay:
     username: str = ""
     password: str = ""
     timeout: float = 30.0
+    ca_file: str = ""  # a CA bundle to trust instead of the system's (a private relay)
 
     @classmethod
-    def from_url(cls, url: str, timeout: float = 30.0) -> Relay:
-        """smtp://host:port, smtp+starttls://user:pass@host:587, smtps://host:465."""
+    def from_url(cls, url: str, timeout: float = 30.0, ca_file: str = "") -> Relay:
+        """smtp://host:port, smtp+starttls://user:pass@host:587, smtps://host:465.
+
+        Refuses an unknown scheme (a typo such as ``smtp+tls`` must not quietly
+        send in clear text) and a password over an unencrypted session to
+        anything but loopback.
+        """
         parts = urlsplit(url)
-        security = {"smtps": "tls", "smtp+starttls": "starttls"}.get(parts.scheme, "")
+        if parts.scheme not in SCHEMES:
+            raise RelaySettingError(
+                f"SMTP_URL: unknown scheme {parts.scheme!r}; use smtp://, "
+                "smtp+starttls:// or smtps://"
+            )
+        security = SCHEMES[parts.scheme]
         default_port = {"tls": 465, "starttls": 587}.get(security, 25)
-        return cls(
+        relay = cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or default_port,
             security=security,
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             timeout=timeout,
+            ca_file=ca_file,
         )
+        if relay.password and not security and not relay.loopback:
+            raise RelaySettingError(
+                "SMTP_URL: a password would cross the network unencrypted; use "
+                "smtp+starttls:// or smtps://"
+            )
+        return relay
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file or None)
 
 
 @dataclass
@@ -73,6 +113,24 @@ def classify(error: BaseException) -> tuple[Outcome, bool]:
     if isinstance(error, smtplib.SMTPServerDisconnected | OSError | smtplib.SMTPException):
         return Outcome(TEMPORARY, 0, f"connection lost: {error}"[:300]), True
     raise error
+
+
+def opening_failed(error: BaseException) -> Outcome:
+    """A session that could not open is never the recipient's fault (no bounce).
+
+    A 5xx while opening (AUTH refused, no STARTTLS) and a certificate the relay
+    cannot prove are our own settings: ``unusable``. Anything else (4xx, refused
+    or dropped connections) passes: ``temporary``.
+    """
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return Outcome(UNUSABLE, 0, f"the relay's TLS certificate: {error}"[:300])
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return Outcome(UNUSABLE, 0, f"the relay cannot do it: {error}"[:300])
+    if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
+        return Outcome(
+            UNUSABLE, error.smtp_code, f"{error.smtp_code} {_text(error.smtp_error)}"[:300]
+        )
+    return classify(error)[0]
 
 
 def _by_code(code: int, text: str, recipient: bool) -> Outcome:
@@ -113,12 +171,14 @@ class Connection:
     def _open(self) -> smtplib.SMTP:
         relay = self.relay
         if relay.security == "tls":
-            smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout)
+            smtp = smtplib.SMTP_SSL(
+                relay.host, relay.port, timeout=relay.timeout, context=relay.tls_context()
+            )
         else:
             smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
         smtp.ehlo_or_helo_if_needed()
         if relay.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=relay.tls_context())
             smtp.ehlo()
         if relay.username:
             smtp.login(relay.username, relay.password)
@@ -142,9 +202,8 @@ class Connection:
             if self.smtp is None:
                 self.smtp = self._open()
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
-            outcome, _drop = classify(error)
             self.close()
-            return outcome
+            return opening_failed(error)
         sender, recipient, message = build(self.eight_bit)
         try:
             # An 8bit body is announced as such, and only to a relay that offers
@@ -221,3 +280,58 @@ class Connection:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def probe(relay: Relay) -> Outcome:
+    """Whether the relay takes a session again (connect, TLS, AUTH, EHLO, NOOP): no mail sent."""
+    connection = Connection(relay, 1)
+    try:
+        connection.smtp = connection._open()
+        code, reply = connection.smtp.noop()
+        if code != 250:
+            return _by_code(code, _text(reply), recipient=False)
+        return Outcome(SENT)
+    except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        return opening_failed(error)
+    finally:
+        connection.close()
+
+
+class Pool:
+    """Idle SMTP sessions of this process, kept between batches, per relay.
+
+    One per process (``POOL``); the worker closes it when the process shuts down
+    (``worker_process_shutdown``, campaign/mailings/tasks.py), so the relay sees a
+    QUIT rather than a dropped socket.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[Connection] = []
+
+    def take(self, relay: Relay, max_messages: int) -> Connection:
+        with self._lock:
+            for i, connection in enumerate(self._idle):
+                if connection.relay == relay:
+                    connection.max_messages = max_messages
+                    return self._idle.pop(i)
+        return Connection(relay, max_messages)
+
+    def give_back(self, connection: Connection) -> None:
+        if connection.smtp is None:
+            return  # closed (recycled or failed): nothing worth keeping
+        with self._lock:
+            self._idle.append(connection)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._idle)
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._idle = self._idle, []
+        for connection in connections:
+            connection.close()
+
+
+POOL = Pool()

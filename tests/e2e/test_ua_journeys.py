@@ -52,9 +52,9 @@ def catcher(app):
         "127.0.0.1", app.config["CATCHER_PORT"], app.config["MAILBOX_PATH"]
     )
     yield Caught(app.config["MAILBOX_PATH"])
-    from campaign.mailings import outbox
+    from campaign.mailings import smtp
 
-    outbox.close_connections()  # the batches keep SMTP connections for the next one
+    smtp.POOL.close()  # the batches keep SMTP connections for the next one
     controller.stop()
     # Wake-ups went to Redis through Celery's pooled connections: close them
     # before the test's redis-server goes away.

@@ -95,7 +95,8 @@ class TestPostgresDown:
         assert sorted(set(sink.recipients())) == everyone(800)
         doubled = duplicates(sink)
         print(f"PostgreSQL down 3 s after {stopped_at} messages: {doubled} duplicates")
-        assert doubled <= WINDOW
+        # On the wire (2 connections) plus answered and unrecorded (the window).
+        assert doubled <= 2 + WINDOW
         assert services.counts(mailing_id)["sent"] == 800
         assert db.session.get(Mailing, mailing_id).pause_reason == ""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -111,6 +112,15 @@ class SinkHandler:
             return [m.recipient for m in self.messages]
 
 
+@pytest.fixture(autouse=True)
+def _close_smtp_pool():
+    """Batches keep SMTP sessions for the next one; a test's relay ends with the test."""
+    yield
+    from campaign.mailings import smtp
+
+    smtp.POOL.close()
+
+
 @pytest.fixture
 def sink():
     handler = SinkHandler()
@@ -119,8 +129,10 @@ def sink():
     controller.start()
     handler.url = f"smtp://127.0.0.1:{port}"
     handler.port = port
+    handler.controller = controller  # a test may stop it and start another on the port
     yield handler
-    controller.stop()
+    with contextlib.suppress(AssertionError):  # aiosmtpd: already stopped by the test
+        handler.controller.stop()
 
 
 @pytest.fixture

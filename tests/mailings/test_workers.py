@@ -141,7 +141,8 @@ def test_kill_9_a_worker_mid_mailing(db, sink, make_supporters, approved_mailing
     assert set(sink.recipients()) == {f"s{i}@example.net" for i in range(1500)}
     doubled = duplicates(sink)
     print(f"kill -9 after {received_at_kill} messages: {doubled} duplicates (window {WINDOW})")
-    assert doubled <= WINDOW
+    # On the wire (2 connections) plus answered and unrecorded (the window).
+    assert doubled <= 2 + WINDOW
     assert services.counts(mailing_id)["sent"] == 1500
 
 
