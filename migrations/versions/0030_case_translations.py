@@ -1,7 +1,7 @@
 """case texts in further languages (the case row keeps the main language's)
 
 Revision ID: 0030_case_translations
-Revises: 0003_capabilities
+Revises: 0021_mailing_auto_resume
 Create Date: 2026-12-07 01:40:00
 
 The existing title, summary, recommended actions and background stay on the
@@ -15,7 +15,7 @@ from alembic import op
 import campaign.core.types
 
 revision = "0030_case_translations"
-down_revision = "0003_capabilities"
+down_revision = "0021_mailing_auto_resume"
 branch_labels = None
 depends_on = None
 
