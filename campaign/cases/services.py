@@ -43,7 +43,9 @@ from campaign.extensions import db
 from campaign.i18n import is_country_code, is_language_code
 
 INDEX_REGIONS = ("ACT", "AFR", "AMR", "ASA", "EUR", "IOR", "MDE", "NWS", "ORG", "POL")
-_INDEX = re.compile(r"^\s*([A-Za-z]{3})\s*(\d{2})\s*/\s*(\d{3,5})\s*/\s*(\d{4})\s*$")
+# "EUR 50/7271/2017" today; the 1990s wrote "AMR 41/23/94" (short document
+# number, two-digit year), and a sheet of then is imported as it was issued.
+_INDEX = re.compile(r"^\s*([A-Za-z]{3})\s*(\d{2})\s*/\s*(\d{1,5})\s*/\s*(\d{4}|\d{2})\s*$")
 
 CASE_FIELDS = (
     "title",

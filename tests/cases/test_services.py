@@ -63,6 +63,7 @@ def test_issue_twice_is_refused(app):
         ("EUR 50/7271/2017", "EUR 50/7271/2017"),
         ("eur50/7271/2017", "EUR 50/7271/2017"),
         (" AMR 51/012/2019 ", "AMR 51/012/2019"),
+        ("amr 41/23/94", "AMR 41/23/94"),  # a 1990s sheet, as it was issued
         ("", None),
     ],
 )
@@ -70,7 +71,9 @@ def test_index_reference_is_normalised(app, given, stored):
     assert new_case(index_reference=given).index_reference == stored
 
 
-@pytest.mark.parametrize("bad", ["EUR 50/7271", "XYZ 50/7271/2017", "EUR 5/7271/2017", "hello"])
+@pytest.mark.parametrize(
+    "bad", ["EUR 50/7271", "XYZ 50/7271/2017", "EUR 5/7271/2017", "EUR 50/7271/201", "hello"]
+)
 def test_bad_index_reference_is_refused_at_the_field(app, bad):
     with pytest.raises(ValidationError) as refused:
         new_case(index_reference=bad)
