@@ -306,6 +306,8 @@ def _build(config: dict, cached: bool = True):
 def _reset_celery(celery, changes: dict) -> None:
     """Celery's settings as built (tests point it at their Redis, make it eager),
     and no pooled broker connections kept from other settings."""
+    from kombu import pools as kombu_pools
+
     if dict(celery.conf.changes) != changes:
         celery.conf.changes.clear()
         celery.conf.changes.update(changes)
@@ -315,6 +317,13 @@ def _reset_celery(celery, changes: dict) -> None:
     amqp = celery.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
+    # A test may close a pool (a broker restart); apps share it, so it goes:
+    # the next lookup opens a new one, as a new app would have.
+    for group in (kombu_pools.connections, kombu_pools.producers):
+        for key, pool in list(group.items()):
+            connections = getattr(pool, "connections", pool)  # a producer pool's own
+            if getattr(connections, "_closed", False):
+                dict.pop(group, key)
 
 
 def _activate(built: Built, config: dict):
