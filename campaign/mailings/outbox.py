@@ -252,7 +252,9 @@ class RateLimit:
             storage = limits.storage.storage_from_string(
                 redis_url, socket_timeout=2, socket_connect_timeout=2
             )
-            self.limiter = limits.strategies.FixedWindowRateLimiter(storage)
+            # A moving window: at most N in any second. A fixed window starts at its
+            # first hit, so two of them could let 2N through within one clock second.
+            self.limiter = limits.strategies.MovingWindowRateLimiter(storage)
 
     def take(self) -> None:
         if self.rate is None:

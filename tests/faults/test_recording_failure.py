@@ -67,8 +67,9 @@ def test_a_refused_record_stops_the_batch_and_its_threads(
     with pytest.raises(DBAPIError, match="disk full"):
         outbox.run_batch(mailing.id)
     db.session.rollback()
-    window = app.config["MAILING_RECORD_WINDOW"]
-    assert 0 < len(sink.messages) <= window  # at most one window unrecorded
+    # At most one window unrecorded, plus what was on the wire (docs/RELIABILITY.md).
+    window = app.config["MAILING_RECORD_WINDOW"] + app.config["MAILING_CONNECTIONS"]
+    assert 0 < len(sink.messages) <= window
 
     def leftover():
         return [t for t in threading.enumerate() if t not in before and t.is_alive()]

@@ -231,7 +231,7 @@ def test_rate_limit_counts_through_the_limits_library(redis_server):
     import limits
 
     limiter = outbox.RateLimit("3/second", redis_server.url)
-    assert isinstance(limiter.limiter, limits.strategies.FixedWindowRateLimiter)
+    assert isinstance(limiter.limiter, limits.strategies.MovingWindowRateLimiter)
     started = time.monotonic()
     for _ in range(7):
         limiter.take()
