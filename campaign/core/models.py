@@ -22,7 +22,7 @@ class Heartbeat(db.Model):  # type: ignore[name-defined]  # mypy cannot follow d
     detail: Mapped[str] = mapped_column(String(200), default="")
 
 
-class StoredFile(db.Model):
+class StoredFile(db.Model):  # type: ignore[name-defined]
     """A file kept in the database (uploads, reports); its bytes are StoredChunks."""
 
     __tablename__ = "stored_files"
@@ -38,7 +38,7 @@ class StoredFile(db.Model):
         return f"<StoredFile {self.id} {self.size}>"
 
 
-class StoredChunk(db.Model):
+class StoredChunk(db.Model):  # type: ignore[name-defined]
     """One chunk of a StoredFile, in order of ``seq``."""
 
     __tablename__ = "stored_file_chunks"

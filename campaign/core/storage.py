@@ -75,7 +75,7 @@ def local_copy(file_id: int, suffix: str = "") -> Iterator[Path]:
     """The file in a temporary file of this machine, removed afterwards: for
     code that must read a file more than once (checking, then streaming)."""
     with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as out:
-        copy_to(file_id, out)
+        copy_to(file_id, out)  # type: ignore[arg-type]  # a binary file object
     path = Path(out.name)
     try:
         yield path

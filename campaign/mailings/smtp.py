@@ -176,12 +176,18 @@ class Connection:
             )
         else:
             smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
-        smtp.ehlo_or_helo_if_needed()
-        if relay.security == "starttls":
-            smtp.starttls(context=relay.tls_context())
-            smtp.ehlo()
-        if relay.username:
-            smtp.login(relay.username, relay.password)
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            if relay.security == "starttls":
+                smtp.starttls(context=relay.tls_context())
+                smtp.ehlo()
+            if relay.username:
+                smtp.login(relay.username, relay.password)
+        except BaseException:
+            # A session refused after connecting (certificate, STARTTLS, AUTH) is
+            # closed here: nobody else holds it, and its socket must not linger.
+            smtp.close()
+            raise
         self.sent_on_this = 0
         self.pipelining = (
             smtp.has_extn("pipelining") if self.force_pipelining is None else self.force_pipelining

@@ -18,6 +18,9 @@ from campaign.core.types import utcnow
 from campaign.mailings import outbox, services, tasks
 from campaign.mailings.models import Delivery, Mailing, OutboxHolder
 
+# Sender threads, batches and the recorder use connections of their own.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def app_config(mail_config):
