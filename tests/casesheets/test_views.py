@@ -224,7 +224,7 @@ def test_seed_004_outcome_becomes_an_update_of_the_kuku_case(app, db, login, dem
 
 
 def test_original_sheet_becomes_a_complete_draft_with_targets(app, db, login):
-    client = login("campaigner")
+    client = login("coordinator")  # the sheet carries its UA number: coordinators set numbers
     review_url = upload_ok(client, SAMPLES / "ua_216_06_original.txt")
     html = client.get(review_url).get_data(as_text=True)
     soup = BeautifulSoup(html, "html.parser")
@@ -278,7 +278,7 @@ def test_original_sheet_becomes_a_complete_draft_with_targets(app, db, login):
 
 
 def test_a_refused_save_changes_nothing_and_shows_the_field(app, db, login):
-    client = login("campaigner")
+    client = login("coordinator")  # the sheet carries its UA number: coordinators set numbers
     review_url = upload_ok(client, SAMPLES / "ua_216_06_original.txt")
     data = form_fields(client.get(review_url).get_data(as_text=True))
     data["targets-2-email"] = "not an email"  # the last thing saved: everything before it ran

@@ -33,7 +33,7 @@ def app_config(app_config, redis_server, _clean_redis, request):
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": redis_server.url,
         "RATELIMIT_LOGIN": "3 per minute",
-        "RATELIMIT_SIGNUP": "3 per minute",
+        "SIGNUP_RATE_LIMIT": "3 per minute",
         "RATELIMIT_PUBLIC_FORMS": "3 per minute",
     }
 

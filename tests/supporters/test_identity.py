@@ -132,13 +132,25 @@ def empty_database(db_backend, request, tmp_path):
     return f"sqlite:///{tmp_path / 'merge.sqlite3'}"
 
 
+def _revision_before(revision: str) -> str:
+    from alembic.script import ScriptDirectory
+
+    from campaign import ROOT
+
+    return ScriptDirectory(str(ROOT / "migrations")).get_revision(revision).down_revision
+
+
+_BEFORE_THE_KEY = _revision_before("0050_supporter_email_key")
+
+
 @pytest.mark.slow  # the importer's writer thread, or migrations: real commits
 def test_the_migration_merges_case_variants_and_keeps_their_history(
     empty_database, tmp_path, capsys
 ):
     app = create_app(make_config(empty_database, tmp_path))
     with app.app_context():
-        upgrade(revision="0003_capabilities")
+        # The schema just before 0050, the revision that brings the key.
+        upgrade(revision=_BEFORE_THE_KEY)
         conn = the_db.session.connection()
         table = Supporter.__table__
         columns = [c for c in table.columns if c.name != "email_key"]
@@ -150,7 +162,7 @@ def test_the_migration_merges_case_variants_and_keeps_their_history(
                     default = column.default.arg
                     values[column.name] = default(None) if callable(default) else default
             values.pop("id", None)
-            # The table as revision 0003 has it: no email_key (nor its default).
+            # The table as the revision before 0050 has it: no email_key (nor its default).
             typed = (sa.column(k, table.c[k].type) for k in values)
             before = sa.table("supporters", sa.column("id"), *typed)
             insert = before.insert().values(values).returning(before.c.id)
