@@ -1,4 +1,4 @@
-"""The review page in Chromium: a wrapped PDF's proposal beside its joined paragraphs.
+"""The case-sheet review page in Chromium: a wrapped PDF's proposal beside its joined paragraphs.
 
 Screenshots go to test-artifacts/screenshots/ (desktop and phone width).
 """
@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e import conftest as e2e
 from tests.e2e.conftest import log_in
-
-# The browser fixtures of tests/e2e, used here too.
-app_config, browser, live_server, visit = e2e.app_config, e2e.browser, e2e.live_server, e2e.visit
 
 # The live server is a thread that must see what the test committed.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SHEET = Path(__file__).parent / "corpus" / "ua_34_21_two_columns" / "sheet.pdf"
+CORPUS = Path(__file__).parent.parent / "casesheets" / "corpus"
+SHEET = CORPUS / "ua_34_21_two_columns" / "sheet.pdf"
 
 
 def test_review_of_a_two_column_pdf_links_each_field_to_its_paragraph(visit, make_user):
