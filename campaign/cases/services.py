@@ -420,7 +420,13 @@ def add_update(
     title: str = "",
     new_deadline: date | None = None,
 ) -> CaseUpdate:
-    """Number the next update; one asking for action reopens a closed case (a re-arrest)."""
+    """Number the next update; one asking for action reopens a closed case (a re-arrest).
+
+    Coordinators issue updates (campaigners draft their news), whatever the path:
+    the pages, the API or a received case sheet.
+    """
+    if actor is not None and not has_role(actor, "coordinator"):
+        raise Forbidden("Only a coordinator can issue an update.", "kind")
     if case.status == CaseStatus.DRAFT:
         raise Conflict("Issue the UA before adding updates to it.", "status")
     if kind not in UPDATE_KINDS:

@@ -137,7 +137,14 @@ def test_seed_000_becomes_an_update_of_ua_205_16_matching_chyigoz(app, db, login
     data[f"{umerov_row}-note"] = "flown to Turkey, cannot return to Crimea"
     data[f"{umerov_row}-on"] = "2017-10-25"
 
-    saved = client.post(review_url, data=data)
+    # Campaigners draft the news; a coordinator issues the update (README's roles).
+    refused = client.post(review_url, data=data)
+    assert refused.status_code == 422
+    assert "Only a coordinator can issue an update." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert len(cases.find_case(205, 2016).updates) == before_updates
+
+    saved = login("coordinator").post(review_url, data=data)
     assert saved.status_code == 302, saved.get_data(as_text=True)
     db.session.expire_all()
     case = cases.find_case(205, 2016)
@@ -173,7 +180,7 @@ def test_seed_000_becomes_an_update_of_ua_205_16_matching_chyigoz(app, db, login
 
 def test_seed_004_outcome_becomes_an_update_of_the_kuku_case(app, db, login, demo):
     kuku = db.session.scalar(select(Case).where(Case.title.contains("upheld")))
-    client = login("campaigner")
+    client = login("coordinator")
     review_url = upload_ok(client, seed("004"))
     html = client.get(review_url).get_data(as_text=True)
     soup = BeautifulSoup(html, "html.parser")
