@@ -16,7 +16,7 @@ from email import policy
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, insert, literal, select
+from sqlalchemy import and_, exists, func, insert, literal, select, update
 
 from campaign.audit.services import record
 from campaign.cases.models import Case, CaseUpdate
@@ -411,7 +411,18 @@ def start_due(mailing: Mailing) -> bool:
     one goes back to draft (its page and the audit log say why). True if started.
     One with no approval at all is left alone, as before (staff see it scheduled
     and unapproved)."""
-    if mailing.approved_at is None or unapprove_if_stale(mailing):
+    if mailing.approved_at is None:
+        return False
+    # Claim the due row first: of two ticks side by side (two beats, a catch-up
+    # after downtime) only the one whose UPDATE finds it still scheduled starts it;
+    # the other's UPDATE waits for that commit and then matches nothing.
+    claimed = db.session.execute(
+        update(Mailing)
+        .where(Mailing.id == mailing.id, Mailing.state == MailingState.SCHEDULED)
+        .values(state=MailingState.SENDING)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1 or unapprove_if_stale(mailing):
         return False
     start(None, mailing)
     return True
