@@ -367,6 +367,15 @@ def approval_changes(mailing: Mailing) -> list[str]:
     return [words for part, words in APPROVAL_PARTS.items() if approved.get(part) != now.get(part)]
 
 
+def pending_approval_changes(mailing: Mailing) -> list[str]:
+    """What the mailing page reports: an approval matters only until the mailing
+    starts; a sent mailing whose UA was edited later needs no approval again
+    (and its page need not fingerprint a large audience on every view)."""
+    if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
+        return []
+    return approval_changes(mailing)
+
+
 def approval_holds(mailing: Mailing) -> bool:
     return mailing.approved_at is not None and not approval_changes(mailing)
 

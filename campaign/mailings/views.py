@@ -155,7 +155,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
     return render_template(
         "mailings/show.html",
         mailing=mailing,
-        approval_changes=services.approval_changes(mailing),
+        approval_changes=services.pending_approval_changes(mailing),
         size=size,
         fallbacks=services.text_fallbacks(mailing),
         progress=services.progress(mailing),

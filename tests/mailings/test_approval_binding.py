@@ -164,3 +164,15 @@ def test_an_everyone_mailing_stays_approved_as_supporters_join(db, make_supporte
     services.approve(None, mailing)
     make_supporters(2, start=50)  # sign-ups and unsubscribes are not staff edits
     assert services.approval_changes(mailing) == []
+
+
+def test_a_started_mailing_does_not_ask_for_approval_again(db, appeal, login):
+    """The UA edited once the appeal is on its way: nothing to approve any more."""
+    from campaign.cases import services as cases
+
+    services.send(None, appeal["mailing"])
+    cases.update_case(None, appeal["case"], {"summary": "News after the appeal went out."})
+    db.session.commit()
+    page = login("coordinator").get(f"/mailings/{appeal['mailing'].id}").get_data(as_text=True)
+    assert "Needs approval again" not in page
+    assert "Approved" in page
