@@ -109,7 +109,7 @@ class Mailing(db.Model):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    # What the approval covered, a SHA-256 per part (services.approval_fingerprint):
+    # What the approval covered, a SHA-256 per part (approval.approval_fingerprint):
     # any difference later means the approval no longer holds.
     approval_fingerprint: Mapped[dict | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

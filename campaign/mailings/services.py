@@ -1,14 +1,16 @@
-"""The rules of mailings: drafting, approval, starting, pausing, progress, previews.
+"""The rules of a mailing's life: drafting, approving, sending or scheduling,
+pausing, resuming, cancelling; its progress; the message it sends (content and
+composers, for the outbox and the preview).
 
-Services take explicit arguments, validate, change rows, log and flush; the
-caller's request or task commits. Tasks are enqueued after that commit.
+Who it goes to is in ``audience``, what an approval covers in ``approval``,
+test sends in ``testsend``. Services take explicit arguments, validate, change
+rows, log and flush; the caller's request or task commits. Tasks are enqueued
+after that commit.
 """
 
 from __future__ import annotations
 
 import email
-import hashlib
-import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -24,7 +26,15 @@ from campaign.core.db import on_commit
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
-from campaign.mailings import compose, smtp
+from campaign.mailings import compose
+from campaign.mailings.approval import (
+    approval_changes,
+    approval_fingerprint,
+    approval_holds,
+    stale_message,
+    unapprove_if_stale,
+)
+from campaign.mailings.audience import audience_select, audience_size
 from campaign.mailings.links import personal_links
 from campaign.mailings.models import (
     DELIVERY_STATES,
@@ -37,8 +47,7 @@ from campaign.mailings.models import (
     MailingState,
 )
 from campaign.mailings.signals import work_queued
-from campaign.supporters.models import Action, Segment, Supporter, SupporterList, SupporterState
-from campaign.supporters.services import audience_select as supporters_audience
+from campaign.supporters.models import Segment, Supporter, SupporterList
 
 log = logging.getLogger(__name__)
 EDITABLE = (MailingState.DRAFT,)
@@ -175,209 +184,7 @@ def list_mailings(limit: int = 100) -> list[Mailing]:
     return list(db.session.scalars(select(Mailing).order_by(Mailing.id.desc()).limit(limit)))
 
 
-# -- the audience ---------------------------------------------------------------
-
-
-def audience_select(mailing: Mailing):
-    """A Select of the supporter ids the mailing goes to (subscribed, deduplicated)."""
-    audience = mailing.audience or {}
-    parts = []
-    if audience.get("lists") or audience.get("segments"):
-        parts.append(_list_audience(audience.get("lists", ()), audience.get("segments", ())))
-    if audience.get("all"):
-        parts.append(select(Supporter.id).where(Supporter.state == SupporterState.SUBSCRIBED))
-    if audience.get("case") and mailing.case_id:
-        parts.append(case_audience_select(mailing.case_id, exclude_mailing_id=mailing.id))
-    if not parts:
-        return select(Supporter.id).where(literal(False))
-    ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
-    ids = ids.subquery()
-    query = select(Supporter.id).where(
-        Supporter.id.in_(select(ids.c[0])), Supporter.state == SupporterState.SUBSCRIBED
-    )
-    acted = audience.get("acted")
-    if acted is not None and mailing.case_id:
-        # Narrowed to those who reported an action for the case, or to the others.
-
-        actors = select(Action.supporter_id).where(
-            Action.case_id == mailing.case_id, Action.supporter_id.is_not(None)
-        )
-        query = query.where(Supporter.id.in_(actors) if acted else Supporter.id.not_in(actors))
-    return query
-
-
-def _list_audience(list_ids, segment_ids):
-    return supporters_audience(list_ids=tuple(list_ids), segment_ids=tuple(segment_ids))
-
-
-def case_audience_select(case_id: int, exclude_mailing_id: int | None = None):
-    """Everyone sent an earlier mailing of the case (DESIGN.md §2 rule 3), still subscribed."""
-    earlier = select(Mailing.id).where(Mailing.case_id == case_id)
-    if exclude_mailing_id:
-        earlier = earlier.where(Mailing.id != exclude_mailing_id)
-    return (
-        select(Delivery.supporter_id)
-        .join(Supporter, Supporter.id == Delivery.supporter_id)
-        .where(
-            Delivery.mailing_id.in_(earlier),
-            Delivery.state == DeliveryState.SENT,
-            Supporter.state == SupporterState.SUBSCRIBED,
-        )
-        .distinct()
-    )
-
-
-def audience_size(mailing: Mailing) -> int:
-    if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
-        return mailing.total
-    return db.session.scalar(select(func.count()).select_from(audience_select(mailing).subquery()))
-
-
-def text_fallbacks(mailing: Mailing) -> dict[str, dict]:
-    """Per language of the audience: how many, and whether the case has no text in
-    it (those supporters read the main language, with a note), shown before sending."""
-    from campaign.cases import texts as case_texts
-
-    case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
-    if case is None or mailing.state not in ("draft", "scheduled"):
-        return {}
-    rows = db.session.execute(
-        select(Supporter.language, func.count())
-        .where(Supporter.id.in_(audience_select(mailing)))
-        .group_by(Supporter.language)
-    )
-    counts: dict[str, int] = {}
-    for language, count in rows:
-        code = (language or "en").lower().split("-")[0]
-        counts[code] = counts.get(code, 0) + count
-    return case_texts.fallback_counts(case, counts)
-
-
-# -- approval and sending ------------------------------------------------------------
-
-
-# What approval covers, part by part; the page and the refusal name the parts changed.
-APPROVAL_PARTS = {
-    "message": "the subject or text",
-    "case": "the UA (its text, people or update)",
-    "letters": "the model letters",
-    "officials": "the officials to write to",
-    "audience": "the audience (lists, their members, segments)",
-}
-
-
-def approval_fingerprint(mailing: Mailing) -> dict[str, str]:
-    """A SHA-256 per part of everything that decides what is sent and to whom.
-
-    The audience part covers its definition: the lists' membership (count, sum
-    of ids and latest addition, one aggregate per list in SQL: about 45 ms for
-    a list of 100,000 on SQLite), the segments' filters and the case/everyone flags. It does
-    not cover supporters joining, leaving or changing their own details: those
-    change a segment's or "everyone"'s result without any staff edit, and the
-    send re-reads the audience anyway (and asks for its size to be confirmed).
-    """
-    from campaign.cases.models import Target
-    from campaign.letters.models import LetterTemplate
-    from campaign.supporters.models import ListMember
-
-    case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
-    update_row = db.session.get(CaseUpdate, mailing.update_id) if mailing.update_id else None
-    audience = mailing.audience or {}
-    parts: dict[str, object] = {
-        "message": [
-            mailing.kind,
-            mailing.subject,
-            mailing.body,
-            mailing.case_id,
-            mailing.update_id,
-        ],
-        "case": None,
-        "letters": [],
-        "officials": [],
-    }
-    if case is not None:
-        from campaign.cases.services import CASE_FIELDS
-
-        parts["case"] = {
-            "fields": [getattr(case, field) for field in CASE_FIELDS],
-            "status": case.status,
-            "label": case.label,
-            "people": [_person(p) for p in case.people],
-            "update": update_row
-            and [update_row.kind, update_row.title, update_row.body, update_row.new_deadline],
-            "deadlines": [u.new_deadline for u in case.updates],
-        }
-        parts["letters"] = db.session.execute(
-            select(LetterTemplate.id, LetterTemplate.update_id, LetterTemplate.language,
-                   LetterTemplate.subject, LetterTemplate.body, LetterTemplate.is_default)
-            .where(LetterTemplate.case_id == case.id)
-            .order_by(LetterTemplate.id)
-        ).all()  # fmt: skip
-        from campaign.cases.services import TARGET_FIELDS
-
-        parts["officials"] = [
-            [target.id, *(getattr(target, field, None) for field in TARGET_FIELDS)]
-            for target in db.session.scalars(
-                select(Target).where(Target.case_id == case.id).order_by(Target.id)
-            )
-        ]
-    lists = audience.get("lists") or []
-    members = db.session.execute(
-        select(ListMember.list_id, func.count(), func.sum(ListMember.supporter_id),
-               func.max(ListMember.added_at))
-        .where(ListMember.list_id.in_(lists))
-        .group_by(ListMember.list_id)
-        .order_by(ListMember.list_id)
-    ).all() if lists else []  # fmt: skip
-    segments = audience.get("segments") or []
-    filters = db.session.execute(
-        select(Segment.id, Segment.filters).where(Segment.id.in_(segments)).order_by(Segment.id)
-    ).all() if segments else []  # fmt: skip
-    parts["audience"] = [sorted(audience.items()), members, filters]
-    return {name: _digest(value) for name, value in parts.items()}
-
-
-def _person(p) -> list:
-    statuses = [[st.on, st.status, st.note] for st in p.statuses]
-    return [p.id, p.spellings, p.consent_to_name, p.gender, p.pronoun, statuses]
-
-
-def _digest(value) -> str:
-    def plain(item):
-        if isinstance(item, datetime):
-            return item.isoformat()
-        if hasattr(item, "isoformat"):
-            return item.isoformat()
-        if hasattr(item, "_mapping"):
-            return list(item)
-        return str(item)
-
-    text = json.dumps(value, default=plain, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def approval_changes(mailing: Mailing) -> list[str]:
-    """What changed since approval, in words ([] when the approval holds or there is none)."""
-    approved = mailing.approval_fingerprint
-    if mailing.approved_at is None:
-        return []
-    if not approved:  # approved before approvals were fingerprinted (0041)
-        return ["approved before approvals recorded what they covered"]
-    now = approval_fingerprint(mailing)
-    return [words for part, words in APPROVAL_PARTS.items() if approved.get(part) != now.get(part)]
-
-
-def pending_approval_changes(mailing: Mailing) -> list[str]:
-    """What the mailing page reports: an approval matters only until the mailing
-    starts; a sent mailing whose UA was edited later needs no approval again
-    (and its page need not fingerprint a large audience on every view)."""
-    if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
-        return []
-    return approval_changes(mailing)
-
-
-def approval_holds(mailing: Mailing) -> bool:
-    return mailing.approved_at is not None and not approval_changes(mailing)
+# -- approving, sending, pausing ---------------------------------------------------
 
 
 def approve(actor, mailing: Mailing) -> Mailing:
@@ -392,27 +199,6 @@ def approve(actor, mailing: Mailing) -> Mailing:
     db.session.flush()
     record(actor, "mailing.approve", mailing, f"Approved mailing {mailing.id}: {mailing.subject}")
     return mailing
-
-
-def _stale_message(changes: list[str]) -> str:
-    return (
-        f"Changed since its approval ({'; '.join(changes)}): a coordinator must "
-        "check it and approve it again."
-    )
-
-
-def unapprove_if_stale(mailing: Mailing) -> list[str]:
-    """Drop an approval that no longer matches the mailing (back to a draft that
-    needs approval, saying why on its page); what changed, or [] if it holds."""
-    changes = approval_changes(mailing)
-    if changes:
-        mailing.approved_at = mailing.approved_by_id = mailing.approval_fingerprint = None
-        mailing.state, mailing.scheduled_at = "draft", None
-        mailing.pause_reason = _stale_message(changes)[:500]
-        db.session.flush()
-        summary = f"Mailing {mailing.id} needs approval again: {'; '.join(changes)}"
-        record(None, "mailing.unapproved", mailing, summary[:500])
-    return changes
 
 
 def start_due(mailing: Mailing) -> bool:
@@ -468,7 +254,7 @@ def send(
     if mailing.approved_at is None:
         raise Conflict("A coordinator must approve the mailing first.")
     if changes := approval_changes(mailing):
-        raise Conflict(_stale_message(changes))
+        raise Conflict(stale_message(changes))
     size = audience_size(mailing)
     if size == 0:
         raise ValidationError("Nobody is in the audience.", "confirm")
@@ -601,7 +387,7 @@ def progress(mailing: Mailing) -> dict:
     }
 
 
-# -- previews and test sends -------------------------------------------------------
+# -- the message: content, composers, preview----------------------------------------------------
 
 
 def content(mailing: Mailing) -> compose.Content:
@@ -671,67 +457,3 @@ def links_for(case_id: int | None):
     only the two tokens are signed (campaign.mailings.links).
     """
     return personal_links(case_id)
-
-
-def test_send_allowed(address: str) -> bool:
-    """Whether ``address`` may receive a test: an active staff account's address, or
-    one on TEST_SEND_ALLOWED (whole addresses, or "@domain" for a whole domain).
-
-    A test skips approval and the outbox, so it must not reach outside addresses:
-    otherwise any campaigner could relay free text from MAIL_FROM to anyone.
-    """
-    from campaign.auth.models import User
-
-    address = address.strip().lower()
-    _local, _, domain = address.rpartition("@")
-    allowed = {
-        entry.strip().lower()
-        for entry in current_app.config.get("TEST_SEND_ALLOWED", "").split(",")
-        if entry.strip()
-    }
-    if address in allowed or f"@{domain}" in allowed:
-        return True
-    staff = select(User.id).where(func.lower(User.email) == address, User.active.is_(True))
-    return db.session.scalar(staff) is not None
-
-
-def test_send(actor, mailing: Mailing, address: str, language: str = "en") -> None:
-    """Send one copy, "[TEST]" in the subject, to a staff address (not via the outbox)."""
-    address = (address or "").strip()
-    if not address or "@" not in address or len(address) > 320:
-        raise ValidationError("Enter an email address.", "address")
-    try:
-        compose.clean_header(address, "address")
-    except compose.HeaderInjection as error:
-        raise ValidationError(str(error), "address") from error
-    if not test_send_allowed(address):
-        raise ValidationError(
-            "Tests go only to staff addresses (an active staff account, or the "
-            "TEST_SEND_ALLOWED setting).",
-            "address",
-        )
-    test = compose.Content(**{**content(mailing).__dict__, "subject": f"[TEST] {mailing.subject}"})
-    composer = compose.Composer(mailing.id, test, language, links_for(mailing.case_id))
-    recipient = sample_recipient(language)
-    recipient.email = address
-    sender, to, raw = composer.build(recipient)
-    relay = smtp.Relay.from_url(current_app.config["SMTP_URL"], current_app.config["SMTP_TIMEOUT"])
-    connection = smtp.Connection(relay, 1)
-    outcome = connection.send(current_app.config["MAIL_FROM"] and sender, to, raw)
-    connection.close()
-    if not outcome.ok:
-        raise ValidationError(f"The mail server refused the test: {outcome.detail}", "address")
-    record(actor, "mailing.test", mailing, f"Sent a test of mailing {mailing.id} to {address}")
-
-
-def approved_mailings_by_list() -> dict[int, list[Mailing]]:
-    """Mailings approved and not yet started, by the lists they go to (the list
-    page says so: changing those lists' members voids their approval)."""
-    found: dict[int, list[Mailing]] = {}
-    pending = select(Mailing).where(
-        Mailing.state.in_(("draft", "scheduled")), Mailing.approved_at.is_not(None)
-    )
-    for mailing in db.session.scalars(pending.order_by(Mailing.id)):
-        for list_id in (mailing.audience or {}).get("lists", []):
-            found.setdefault(list_id, []).append(mailing)
-    return found

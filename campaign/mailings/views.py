@@ -25,7 +25,7 @@ from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
 from campaign.core.roles import requires
 from campaign.extensions import db, limiter
 from campaign.i18n import catalogue_languages
-from campaign.mailings import bounces, services
+from campaign.mailings import approval, audience, bounces, services, testsend
 from campaign.mailings.forms import MailingForm, SendForm, TestSendForm
 from campaign.mailings.models import MailingKind, MailingState
 from campaign.supporters.services import all_lists, all_segments
@@ -143,7 +143,7 @@ def show(mailing_id: int):
 
 
 def _show(mailing, test_form=None, send_form=None, status=200):
-    size = services.audience_size(mailing)
+    size = audience.audience_size(mailing)
     send_form = send_form or SendForm()
     # Always the count shown now: after a refusal for a stale count, staff confirm this one.
     send_form.expected.data = str(size)
@@ -155,9 +155,9 @@ def _show(mailing, test_form=None, send_form=None, status=200):
     return render_template(
         "mailings/show.html",
         mailing=mailing,
-        approval_changes=services.pending_approval_changes(mailing),
+        approval_changes=approval.pending_approval_changes(mailing),
         size=size,
-        fallbacks=services.text_fallbacks(mailing),
+        fallbacks=audience.text_fallbacks(mailing),
         progress=services.progress(mailing),
         bounces=bounces.recent(50, mailing.id),
         test_form=test_form,
@@ -172,7 +172,7 @@ def _show(mailing, test_form=None, send_form=None, status=200):
 @bp.app_template_global("approved_mailings_by_list")
 def approved_mailings_by_list():
     """For the supporters' list page: which approved mailings use which list."""
-    return services.approved_mailings_by_list()
+    return approval.approved_mailings_by_list()
 
 
 @bp.get("/mailings/<int:mailing_id>/preview/<language>.<fmt>")
@@ -211,7 +211,7 @@ def test(mailing_id: int):
     form.language.choices = choices((lang, lang) for lang in LANGUAGES)
     if form.validate_on_submit():
         try:
-            services.test_send(current_user, mailing, form.address.data, form.language.data)
+            testsend.test_send(current_user, mailing, form.address.data, form.language.data)
             flash(f"Test sent to {form.address.data}.", "success")
             return redirect(url_for("mailings.show", mailing_id=mailing.id))
         except ServiceError as error:

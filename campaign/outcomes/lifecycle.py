@@ -27,6 +27,7 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings import compose
 from campaign.mailings import services as mailings
+from campaign.mailings.audience import audience_size
 from campaign.mailings.models import Delivery, Mailing, MailingKind
 from campaign.outcomes.models import (
     NOTICE_TIMINGS,
@@ -258,7 +259,7 @@ def _start(notice: OutcomeNotice, now: datetime) -> None:
     notice.mailing_id, notice.thanks_mailing_id = main.id, thanks.id
     for mailing in (main, thanks):
         mailings.approve(creator, mailing)
-        if mailings.audience_size(mailing):
+        if audience_size(mailing):
             mailings.start(creator, mailing)
             if notice.timing == NoticeTiming.LOCAL_MORNING:
                 _stagger_by_time_zone(mailing.id, notice.local_date)
@@ -339,7 +340,7 @@ def send_due_reminders(today: date | None = None) -> int:
         )
         reminder.mailing_id = mailing.id
         mailings.approve(None, mailing)
-        if mailings.audience_size(mailing):
+        if audience_size(mailing):
             mailings.start(None, mailing)
         else:
             mailings.cancel(None, mailing)

@@ -75,7 +75,7 @@ def test_the_api_sets_and_lists_texts_per_language(db, case, api_client):
 def test_before_sending_staff_see_who_gets_the_main_language(
     db, case, make_supporter, login, make_user
 ):
-    from campaign.mailings import services
+    from campaign.mailings import audience, services
 
     for index, language in enumerate(("ru", "ru", "de", "en")):
         make_supporter(f"s{index}@example.org", language=language)
@@ -83,7 +83,7 @@ def test_before_sending_staff_see_who_gets_the_main_language(
     mailing = services.create_mailing(
         None, kind="appeal", subject="Act", case_id=case.id, everyone=True
     )
-    assert services.text_fallbacks(mailing) == {
+    assert audience.text_fallbacks(mailing) == {
         "de": {"count": 1, "fallback": True},
         "en": {"count": 1, "fallback": False},
         "ru": {"count": 2, "fallback": False},

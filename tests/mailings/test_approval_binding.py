@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from campaign.audit.models import AuditEvent
-from campaign.mailings import services
+from campaign.mailings import approval, services
 from campaign.mailings.models import Delivery, Mailing
 
 
@@ -102,8 +102,8 @@ def test_a_change_after_approval_needs_a_new_approval(db, appeal, change, what):
     elif change == "person":
         cases.link_person(None, case, cases.save_person(None, None, {"name": "Another"}))
     db.session.commit()
-    assert services.approval_changes(mailing) and what in " ".join(
-        services.approval_changes(mailing)
+    assert approval.approval_changes(mailing) and what in " ".join(
+        approval.approval_changes(mailing)
     )
     message = _refused(mailing)
     assert "approve" in message and what in message
@@ -163,7 +163,7 @@ def test_an_everyone_mailing_stays_approved_as_supporters_join(db, make_supporte
     mailing = services.create_mailing(None, kind="free", subject="News", body="B", everyone=True)
     services.approve(None, mailing)
     make_supporters(2, start=50)  # sign-ups and unsubscribes are not staff edits
-    assert services.approval_changes(mailing) == []
+    assert approval.approval_changes(mailing) == []
 
 
 def test_a_started_mailing_does_not_ask_for_approval_again(db, appeal, login):

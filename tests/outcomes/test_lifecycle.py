@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from campaign.cases import services as cases
 from campaign.letters.services import record_action
 from campaign.mailings import services as mailings
+from campaign.mailings.audience import audience_size
 from campaign.mailings.models import Delivery, Mailing
 from campaign.outcomes import lifecycle, services
 from campaign.outcomes.models import OutcomeNotice, Reminder
@@ -62,7 +63,7 @@ def test_an_update_drafts_a_mailing_to_the_case_audience(story, db):
     [draft] = mailings_of(case, "update")
     assert draft.state == "draft" and draft.update_id == update_.id
     assert draft.subject == "UA 205/30: first update"
-    assert mailings.audience_size(draft) == 3
+    assert audience_size(draft) == 3
 
 
 def close(case, now=NOON, **notice):
@@ -106,7 +107,7 @@ def test_notice_at_09_local_time_waits_for_its_time_and_starts_once(story, db):
         "s2@example.org": datetime(2030, 3, 2, 14, 0, tzinfo=UTC),  # New York, EST
         "s3@example.org": datetime(2030, 3, 2, 7, 0, tzinfo=UTC),  # Kyiv, EET
     }
-    assert mailings.audience_size(thanks) == 1
+    assert audience_size(thanks) == 1
 
 
 def test_notice_at_an_organisation_time_catches_up_after_downtime(story, db):
