@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app, jsonify, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from campaign import config as settings
 from campaign import i18n
@@ -38,8 +39,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     if proxies := app.config.get("PROXY_COUNT", 0):
         # The client's address (what the rate limits key on) and scheme as the
         # proxies saw them; only the entries the trusted proxies appended count.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

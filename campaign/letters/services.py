@@ -33,6 +33,7 @@ from campaign.extensions import db
 from campaign.i18n import country_name, language_name
 from campaign.letters import rendering, texts
 from campaign.letters.models import LetterTemplate
+from campaign.supporters import services as supporters
 from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action, Supporter
 
 ACTION_PURPOSE = "action"
@@ -513,8 +514,6 @@ def claim_token(action_id: int, supporter_id: int) -> str:
 
 def read_claim(token: str) -> tuple[Action, object]:
     """The action and the supporter a claim link names, or TokenRefused."""
-    from campaign.supporters.models import Supporter
-
     payload = read_token(CLAIM, token, max_age=CLAIM_MAX_AGE)
     action = db.session.get(Action, int(payload["a"])) if isinstance(payload, dict) else None
     supporter = db.session.get(Supporter, int(payload["s"])) if action is not None else None
@@ -553,8 +552,6 @@ def claim_action(action: Action, supporter) -> bool:
 def claimable(case: Case, email: str | None):
     """(action id, supporter) when a known, subscribed supporter has this address and
     the public page just counted an action under it; else None."""
-    from campaign.supporters import services as supporters
-
     supporter = supporters.find_by_email(email) if email else None
     if supporter is None or supporter.state != "subscribed":
         return None

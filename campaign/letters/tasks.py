@@ -7,10 +7,13 @@ import smtplib
 from celery import shared_task
 from flask_babel import gettext
 
+from campaign.cases.models import Case
 from campaign.core.mail import send_email
 from campaign.core.tasks import enqueue_after_commit
 from campaign.extensions import db
 from campaign.i18n import in_language
+from campaign.letters import services
+from campaign.supporters.models import Action, Supporter
 
 
 @shared_task(
@@ -21,10 +24,6 @@ from campaign.i18n import in_language
 )
 def send_action_claim(action_id: int, supporter_id: int) -> bool:
     """Email the supporter a signed link: "Was it you? Link this appeal to you"."""
-    from campaign.cases.models import Case
-    from campaign.letters import services
-    from campaign.supporters.models import Action, Supporter
-
     action = db.session.get(Action, action_id)
     supporter = db.session.get(Supporter, supporter_id)
     if action is None or supporter is None or action.supporter_id is not None:

@@ -43,9 +43,12 @@ from campaign.letters.forms import (
     LetterForm,
     PrintForm,
 )
+from campaign.letters.tasks import send_action_claim_after_commit
+from campaign.supporters import limits
 from campaign.supporters import services as supporters
 from campaign.supporters.models import CHANNELS
 from campaign.supporters.tasks import send_confirmation_after_commit
+from campaign.supporters.views import signup_key
 
 bp = Blueprint("letters", __name__)
 log = logging.getLogger(__name__)
@@ -405,13 +408,10 @@ def took_action(case_id: int):
         return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
     if not form.validate_on_submit():
         return _render_public(case, form, 422)
-    if form.sign_up.data and not form.website.data:
-        # The same limits as /join: accepted sign-ups per address and per network.
-        from campaign.supporters import limits
-        from campaign.supporters.views import signup_key
-
-        if not limits.allowed(signup_key(form.email.data), request.remote_addr):
-            return render_template("public/too_many.html"), 429
+    # The same limits as /join: accepted sign-ups per address and per network.
+    signing_up = form.sign_up.data and not form.website.data
+    if signing_up and not limits.allowed(signup_key(form.email.data), request.remote_addr):
+        return render_template("public/too_many.html"), 429
     # Bots fill the hidden field; they get the same answer and change nothing.
     if not form.website.data:
         try:
@@ -437,8 +437,6 @@ def _record_public_action(case: Case, form: ActionForm) -> None:
     # through the signed link this sends (the page answers the same either way).
     claim = services.claimable(case, form.email.data) if recorded else None
     if claim is not None:
-        from campaign.letters.tasks import send_action_claim_after_commit
-
         send_action_claim_after_commit(claim[0], claim[1].id)
     if form.sign_up.data:
         _sign_up(case, form)
@@ -457,9 +455,6 @@ def _sign_up(case: Case, form: ActionForm) -> None:
     supporter = supporters.sign_up(
         data, ip=request.remote_addr, source=f"public page of {case.label}"
     )
-    from campaign.supporters import limits
-    from campaign.supporters.views import signup_key
-
     limits.count(signup_key(form.email.data), request.remote_addr)
     if supporter is not None:
         _send_confirmation_after_commit(supporter.id)

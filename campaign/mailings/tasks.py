@@ -24,6 +24,7 @@ from campaign.core.tasks import periodic
 from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings import outbox, recording, services, settings, smtp
+from campaign.mailings.bounces import poll_if_configured
 from campaign.mailings.models import Delivery, Mailing, OutboxHolder
 from campaign.mailings.signals import work_queued
 
@@ -206,8 +207,6 @@ def _close_smtp_pool(**_kwargs) -> None:
 
 @periodic
 def poll_bounces() -> None:
-    from campaign.mailings.bounces import poll_if_configured
-
     poll_if_configured()
 
 

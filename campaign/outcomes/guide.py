@@ -24,7 +24,11 @@ from campaign.cases.models import Case, CaseNumberCounter, CaseUpdate
 from campaign.core.errors import Conflict, ValidationError
 from campaign.extensions import db
 from campaign.i18n import country_name, language_name
-from campaign.outcomes.models import LifecycleNote
+from campaign.letters.models import LetterTemplate
+from campaign.mailings import services as mailings
+from campaign.mailings.models import Mailing
+from campaign.outcomes import lifecycle, services
+from campaign.outcomes.models import LifecycleNote, OutcomeNotice
 
 MAX_REASON = 2000
 
@@ -115,8 +119,6 @@ def appeal_languages(case: Case) -> list[str]:
 
 
 def letter_items(case: Case) -> list[Item]:
-    from campaign.letters.models import LetterTemplate
-
     have = set(
         db.session.scalars(
             select(LetterTemplate.language).where(
@@ -241,8 +243,6 @@ def update_readiness(
 
 
 def _appeal_sent(case: Case) -> Item:
-    from campaign.mailings.models import Mailing
-
     sent = db.session.scalar(
         select(func.count(Mailing.id)).where(
             Mailing.case_id == case.id, Mailing.started_at.is_not(None)
@@ -259,8 +259,6 @@ def _appeal_sent(case: Case) -> Item:
 
 
 def close_readiness(case: Case) -> Readiness:
-    from campaign.mailings.models import Mailing
-
     people = case.people
     busy = db.session.scalar(
         select(func.count(Mailing.id)).where(
@@ -392,8 +390,6 @@ def close(
     reason: str | None = None,
     today: date | None = None,
 ):
-    from campaign.outcomes import services
-
     readiness = close_readiness(case)
     if readiness.blocking:
         _check(readiness, reason, "recording the outcome")
@@ -422,21 +418,11 @@ def reopen(actor, case: Case, *, reason: str | None) -> Case:
     return case
 
 
-def notes_of(case: Case) -> list[LifecycleNote]:
-    return list(
-        db.session.scalars(
-            select(LifecycleNote).where(LifecycleNote.case_id == case.id).order_by(LifecycleNote.id)
-        )
-    )
-
-
 # --- the appeal mailing ------------------------------------------------------------
 
 
 def appeal_mailing(case: Case):
     """The appeal mailing of the case, if one was drafted (the latest)."""
-    from campaign.mailings.models import Mailing
-
     return db.session.scalar(
         select(Mailing)
         .where(Mailing.case_id == case.id, Mailing.kind == "appeal")
@@ -451,8 +437,6 @@ def draft_appeal(actor, case: Case):
     Drafting twice returns the first draft; the letters must exist in each
     appeal language (the appeal email carries them).
     """
-    from campaign.mailings import services as mailings
-
     if case.status != "active":
         raise Conflict(
             f"{case.label} is {case.status}: only an active UA is appealed for.", "status"
@@ -491,8 +475,6 @@ class Step:
 
 def next_step(case: Case, today: date | None = None) -> Step | None:
     """The one thing to do now on this UA, or None when nothing is left."""
-    from campaign.outcomes import lifecycle, services
-
     today = today or cases.org_today()
     if case.status == "draft":
         missing = issue_readiness(case, today).missing
@@ -565,8 +547,6 @@ def next_step(case: Case, today: date | None = None) -> Step | None:
 
 
 def _unsent_update_mailing(case: Case):
-    from campaign.mailings.models import Mailing
-
     return db.session.scalar(
         select(Mailing)
         .where(Mailing.case_id == case.id, Mailing.kind == "update", Mailing.state == "draft")
@@ -584,8 +564,6 @@ def next_steps(limit: int = 20) -> list[tuple[Case, Step]]:
         select(Case).where(Case.status == "draft").order_by(Case.id.desc()).limit(limit)
     )
     # A closed UA whose outcome notice has yet to go out still has a step.
-    from campaign.outcomes.models import OutcomeNotice
-
     noticed = db.session.scalars(
         select(Case).where(
             Case.status == "closed",
@@ -602,8 +580,6 @@ def next_steps(limit: int = 20) -> list[tuple[Case, Step]]:
 
 def standing(case: Case) -> str:
     """What the latest outcome means for appeals, e.g. "conviction upheld; appeals continue"."""
-    from campaign.outcomes import services
-
     closing = services.latest_closing(case)
     if closing is None or case.status != "active" or closing.decision != "continue":
         return ""

@@ -17,6 +17,7 @@ from campaign.outcomes.models import (
     OUTCOMES,
     Closing,
     Decision,
+    LifecycleNote,
     OfficialReply,
     PersonOutcome,
 )
@@ -223,8 +224,6 @@ def timeline(case: Case) -> list[dict]:
                 at=logged.timetz().replace(tzinfo=None) if logged else None,
             )
         )
-    from campaign.outcomes.guide import notes_of
-
     for item in notes_of(case):
         events.append(_event(item.at, "note", item.label, item.reason))
     events.extend(_mailing_events(case))
@@ -283,3 +282,12 @@ def _appeal_events(case: Case) -> list[dict]:
 def _count(number: int, noun: str) -> str:
     """ "1 supporter", "2 supporters" (staff pages are English)."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def notes_of(case: Case) -> list[LifecycleNote]:
+    """The reasons recorded when a coordinator went ahead (outcomes.guide writes them)."""
+    return list(
+        db.session.scalars(
+            select(LifecycleNote).where(LifecycleNote.case_id == case.id).order_by(LifecycleNote.id)
+        )
+    )

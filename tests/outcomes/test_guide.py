@@ -96,7 +96,7 @@ def test_a_coordinator_issues_incomplete_only_with_a_reason(draft, login, db):
     assert issued.status_code == 302
     db.session.refresh(draft)
     assert draft.status == "active" and draft.number == 1
-    [note] = guide.notes_of(draft)
+    [note] = services.notes_of(draft)
     assert note.step == "issue" and note.reason == "Trial is tomorrow."
     assert "people" in note.missing and "letter-en" in note.missing
     timeline = services.timeline(draft)
@@ -112,7 +112,7 @@ def test_a_ready_draft_issues_without_a_reason_and_gets_the_number_shown(draft, 
     assert client.post(f"/cases/{draft.id}/issue", data={"confirm": "y"}).status_code == 302
     db.session.refresh(draft)
     assert draft.label == shown
-    assert guide.notes_of(draft) == []
+    assert services.notes_of(draft) == []
 
 
 def test_required_items_cannot_be_overridden(app, db):
