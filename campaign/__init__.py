@@ -36,7 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(settings.from_environment())
     app.config.update(overrides or {})
     app.instance_path = app.config["INSTANCE_PATH"]
-    if proxies := app.config.get("PROXY_COUNT", 0):
+    if proxies := app.config["PROXY_COUNT"]:
         # The client's address (what the rate limits key on) and scheme as the
         # proxies saw them; only the entries the trusted proxies appended count.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 DEFAULT_REDIS_PORT = 6479
 DEFAULT_SMTP_PORT = 8025
+# Also what the password policy applies outside an app (campaign/auth/passwords.py).
+DEFAULT_PASSWORD_MIN_LENGTH = 12
+DEFAULT_PASSWORD_MIN_SCORE = 3
 
 
 def _instance_path() -> Path:
@@ -97,8 +100,8 @@ def from_environment() -> dict:
         "LOGIN_MAX_DELAY_SECONDS": _int("LOGIN_MAX_DELAY_SECONDS", 120),
         # Staff passwords (campaign/auth/passwords.py): minimum length, and the
         # minimum zxcvbn strength score (0-4) beyond the breached-password check.
-        "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),
-        "PASSWORD_MIN_SCORE": _int("PASSWORD_MIN_SCORE", 3),
+        "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", DEFAULT_PASSWORD_MIN_LENGTH),
+        "PASSWORD_MIN_SCORE": _int("PASSWORD_MIN_SCORE", DEFAULT_PASSWORD_MIN_SCORE),
         # Logs (campaign/core/logs.py): "json" lines (production) or "text".
         "LOG_FORMAT": _env("LOG_FORMAT", "json"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
@@ -112,6 +115,8 @@ def from_environment() -> dict:
         "TOTP_REQUIRED_ROLES": tuple(
             r for r in _env("TOTP_REQUIRED_ROLES", "admin,coordinator").split(",") if r
         ),
+        # Flask-Limiter's switch (its default); the sign-up counters follow it too.
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
         # Redis down must not lock staff out or fail public forms: limits then count
         # in each process's memory until Redis is back (tests/faults).

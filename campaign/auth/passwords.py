@@ -15,10 +15,9 @@ import re
 from flask import current_app, has_app_context
 from zxcvbn import zxcvbn
 
+from campaign import config
 from campaign.core.errors import ValidationError
 
-DEFAULT_MIN_LENGTH = 12
-DEFAULT_MIN_SCORE = 3
 MAX_LENGTH = 1000
 # zxcvbn refuses longer input (its matching is quadratic); the first 72
 # characters decide, and a longer password is long enough on its own.
@@ -32,8 +31,11 @@ NEAR_BREACHED = (
 PERSONAL = "The password is too similar to your email address or name."
 
 
-def _setting(name: str, default: int) -> int:
-    return int(current_app.config.get(name, default)) if has_app_context() else default
+def _setting(name: str) -> int:
+    """The app's setting; outside an app (a script, a unit test) config.py's default."""
+    if has_app_context():
+        return int(current_app.config[name])
+    return int(getattr(config, f"DEFAULT_{name}"))
 
 
 def _personal_words(email: str, name: str) -> list[str]:
@@ -56,7 +58,7 @@ def _rest_without(password: str, words: list[str]) -> int:
 def problem(password: str, email: str = "", name: str = "") -> str | None:
     """What is wrong with ``password`` for this user, or None when it is fine."""
     password = password or ""
-    min_length = _setting("PASSWORD_MIN_LENGTH", DEFAULT_MIN_LENGTH)
+    min_length = _setting("PASSWORD_MIN_LENGTH")
     if len(password) < min_length:
         return f"The password must have at least {min_length} characters."
     if len(password) > MAX_LENGTH:
@@ -74,7 +76,7 @@ def problem(password: str, email: str = "", name: str = "") -> str | None:
         return None
     if any(m.get("dictionary_name") == "user_inputs" and len(m["token"]) >= 4 for m in matches):
         return PERSONAL
-    if result["score"] < _setting("PASSWORD_MIN_SCORE", DEFAULT_MIN_SCORE):
+    if result["score"] < _setting("PASSWORD_MIN_SCORE"):
         if "passwords" in dictionaries:
             return NEAR_BREACHED
         hint = result["feedback"].get("warning") or ""

@@ -37,7 +37,7 @@ FURTHER_ACTION = {True: "further_action", False: "no_further_action"}
 
 @bp.errorhandler(413)
 def too_large(_error):
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
     text = (
         f"The upload is larger than {limit / 1024 / 1024:.0f} MB, the most this form accepts, "
         "and nothing was saved. A case sheet is far smaller: save it as PDF or .docx without "

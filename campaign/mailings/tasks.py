@@ -145,9 +145,7 @@ def _probe_and_resume(mailing: Mailing, now) -> None:
     (at most an hour) and says when the next one is.
     """
     config = current_app.config
-    relay = smtp.Relay.from_url(
-        config["SMTP_URL"], config["SMTP_TIMEOUT"], config.get("SMTP_CA_FILE", "")
-    )
+    relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"], config["SMTP_CA_FILE"])
     claimed = db.session.execute(
         update(Mailing)
         .where(Mailing.id == mailing.id, Mailing.state == "paused", Mailing.resume_at <= now)

@@ -25,7 +25,7 @@ def test_send_allowed(address: str) -> bool:
     _local, _, domain = address.rpartition("@")
     allowed = {
         entry.strip().lower()
-        for entry in current_app.config.get("TEST_SEND_ALLOWED", "").split(",")
+        for entry in current_app.config["TEST_SEND_ALLOWED"].split(",")
         if entry.strip()
     }
     if address in allowed or f"@{domain}" in allowed:

@@ -43,16 +43,15 @@ def _address_key(email_key: str) -> str:
 
 def _checks(email_key: str | None, ip: str | None):
     config = current_app.config
-    network = config.get("SIGNUP_RATE_LIMIT") or config.get("RATELIMIT_SIGNUP") or "30 per hour"
-    for item in parse_many(network):
+    for item in parse_many(config["SIGNUP_RATE_LIMIT"]):
         yield item, ("signup-network", _network(ip))
     if email_key:
-        for item in parse_many(config.get("SIGNUP_ADDRESS_RATE_LIMIT") or "3 per day"):
+        for item in parse_many(config["SIGNUP_ADDRESS_RATE_LIMIT"]):
             yield item, ("signup-address", _address_key(email_key))
 
 
 def _enabled() -> bool:
-    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+    return bool(current_app.config["RATELIMIT_ENABLED"])
 
 
 def allowed(email_key: str | None, ip: str | None) -> bool:

@@ -66,7 +66,7 @@ class Inspection:
 
 
 def max_line_bytes() -> int:
-    return current_app.config.get("IMPORT_MAX_LINE_BYTES", 1 << 20)
+    return current_app.config["IMPORT_MAX_LINE_BYTES"]
 
 
 def _scan(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:

@@ -46,7 +46,7 @@ class Writer(ABC):
         self.engine = db.engine
         # The key of tokens.address_digest, read here: the thread has no app context.
         self._key = (
-            current_app.config.get("SUPPRESSION_KEY") or current_app.config["SECRET_KEY"]
+            current_app.config["SUPPRESSION_KEY"] or current_app.config["SECRET_KEY"]
         ).encode()
         # A dry run writes nothing, so it must remember what it has seen to
         # count duplicates across batches (8-byte keys: ~70 MB per million).
