@@ -27,13 +27,14 @@ from sqlalchemy import select
 
 from campaign.cases import services as cases
 from campaign.cases import texts as case_texts
-from campaign.cases.models import Case
+from campaign.cases.models import Case, CaseStatus, UpdateKind
 from campaign.extensions import db
 from campaign.i18n import catalogue_languages, direction, in_language
 from campaign.letters.services import list_letters
 from campaign.mailings import compose
 from campaign.mailings.links import personal_links
 from campaign.outcomes.lifecycle import default_subject
+from campaign.outcomes.models import Decision
 from campaign.outcomes.services import close_case
 
 # One sample supporter per language: a name in the language's script, a city, a country.
@@ -90,7 +91,7 @@ def active_case() -> Case:
     """The demo UA the gallery shows: active, with letters and people, latest deadline."""
     found = [
         case
-        for case in db.session.scalars(select(Case).where(Case.status == "active"))
+        for case in db.session.scalars(select(Case).where(Case.status == CaseStatus.ACTIVE))
         if case.people and list_letters(case)
     ]
     if not found:
@@ -153,7 +154,7 @@ def _stage_contents(kind: str, case_id: int):
         update = cases.add_update(
             None,
             case,
-            kind="further_action" if further else "no_further_action",
+            kind=UpdateKind.FURTHER_ACTION if further else UpdateKind.NO_FURTHER_ACTION,
             title="Trial date set" if further else "Appeals can stop",
             body=(
                 "The trial will open next month. Please write again before the new deadline."
@@ -173,7 +174,7 @@ def _stage_contents(kind: str, case_id: int):
         closing = close_case(
             None,
             case,
-            decision="no_further_action",
+            decision=Decision.NO_FURTHER_ACTION,
             outcomes=[
                 {
                     "person_id": p.id,

@@ -14,7 +14,7 @@ from campaign.cases.forms import (
     PersonStatusForm,
     TargetForm,
 )
-from campaign.cases.models import CASE_STATUSES
+from campaign.cases.models import CASE_STATUSES, CaseStatus, UpdateKind
 from campaign.core.db import MAX_PAGE
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
@@ -22,6 +22,9 @@ from campaign.core.roles import requires
 from campaign.extensions import db
 
 bp = Blueprint("cases", __name__)
+# Templates compare states with these members, never with bare strings.
+for _states in (CaseStatus, UpdateKind):
+    bp.add_app_template_global(_states, _states.__name__)
 
 
 def _case_or_404(case_id: int):
@@ -33,7 +36,7 @@ def _case_or_404(case_id: int):
 
 def _closed(case) -> bool:
     """A closed UA is read-only (its record is what supporters were told): say so."""
-    if case.status != "closed":
+    if case.status != CaseStatus.CLOSED:
         return False
     flash(f"{case.label} is closed and read-only. Reopen it to change it.", "error")
     return True
@@ -129,7 +132,7 @@ def edit(case_id: int):
         form.themes.data = ", ".join(case.themes or [])
     if form.validate_on_submit():
         data = _case_data(form)
-        if case.status == "draft" or form.number.data:
+        if case.status == CaseStatus.DRAFT or form.number.data:
             data.update(number=form.number.data, year=form.year.data)
         try:
             services.update_case(current_user, case, data)
@@ -146,7 +149,7 @@ def edit(case_id: int):
 def _warn_past_deadline(case) -> None:
     """A past deadline is right for a historic UA, a typo for a new one: say so, keep it."""
     today = services.org_today()
-    if case.deadline and case.deadline < today and case.status != "closed":
+    if case.deadline and case.deadline < today and case.status != CaseStatus.CLOSED:
         flash(
             f"The appeal deadline, {case.deadline:%-d %B %Y}, has passed. Issuing will ask "
             "for a later one unless this is a historic UA.",

@@ -26,6 +26,7 @@ from campaign.cases.models import (
     UPDATE_KINDS,
     Case,
     CasePerson,
+    CaseStatus,
     CaseUpdate,
     Person,
     PersonAlias,
@@ -221,9 +222,9 @@ def _notes(review: Review) -> list[str]:
                 f"issues the {update_label(len(case.updates) + 1)}. Check that the document "
                 "was not imported before."
             )
-        if case.status == "closed":
+        if case.status == CaseStatus.CLOSED:
             notes.append(f"{case.label} is closed: issuing an update reopens it.")
-        if case.status == "draft":
+        if case.status == CaseStatus.DRAFT:
             notes.append(f"{case.label} is a draft: issue it before adding updates to it.")
     return notes
 

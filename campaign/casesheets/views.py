@@ -22,6 +22,7 @@ from flask_login import current_user
 from campaign import i18n
 from campaign.cases import services as cases
 from campaign.cases.labels import update_label
+from campaign.cases.models import UpdateKind
 from campaign.casesheets import services
 from campaign.casesheets.forms import ImportForm, ReviewForm
 from campaign.casesheets.highlight import LABELS, highlight, marks_of
@@ -32,7 +33,7 @@ from campaign.extensions import db
 
 bp = Blueprint("casesheets", __name__)
 
-FURTHER_ACTION = {True: "further_action", False: "no_further_action"}
+FURTHER_ACTION = {True: UpdateKind.FURTHER_ACTION, False: UpdateKind.NO_FURTHER_ACTION}
 
 
 @bp.errorhandler(413)

@@ -34,7 +34,7 @@ from campaign.i18n import country_name, language_name
 from campaign.letters import rendering, texts
 from campaign.letters.models import LetterTemplate
 from campaign.supporters import services as supporters
-from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action, Supporter
+from campaign.supporters.models import ACTION_SOURCES, CHANNELS, Action, Supporter, SupporterState
 
 ACTION_PURPOSE = "action"
 # An action link outlives its deadline by ACTION_LINK_GRACE_DAYS (late letters
@@ -299,7 +299,7 @@ def active_public_cases(exclude_id: int | None = None, limit: int = 10) -> list[
     now = utcnow()
     rows = db.session.scalars(
         select(Case).where(
-            Case.status == "active",
+            Case.status == CaseStatus.ACTIVE,
             Case.id != (exclude_id or 0),
             or_(Case.embargo_until.is_(None), Case.embargo_until <= now),
         )
@@ -553,7 +553,7 @@ def claimable(case: Case, email: str | None):
     """(action id, supporter) when a known, subscribed supporter has this address and
     the public page just counted an action under it; else None."""
     supporter = supporters.find_by_email(email) if email else None
-    if supporter is None or supporter.state != "subscribed":
+    if supporter is None or supporter.state != SupporterState.SUBSCRIBED:
         return None
     action_id = db.session.scalar(
         select(Action.id)

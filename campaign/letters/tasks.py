@@ -13,7 +13,7 @@ from campaign.core.tasks import enqueue_after_commit
 from campaign.extensions import db
 from campaign.i18n import in_language
 from campaign.letters import services
-from campaign.supporters.models import Action, Supporter
+from campaign.supporters.models import Action, Supporter, SupporterState
 
 
 @shared_task(
@@ -28,7 +28,7 @@ def send_action_claim(action_id: int, supporter_id: int) -> bool:
     supporter = db.session.get(Supporter, supporter_id)
     if action is None or supporter is None or action.supporter_id is not None:
         return False
-    if supporter.state != "subscribed":
+    if supporter.state != SupporterState.SUBSCRIBED:
         return False  # left meanwhile: never mailed again
     case = db.session.get(Case, action.case_id)
     url = f"{services.base_url()}/ua/claim/{services.claim_token(action_id, supporter_id)}"

@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from campaign import i18n
 from campaign.cases import services as cases
 from campaign.cases import texts as case_texts
-from campaign.cases.models import TRANSLATED_FIELDS, Case
+from campaign.cases.models import TRANSLATED_FIELDS, Case, CaseStatus
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
 from campaign.core.roles import public, requires
@@ -339,7 +339,7 @@ def _language(case: Case) -> str | None:
 def _person_outcomes(case: Case) -> list[dict]:
     """Each named person's outcome from the latest closing, labels and dates in the
     page's language (people who did not consent to be named are left out)."""
-    if case.status != "closed":
+    if case.status != CaseStatus.CLOSED:
         return []
     closing = latest_closing(case)
     if closing is None:
@@ -403,7 +403,7 @@ def took_action(case_id: int):
     case = _public_or_404(case_id)
     form = ActionForm()
     lang = request.args.get("lang") or None
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         flash(gettext(CLOSED), "info")
         return redirect(url_for("letters.public_page", case_id=case.id, lang=lang))
     if not form.validate_on_submit():

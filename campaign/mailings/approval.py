@@ -149,7 +149,7 @@ def unapprove_if_stale(mailing: Mailing) -> list[str]:
     changes = approval_changes(mailing)
     if changes:
         mailing.approved_at = mailing.approved_by_id = mailing.approval_fingerprint = None
-        mailing.state, mailing.scheduled_at = "draft", None
+        mailing.state, mailing.scheduled_at = MailingState.DRAFT, None
         mailing.pause_reason = stale_message(changes)[:500]
         db.session.flush()
         summary = f"Mailing {mailing.id} needs approval again: {'; '.join(changes)}"
@@ -162,7 +162,8 @@ def approved_mailings_by_list() -> dict[int, list[Mailing]]:
     page says so: changing those lists' members voids their approval)."""
     found: dict[int, list[Mailing]] = {}
     pending = select(Mailing).where(
-        Mailing.state.in_(("draft", "scheduled")), Mailing.approved_at.is_not(None)
+        Mailing.state.in_((MailingState.DRAFT, MailingState.SCHEDULED)),
+        Mailing.approved_at.is_not(None),
     )
     for mailing in db.session.scalars(pending.order_by(Mailing.id)):
         for list_id in (mailing.audience or {}).get("lists", []):

@@ -70,7 +70,7 @@ def text_fallbacks(mailing: Mailing) -> dict[str, dict]:
     """Per language of the audience: how many, and whether the case has no text in
     it (those supporters read the main language, with a note), shown before sending."""
     case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
-    if case is None or mailing.state not in ("draft", "scheduled"):
+    if case is None or mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         return {}
     rows = db.session.execute(
         select(Supporter.language, func.count())

@@ -191,7 +191,7 @@ def approve(actor, mailing: Mailing) -> Mailing:
     """Approve a draft, or approve again a scheduled mailing that changed since."""
     if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         raise Conflict("Only a draft can be approved.")
-    if mailing.state == "scheduled" and approval_holds(mailing):
+    if mailing.state == MailingState.SCHEDULED and approval_holds(mailing):
         raise Conflict("This mailing is approved and scheduled already.")
     mailing.approved_at, mailing.approved_by_id = utcnow(), getattr(actor, "id", None)
     mailing.approval_fingerprint = approval_fingerprint(mailing)

@@ -25,7 +25,7 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.mailings import outbox, recording, services, settings, smtp
 from campaign.mailings.bounces import poll_if_configured
-from campaign.mailings.models import Delivery, Mailing, OutboxHolder
+from campaign.mailings.models import Delivery, DeliveryState, Mailing, MailingState, OutboxHolder
 from campaign.mailings.signals import work_queued
 
 log = logging.getLogger(__name__)
@@ -64,16 +64,27 @@ def sweep() -> None:
     now = utcnow()
     requeue_orphans(now)
     for mailing in db.session.scalars(
-        select(Mailing).where(Mailing.state.in_(("sending", "paused", "cancelled", "scheduled")))
+        select(Mailing).where(
+            Mailing.state.in_(
+                (
+                    MailingState.SENDING,
+                    MailingState.PAUSED,
+                    MailingState.CANCELLED,
+                    MailingState.SCHEDULED,
+                )
+            )
+        )
     ):
-        if mailing.state == "scheduled":
+        if mailing.state == MailingState.SCHEDULED:
             if mailing.scheduled_at and mailing.scheduled_at <= now:
                 services.start_due(mailing)  # not if it changed since approval
             continue
         requeue_expired(mailing.id, now)
-        if mailing.state == "sending":
+        if mailing.state == MailingState.SENDING:
             _wake_if_stalled(mailing, now)
-        elif mailing.state == "paused" and mailing.resume_at and mailing.resume_at <= now:
+        elif (
+            mailing.state == MailingState.PAUSED and mailing.resume_at and mailing.resume_at <= now
+        ):
             _probe_and_resume(mailing, now)
     db.session.commit()
 
@@ -83,10 +94,10 @@ def requeue_expired(mailing_id: int, now) -> int:
         update(Delivery)
         .where(
             Delivery.mailing_id == mailing_id,
-            Delivery.state == "sending",
+            Delivery.state == DeliveryState.SENDING,
             Delivery.lease_until < now,
         )
-        .values(state="queued", lease_until=None, updated_at=now)
+        .values(state=DeliveryState.QUEUED, lease_until=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
@@ -105,8 +116,8 @@ def requeue_orphans(now) -> int:
         return 0
     result = db.session.execute(
         update(Delivery)
-        .where(Delivery.state == "sending", Delivery.holder.in_(dead))
-        .values(state="queued", lease_until=None, holder=None, updated_at=now)
+        .where(Delivery.state == DeliveryState.SENDING, Delivery.holder.in_(dead))
+        .values(state=DeliveryState.QUEUED, lease_until=None, holder=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(delete(OutboxHolder).where(OutboxHolder.id.in_(dead)))
@@ -148,7 +159,9 @@ def _probe_and_resume(mailing: Mailing, now) -> None:
     relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"], config["SMTP_CA_FILE"])
     claimed = db.session.execute(
         update(Mailing)
-        .where(Mailing.id == mailing.id, Mailing.state == "paused", Mailing.resume_at <= now)
+        .where(
+            Mailing.id == mailing.id, Mailing.state == MailingState.PAUSED, Mailing.resume_at <= now
+        )
         .values(resume_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -157,10 +170,14 @@ def _probe_and_resume(mailing: Mailing, now) -> None:
         return
     outcome = smtp.probe(relay)
     db.session.refresh(mailing)
-    if mailing.state != "paused":
+    if mailing.state != MailingState.PAUSED:
         return  # staff acted while the probe ran
     if outcome.ok:
-        mailing.state, mailing.pause_reason, mailing.consecutive_failures = "sending", "", 0
+        mailing.state, mailing.pause_reason, mailing.consecutive_failures = (
+            MailingState.SENDING,
+            "",
+            0,
+        )
         mailing.resume_probes += 1
         record(
             None,

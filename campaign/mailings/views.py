@@ -27,10 +27,13 @@ from campaign.extensions import db, limiter
 from campaign.i18n import catalogue_languages
 from campaign.mailings import approval, audience, bounces, services, testsend
 from campaign.mailings.forms import MailingForm, SendForm, TestSendForm
-from campaign.mailings.models import MailingKind, MailingState
+from campaign.mailings.models import BounceKind, DeliveryState, MailingKind, MailingState
 from campaign.supporters.services import all_lists, all_segments
 
 bp = Blueprint("mailings", __name__)
+# Templates compare states with these members, never with bare strings.
+for _states in (MailingState, DeliveryState, BounceKind):
+    bp.add_app_template_global(_states, _states.__name__)
 LANGUAGES = catalogue_languages()  # English and every message catalogue
 # The email's own styles are inline (that is how mail clients need them), so the
 # preview frame gets a policy of its own: inline styles, nothing else.

@@ -14,14 +14,21 @@ from marshmallow import Schema, fields, validate
 
 from campaign.cases import services as cases
 from campaign.cases.api import CaseSchema, IssueSchema, UpdateSchema, dump_case
-from campaign.cases.models import UPDATE_KINDS
+from campaign.cases.models import UPDATE_KINDS, UpdateKind
 from campaign.core.db import MAX_ID
 from campaign.core.errors import NotFound, ValidationError
 from campaign.core.roles import api_requires
 from campaign.extensions import db
 from campaign.outcomes import guide, lifecycle, services
 from campaign.outcomes import reports as reports_module
-from campaign.outcomes.models import DECISIONS, NOTICE_TIMINGS, OUTCOMES, OutcomeNotice
+from campaign.outcomes.models import (
+    DECISIONS,
+    NOTICE_TIMINGS,
+    OUTCOMES,
+    Decision,
+    NoticeTiming,
+    OutcomeNotice,
+)
 
 lifecycle_bp = Blueprint(
     "api_lifecycle",
@@ -62,7 +69,9 @@ class ReadinessQuerySchema(Schema):
     step = fields.String(
         load_default="issue", validate=validate.OneOf(["issue", "update", "close"])
     )
-    kind = fields.String(load_default="further_action", validate=validate.OneOf(list(UPDATE_KINDS)))
+    kind = fields.String(
+        load_default=UpdateKind.FURTHER_ACTION, validate=validate.OneOf(list(UPDATE_KINDS))
+    )
 
 
 class ReasonSchema(Schema):
@@ -95,7 +104,7 @@ class OutcomeInSchema(Schema):
 
 class NoticeInSchema(Schema):
     timing = fields.String(
-        load_default="local_morning",
+        load_default=NoticeTiming.LOCAL_MORNING,
         validate=validate.OneOf(list(NOTICE_TIMINGS)),
         metadata={"description": "; ".join(f"{k}: {v}" for k, v in NOTICE_TIMINGS.items())},
     )
@@ -110,7 +119,7 @@ class NoticeInSchema(Schema):
 
 class CloseSchema(Schema):
     decision = fields.String(
-        load_default="no_further_action",
+        load_default=Decision.NO_FURTHER_ACTION,
         validate=validate.OneOf(list(DECISIONS)),
         metadata={"description": "; ".join(f"{k}: {v}" for k, v in DECISIONS.items())},
     )
@@ -398,7 +407,7 @@ class NoticeItem(MethodView):
         """Change a scheduled notice's time or texts (until it starts)."""
         notice = _notice(_case(case_id), notice_id)
         timing = data.get("timing", notice.timing)
-        at = data.get("send_at", notice.send_at if timing == "org_time" else None)
+        at = data.get("send_at", notice.send_at if timing == NoticeTiming.ORG_TIME else None)
         local_date = data.get("local_date", notice.local_date)
         texts = {k: data[k] for k in ("subject", "body", "thanks_body") if data.get(k)}
         return lifecycle.edit_notice(

@@ -20,15 +20,15 @@ from sqlalchemy import func, select
 from campaign.audit.services import record
 from campaign.cases import services as cases
 from campaign.cases.labels import case_label
-from campaign.cases.models import Case, CaseNumberCounter, CaseUpdate
+from campaign.cases.models import Case, CaseNumberCounter, CaseStatus, CaseUpdate, UpdateKind
 from campaign.core.errors import Conflict, ValidationError
 from campaign.extensions import db
 from campaign.i18n import country_name, language_name
 from campaign.letters.models import LetterTemplate
 from campaign.mailings import services as mailings
-from campaign.mailings.models import Mailing
+from campaign.mailings.models import Mailing, MailingKind, MailingState
 from campaign.outcomes import lifecycle, services
-from campaign.outcomes.models import LifecycleNote, OutcomeNotice
+from campaign.outcomes.models import Decision, LifecycleNote, NoticeState, OutcomeNotice
 
 MAX_REASON = 2000
 
@@ -216,7 +216,7 @@ def issue_readiness(case: Case, today: date | None = None) -> Readiness:
 def update_readiness(
     case: Case,
     *,
-    kind: str = "further_action",
+    kind: str = UpdateKind.FURTHER_ACTION,
     body: str | None = None,
     new_deadline: date | None = None,
     today: date | None = None,
@@ -234,7 +234,7 @@ def update_readiness(
                 required=True,
             )
         )
-    if kind == "further_action":
+    if kind == UpdateKind.FURTHER_ACTION:
         deadline = new_deadline or case.current_deadline
         items.append(_deadline(case, today, deadline, "A deadline still ahead"))
         items.append(_officials(case))
@@ -262,7 +262,8 @@ def close_readiness(case: Case) -> Readiness:
     people = case.people
     busy = db.session.scalar(
         select(func.count(Mailing.id)).where(
-            Mailing.case_id == case.id, Mailing.state.in_(("scheduled", "sending", "paused"))
+            Mailing.case_id == case.id,
+            Mailing.state.in_((MailingState.SCHEDULED, MailingState.SENDING, MailingState.PAUSED)),
         )
     )
     items = [
@@ -338,7 +339,7 @@ def note(actor, case: Case, step: str, reason: str, missing: list[Item]) -> Life
 
 def issue(actor, case: Case, *, reason: str | None = None, today: date | None = None) -> Case:
     """Issue a draft after its readiness check; items missing need a recorded reason."""
-    if case.status != "draft":
+    if case.status != CaseStatus.DRAFT:
         raise Conflict(f"{case.label} has already been issued.", "status")
     readiness = issue_readiness(case, today)
     reason = _check(readiness, reason, "issuing")
@@ -365,7 +366,7 @@ def issue_update(
     new_deadline: date | None = None,
     reason: str | None = None,
 ) -> CaseUpdate:
-    if case.status == "closed" and kind == "no_further_action":
+    if case.status == CaseStatus.CLOSED and kind == UpdateKind.NO_FURTHER_ACTION:
         raise Conflict(
             f"{case.label} is closed: reopen it first, or issue news that asks for action again.",
             "status",
@@ -405,14 +406,14 @@ def close(
 
 def reopen(actor, case: Case, *, reason: str | None) -> Case:
     """closed → active, with the reason on the timeline (news that needs action)."""
-    if case.status != "closed":
+    if case.status != CaseStatus.CLOSED:
         raise Conflict(
             f"{case.label} is {case.status}: only a closed UA can be reopened.", "status"
         )
     reason = _clean_reason(reason)
     if not reason:
         raise ValidationError("Say why the UA is reopened.", "reason")
-    case.status = "active"
+    case.status = CaseStatus.ACTIVE
     note(actor, case, "reopen", reason, [])
     record(actor, "case.reopen", case, f"Reopened {case.label}: {reason}")
     return case
@@ -425,7 +426,7 @@ def appeal_mailing(case: Case):
     """The appeal mailing of the case, if one was drafted (the latest)."""
     return db.session.scalar(
         select(Mailing)
-        .where(Mailing.case_id == case.id, Mailing.kind == "appeal")
+        .where(Mailing.case_id == case.id, Mailing.kind == MailingKind.APPEAL)
         .order_by(Mailing.id.desc())
         .limit(1)
     )
@@ -437,12 +438,12 @@ def draft_appeal(actor, case: Case):
     Drafting twice returns the first draft; the letters must exist in each
     appeal language (the appeal email carries them).
     """
-    if case.status != "active":
+    if case.status != CaseStatus.ACTIVE:
         raise Conflict(
             f"{case.label} is {case.status}: only an active UA is appealed for.", "status"
         )
     existing = appeal_mailing(case)
-    if existing is not None and existing.state != "cancelled":
+    if existing is not None and existing.state != MailingState.CANCELLED:
         return existing
     letters = [item for item in letter_items(case) if not item.ok]
     if letters:
@@ -451,7 +452,7 @@ def draft_appeal(actor, case: Case):
         )
     return mailings.create_mailing(
         actor,
-        kind="appeal",
+        kind=MailingKind.APPEAL,
         subject=f"{case.label}: {case.title}"[:300],
         case_id=case.id,
         everyone=True,
@@ -476,7 +477,7 @@ class Step:
 def next_step(case: Case, today: date | None = None) -> Step | None:
     """The one thing to do now on this UA, or None when nothing is left."""
     today = today or cases.org_today()
-    if case.status == "draft":
+    if case.status == CaseStatus.DRAFT:
         missing = issue_readiness(case, today).missing
         if missing:
             count = len(missing)
@@ -487,9 +488,9 @@ def next_step(case: Case, today: date | None = None) -> Step | None:
                 "campaigner",
             )
         return Step("Ready: issue it", "outcomes.issue", {"case_id": case.id}, "coordinator")
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         notices = lifecycle.notices_of(case)
-        pending = [n for n in notices if n.state == "scheduled"]
+        pending = [n for n in notices if n.state == NoticeState.SCHEDULED]
         if pending:
             return Step(
                 f"Outcome notice scheduled for {pending[-1].send_at:%-d %B %Y %H:%M} UTC",
@@ -499,11 +500,11 @@ def next_step(case: Case, today: date | None = None) -> Step | None:
             )
         return None
     appeal = appeal_mailing(case)
-    if appeal is None or appeal.state == "cancelled":
+    if appeal is None or appeal.state == MailingState.CANCELLED:
         return Step(
             "Send the appeal", "outcomes.guide_appeal", {"case_id": case.id}, "campaigner", True
         )
-    if appeal.state == "draft":
+    if appeal.state == MailingState.DRAFT:
         return Step(
             "Approve and send the appeal",
             "mailings.show",
@@ -530,7 +531,7 @@ def next_step(case: Case, today: date | None = None) -> Step | None:
             True,
         )
     closing = services.latest_closing(case)
-    if closing is not None and closing.decision == "continue":
+    if closing is not None and closing.decision == Decision.CONTINUE:
         return Step(
             f"Appeals continue after “{closing.summary.lower()}”: issue an update when "
             "news arrives",
@@ -549,7 +550,11 @@ def next_step(case: Case, today: date | None = None) -> Step | None:
 def _unsent_update_mailing(case: Case):
     return db.session.scalar(
         select(Mailing)
-        .where(Mailing.case_id == case.id, Mailing.kind == "update", Mailing.state == "draft")
+        .where(
+            Mailing.case_id == case.id,
+            Mailing.kind == MailingKind.UPDATE,
+            Mailing.state == MailingState.DRAFT,
+        )
         .order_by(Mailing.id.desc())
         .limit(1)
     )
@@ -558,16 +563,18 @@ def _unsent_update_mailing(case: Case):
 def next_steps(limit: int = 20) -> list[tuple[Case, Step]]:
     """Per active UA (soonest deadline first), closed UAs with a notice still to go, then
     drafts: the next thing to do."""
-    active = list(db.session.scalars(select(Case).where(Case.status == "active")))
+    active = list(db.session.scalars(select(Case).where(Case.status == CaseStatus.ACTIVE)))
     active.sort(key=lambda c: (c.current_deadline is None, c.current_deadline or date.max))
     drafts = db.session.scalars(
-        select(Case).where(Case.status == "draft").order_by(Case.id.desc()).limit(limit)
+        select(Case).where(Case.status == CaseStatus.DRAFT).order_by(Case.id.desc()).limit(limit)
     )
     # A closed UA whose outcome notice has yet to go out still has a step.
     noticed = db.session.scalars(
         select(Case).where(
-            Case.status == "closed",
-            Case.id.in_(select(OutcomeNotice.case_id).where(OutcomeNotice.state == "scheduled")),
+            Case.status == CaseStatus.CLOSED,
+            Case.id.in_(
+                select(OutcomeNotice.case_id).where(OutcomeNotice.state == NoticeState.SCHEDULED)
+            ),
         )
     )
     result = []
@@ -581,6 +588,6 @@ def next_steps(limit: int = 20) -> list[tuple[Case, Step]]:
 def standing(case: Case) -> str:
     """What the latest outcome means for appeals, e.g. "conviction upheld; appeals continue"."""
     closing = services.latest_closing(case)
-    if closing is None or case.status != "active" or closing.decision != "continue":
+    if closing is None or case.status != CaseStatus.ACTIVE or closing.decision != Decision.CONTINUE:
         return ""
     return f"{closing.summary} on {closing.outcomes[0].on:%-d %B %Y}; appeals continue"

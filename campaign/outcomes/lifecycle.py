@@ -32,6 +32,7 @@ from campaign.mailings.models import Delivery, Mailing, MailingKind
 from campaign.outcomes.models import (
     NOTICE_TIMINGS,
     Closing,
+    Decision,
     NoticeState,
     NoticeTiming,
     OutcomeNotice,
@@ -99,7 +100,7 @@ def _outcome_context(case: Case, content) -> dict:
         "outcomes": list(closing.outcomes),
         "closing_text": closing.text or "",
         "appeals": appeals or 0,
-        "closed": closing.decision == "no_further_action",
+        "closed": closing.decision == Decision.NO_FURTHER_ACTION,
         "default_subject": default_subject(case, closing),
     }
 

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from campaign.cases import services as cases
 from campaign.cases.forms import UpdateForm
+from campaign.cases.models import CaseStatus, UpdateKind
 from campaign.core.csvexport import to_csv
 from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, confirmed
@@ -34,9 +35,12 @@ from campaign.outcomes.forms import (
     ReopenForm,
     ReplyForm,
 )
-from campaign.outcomes.models import NoticeTiming, OutcomeNotice
+from campaign.outcomes.models import Decision, NoticeState, NoticeTiming, OutcomeNotice
 
 bp = Blueprint("outcomes", __name__)
+# Templates compare states with these members, never with bare strings.
+for _states in (NoticeState, Decision):
+    bp.add_app_template_global(_states, _states.__name__)
 
 
 def _fix_urls(readiness: guide.Readiness) -> dict:
@@ -68,7 +72,7 @@ def issue_confirm(case_id: int):
 
 
 def _issue_page(case, form: IssueForm, status: int = 200):
-    if case.status != "draft":
+    if case.status != CaseStatus.DRAFT:
         flash(f"{case.label} has already been issued.", "info")
         return redirect(url_for("cases.show", case_id=case.id))
     readiness = guide.issue_readiness(case)
@@ -87,7 +91,7 @@ def _issue_page(case, form: IssueForm, status: int = 200):
 def new_update(case_id: int):
     """Campaigners draft the news (case sheets, letters); coordinators issue the update."""
     case = cases.get_case(case_id)
-    if case.status == "draft":
+    if case.status == CaseStatus.DRAFT:
         flash("Issue the UA before adding updates to it.", "error")
         return redirect(url_for("cases.show", case_id=case.id))
     form = UpdateForm()
@@ -112,7 +116,7 @@ def new_update(case_id: int):
     status = 422 if request.method == "POST" else 200
     readiness = guide.update_readiness(
         case,
-        kind=form.kind.data or "further_action",
+        kind=form.kind.data or UpdateKind.FURTHER_ACTION,
         body=form.body.data if request.method == "POST" else None,
         new_deadline=form.new_deadline.data,
     )
@@ -174,7 +178,7 @@ def guide_appeal(case_id: int):
 @requires("coordinator")
 def close(case_id: int):
     case = cases.get_case(case_id)
-    if case.status != "active":
+    if case.status != CaseStatus.ACTIVE:
         flash(f"{case.label} is {case.status}: only an active UA can be closed.", "error")
         return redirect(url_for("cases.show", case_id=case.id))
     form = CloseWithNoticeForm()

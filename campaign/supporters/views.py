@@ -54,6 +54,9 @@ from campaign.supporters.models import (
 )
 
 bp = Blueprint("supporters", __name__)
+# Templates compare states with these members, never with bare strings.
+for _states in (SupporterState, ImportState):
+    bp.add_app_template_global(_states, _states.__name__)
 
 
 # --- public ---------------------------------------------------------------

@@ -22,7 +22,7 @@ from campaign.supporters.imports import files
 from campaign.supporters.imports.dedupe import Counts
 from campaign.supporters.imports.stream import report_chunks as report_chunks  # for callers
 from campaign.supporters.imports.stream import run, source_file
-from campaign.supporters.models import MERGE_POLICIES, ImportJob
+from campaign.supporters.models import MERGE_POLICIES, ImportJob, ImportState
 from campaign.supporters.services import clean_text, get_list
 
 
@@ -58,7 +58,7 @@ def _job_for(actor, path: str, name: str, found, encoding, *, file_id=None) -> I
         mapping=files.guess_mapping(found.headers, last_mapping()),
         consent_source=f"import of {name}",
         warnings=found.warnings,
-        state="new",
+        state=ImportState.NEW,
         created_by_id=getattr(actor, "id", None),
     )
     db.session.add(job)
@@ -77,7 +77,7 @@ def last_mapping() -> dict:
     """The mapping staff chose last time, so the form remembers it."""
     mapping = db.session.scalar(
         select(ImportJob.mapping)
-        .where(ImportJob.state != "new")
+        .where(ImportJob.state != ImportState.NEW)
         .order_by(ImportJob.id.desc())
         .limit(1)
     )
@@ -95,7 +95,7 @@ def configure(
     dry_run: bool = True,
 ) -> ImportJob:
     """Set a job's options and queue it; the caller enqueues the task after commit."""
-    if job.state in ("queued", "running"):
+    if job.state in (ImportState.QUEUED, ImportState.RUNNING):
         raise Conflict("This import is already running.", "state")
     source = clean_text(consent_source, 200)
     if not source:
@@ -109,7 +109,7 @@ def configure(
     job.mapping = files.check_mapping(mapping, headers(job))
     job.consent_source = source
     job.list_id = get_list(list_id).id if list_id else None
-    job.policy, job.dry_run, job.state = policy, dry_run, "queued"
+    job.policy, job.dry_run, job.state = policy, dry_run, ImportState.QUEUED
     job.bytes_done = job.rows = 0
     db.session.flush()
     if not dry_run:
@@ -133,15 +133,15 @@ def execute(job: ImportJob, progress=None) -> Counts | None:
 def _fail(job: ImportJob, message: str) -> None:
     db.session.rollback()
     job = db.session.get(ImportJob, job.id)
-    job.state, job.error, job.finished_at = "failed", message[:500], utcnow()
+    job.state, job.error, job.finished_at = ImportState.FAILED, message[:500], utcnow()
     db.session.commit()
 
 
 def broker_unreachable(job_id: int) -> None:
     """The task could not be queued (Redis down): say so on the job, which can run again."""
     job = db.session.get(ImportJob, job_id)
-    if job is not None and job.state == "queued":
-        job.state, job.finished_at = "failed", utcnow()
+    if job is not None and job.state == ImportState.QUEUED:
+        job.state, job.finished_at = ImportState.FAILED, utcnow()
         job.error = "The task queue (Redis) could not be reached, so the import did not start. "
         job.error += "Nothing was written. Run it again when the system is back."
 
@@ -152,9 +152,9 @@ def recent_jobs(limit: int = 20) -> list[ImportJob]:
 
 def run_again(actor, job: ImportJob) -> ImportJob:
     """A finished dry run, for real; or a failed run, again (it continues safely)."""
-    if job.state == "failed":
+    if job.state == ImportState.FAILED:
         dry_run = job.dry_run
-    elif job.dry_run and job.state == "done":
+    elif job.dry_run and job.state == ImportState.DONE:
         dry_run = False
     else:
         raise Conflict("Only a finished dry run or a failed import can be run again.", "state")
