@@ -63,7 +63,8 @@ def case_audience_select(case_id: int, exclude_mailing_id: int | None = None):
 def audience_size(mailing: Mailing) -> int:
     if mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         return mailing.total
-    return db.session.scalar(select(func.count()).select_from(audience_select(mailing).subquery()))
+    size = select(func.count()).select_from(audience_select(mailing).subquery())
+    return db.session.scalar(size) or 0
 
 
 def text_fallbacks(mailing: Mailing) -> dict[str, dict]:

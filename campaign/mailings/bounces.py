@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from urllib.parse import unquote, urlsplit
 
 from aiosmtpd.controller import Controller
@@ -57,7 +57,8 @@ class Report:
 def parse(raw: bytes) -> list[Report]:
     """What a DSN (RFC 3464) or an ARF complaint (RFC 5965) says, per recipient."""
     message = email.message_from_bytes(raw, policy=policy.default)
-    report_type = (message.get_param("report-type") or "").lower()
+    param = message.get_param("report-type")
+    report_type = param.lower() if isinstance(param, str) else ""
     original = _original_message_id(message)
     if message.get_content_type() == "multipart/report" and report_type == "feedback-report":
         return [_complaint(message, original)]
@@ -100,7 +101,7 @@ def _complaint(message: EmailMessage, original: str) -> Report:
         if part.get_content_type() == "message/feedback-report":
             fields = part.get_payload()
             block = fields[0] if isinstance(fields, list) and fields else None
-            if block is not None:
+            if isinstance(block, Message):
                 recipient = str(block.get("Original-Rcpt-To", "")).strip()
                 feedback = str(block.get("Feedback-Type", "")).strip()
     return Report(
@@ -113,10 +114,11 @@ def _original_message_id(message: EmailMessage) -> str:
         kind = part.get_content_type()
         if kind in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()
-            if isinstance(payload, list) and payload:
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 found = str(payload[0].get("Message-ID", ""))
             else:
-                found = _header_in_text(str(part.get_payload(decode=True) or b"", "utf-8"))
+                raw = part.get_payload(decode=True)
+                found = _header_in_text(raw.decode("utf-8") if isinstance(raw, bytes) else "")
             if found:
                 return found.strip()
     return ""
@@ -296,13 +298,14 @@ def poll_imap(url: str) -> int:
     parts = urlsplit(url)
     client_class = imaplib.IMAP4_SSL if parts.scheme == "imaps" else imaplib.IMAP4
     port = parts.port or (993 if parts.scheme == "imaps" else 143)
-    client = client_class(parts.hostname, port, timeout=30)
+    # No host: loopback, as a None host always meant to the socket layer.
+    client = client_class(parts.hostname or "localhost", port, timeout=30)
     handled = 0
     try:
         client.login(unquote(parts.username or ""), unquote(parts.password or ""))
         client.select(parts.path.strip("/") or "INBOX")
         _status, data = client.search(None, "UNSEEN")
-        for number in (data[0] or b"").split()[:200]:
+        for number in (data[0] or b"").decode().split()[:200]:
             _status, fetched = client.fetch(number, "(RFC822)")
             raw = next((item[1] for item in fetched if isinstance(item, tuple)), b"")
             process(raw, (), source="imap")

@@ -108,8 +108,8 @@ def sending_families(now: datetime) -> list:
     counts = dict(
         db.session.execute(select(Mailing.state, func.count()).group_by(Mailing.state)).all()
     )
-    for state in STATES:
-        mailings.add_metric([state], counts.get(state, 0))
+    for mailing_state in STATES:
+        mailings.add_metric([mailing_state], counts.get(mailing_state, 0))
     families.append(mailings)
 
     minute = db.session.scalar(
@@ -125,7 +125,7 @@ def sending_families(now: datetime) -> list:
     rate = GaugeMetricFamily(
         "ua_send_rate_per_second", "Messages sent per second over the last minute."
     )
-    rate.add_metric([], round(minute / 60, 3))
+    rate.add_metric([], round((minute or 0) / 60, 3))
     families.append(rate)
 
     expired = db.session.scalar(
@@ -137,7 +137,7 @@ def sending_families(now: datetime) -> list:
         "ua_outbox_leases_expired",
         "Deliveries claimed by a worker whose lease ran out (the sweeper re-queues them).",
     )
-    leases.add_metric([], expired)
+    leases.add_metric([], expired or 0)
     families.append(leases)
 
     bounces = GaugeMetricFamily(

@@ -81,7 +81,7 @@ IN_FLIGHT = (MailingState.SCHEDULED, MailingState.SENDING, MailingState.PAUSED)
 BOUNCE_KINDS = tuple(BounceKind)
 
 
-class Mailing(db.Model):
+class Mailing(db.Model):  # type: ignore[name-defined]  # mypy cannot follow db.Model
     __tablename__ = "mailings"
     __table_args__ = (
         CheckConstraint(one_of("state", MailingState), name="state"),
@@ -138,7 +138,7 @@ class Mailing(db.Model):
         return f"<Mailing {self.id} {self.kind} {self.state}>"
 
 
-class Delivery(db.Model):
+class Delivery(db.Model):  # type: ignore[name-defined]
     """One supporter's copy of one mailing: the outbox row (DESIGN.md §2 rule 1)."""
 
     __tablename__ = "deliveries"
@@ -181,7 +181,7 @@ class Delivery(db.Model):
         return f"<Delivery {self.id} m={self.mailing_id} s={self.supporter_id} {self.state}>"
 
 
-class OutboxHolder(db.Model):
+class OutboxHolder(db.Model):  # type: ignore[name-defined]
     """A running batch (one task in one worker process), beating every second."""
 
     __tablename__ = "outbox_holders"
@@ -196,7 +196,7 @@ class OutboxHolder(db.Model):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Bounce(db.Model):
+class Bounce(db.Model):  # type: ignore[name-defined]
     """A delivery status notification or complaint, tied to its delivery and supporter."""
 
     __tablename__ = "bounces"
@@ -224,7 +224,7 @@ class Bounce(db.Model):
         return f"<Bounce {self.id} {self.kind} {self.status}>"
 
 
-class BounceScore(db.Model):
+class BounceScore(db.Model):  # type: ignore[name-defined]
     """Mailman-style soft bounce score per supporter (one point per bouncing day)."""
 
     __tablename__ = "bounce_scores"

@@ -16,9 +16,10 @@ import re
 from datetime import datetime, timedelta
 from email import policy
 from types import SimpleNamespace
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy import CursorResult, and_, exists, func, insert, literal, select, update
 
 from campaign.audit.services import record
 from campaign.cases.models import Case, CaseUpdate
@@ -211,12 +212,13 @@ def start_due(mailing: Mailing) -> bool:
     # Claim the due row first: of two ticks side by side (two beats, a catch-up
     # after downtime) only the one whose UPDATE finds it still scheduled starts it;
     # the other's UPDATE waits for that commit and then matches nothing.
-    claimed = db.session.execute(
+    claim = (
         update(Mailing)
         .where(Mailing.id == mailing.id, Mailing.state == MailingState.SCHEDULED)
         .values(state=MailingState.SENDING)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = cast(CursorResult[Any], db.session.execute(claim)).rowcount
     if claimed != 1 or unapprove_if_stale(mailing):
         return False
     start(None, mailing)
@@ -297,7 +299,8 @@ def start(actor, mailing: Mailing) -> int:
         ["mailing_id", "supporter_id", "state", "attempts", "last_error", "updated_at"], rows
     )
     db.session.execute(statement)
-    mailing.total = db.session.scalar(select(func.count()).where(Delivery.mailing_id == mailing.id))
+    count = select(func.count()).where(Delivery.mailing_id == mailing.id)
+    mailing.total = db.session.scalar(count) or 0
     mailing.state, mailing.started_at, mailing.scheduled_at = MailingState.SENDING, now, None
     mailing.consecutive_failures, mailing.pause_reason = 0, ""
     db.session.flush()
@@ -358,7 +361,7 @@ def counts(mailing_id: int) -> dict[str, int]:
         .where(Delivery.mailing_id == mailing_id)
         .group_by(Delivery.state)
     )
-    result = dict.fromkeys(DELIVERY_STATES, 0)
+    result: dict[str, int] = dict.fromkeys(DELIVERY_STATES, 0)
     result.update({row[0]: row[1] for row in rows})
     return result
 
@@ -409,20 +412,23 @@ def content(mailing: Mailing) -> compose.Content:
 
 
 def sample_recipient(language: str, supporter: Supporter | None = None) -> compose.Recipient:
-    if supporter is None:
-        supporter = SimpleNamespace(
+    person: Supporter | SimpleNamespace
+    if supporter is not None:
+        person = supporter
+    else:
+        person = SimpleNamespace(
             id=0, email="supporter@example.org", first_name="Alex", last_name="Sample",
             city="", country=None,
         )  # fmt: skip
     return compose.Recipient(
         delivery_id=0,
-        supporter_id=supporter.id,
-        email=supporter.email,
-        first_name=supporter.first_name,
-        last_name=supporter.last_name,
+        supporter_id=person.id,
+        email=person.email,
+        first_name=person.first_name,
+        last_name=person.last_name,
         language=language,
-        city=getattr(supporter, "city", ""),
-        country=getattr(supporter, "country", None),
+        city=getattr(person, "city", ""),
+        country=getattr(person, "country", None),
     )
 
 

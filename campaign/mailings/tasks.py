@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
 from celery import shared_task, signals
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from campaign.audit.services import record
 from campaign.core.db import on_commit
@@ -89,8 +90,13 @@ def sweep() -> None:
     db.session.commit()
 
 
+def _rows_changed(statement) -> int:
+    """The rows an UPDATE changed (execute types its result as a plain Result)."""
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+
+
 def requeue_expired(mailing_id: int, now) -> int:
-    result = db.session.execute(
+    changed = _rows_changed(
         update(Delivery)
         .where(
             Delivery.mailing_id == mailing_id,
@@ -100,9 +106,9 @@ def requeue_expired(mailing_id: int, now) -> int:
         .values(state=DeliveryState.QUEUED, lease_until=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount:
-        log.warning("mailing %s: %s expired leases re-queued", mailing_id, result.rowcount)
-    return result.rowcount
+    if changed:
+        log.warning("mailing %s: %s expired leases re-queued", mailing_id, changed)
+    return changed
 
 
 def requeue_orphans(now) -> int:
@@ -114,20 +120,20 @@ def requeue_orphans(now) -> int:
     dead = list(db.session.scalars(select(OutboxHolder.id).where(OutboxHolder.beat_at < cutoff)))
     if not dead:
         return 0
-    result = db.session.execute(
+    changed = _rows_changed(
         update(Delivery)
         .where(Delivery.state == DeliveryState.SENDING, Delivery.holder.in_(dead))
         .values(state=DeliveryState.QUEUED, lease_until=None, holder=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(delete(OutboxHolder).where(OutboxHolder.id.in_(dead)))
-    if result.rowcount:
+    if changed:
         log.warning(
             "%s deliveries of %s silent batches re-queued before their lease ran out",
-            result.rowcount,
+            changed,
             len(dead),
         )
-    return result.rowcount
+    return changed
 
 
 def _wake_if_stalled(mailing: Mailing, now) -> None:
@@ -157,14 +163,14 @@ def _probe_and_resume(mailing: Mailing, now) -> None:
     """
     config = current_app.config
     relay = smtp.Relay.from_url(config["SMTP_URL"], config["SMTP_TIMEOUT"], config["SMTP_CA_FILE"])
-    claimed = db.session.execute(
+    claimed = _rows_changed(
         update(Mailing)
         .where(
             Mailing.id == mailing.id, Mailing.state == MailingState.PAUSED, Mailing.resume_at <= now
         )
         .values(resume_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()  # one prober of two beats; no lock held across the probe
     if not claimed:
         return

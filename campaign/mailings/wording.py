@@ -10,7 +10,7 @@ count (appeals, days left) are built here with ``ngettext`` for the same reason.
 
 from __future__ import annotations
 
-from datetime import date
+import datetime
 
 from babel import Locale
 from flask_babel import format_date, format_decimal, gettext, ngettext
@@ -49,7 +49,7 @@ class Words(dict):
         except KeyError as error:
             raise AttributeError(key) from error
 
-    def date(self, day: date | None) -> str:
+    def date(self, day: datetime.date | None) -> str:
         if day is None:
             return ""
         if day not in self._dates:
@@ -57,7 +57,7 @@ class Words(dict):
                 self._dates[day] = format_date(day, format="long")
         return self._dates[day]
 
-    def deadline_on(self, day: date) -> str:
+    def deadline_on(self, day: datetime.date) -> str:
         return _end(self["deadline"].format(date=self.date(day)))
 
     def update_label(self, update) -> str:
@@ -107,7 +107,7 @@ class Words(dict):
                 label=label,
             )
 
-    def reminder_intro(self, label: str, day: date) -> str:
+    def reminder_intro(self, label: str, day: datetime.date) -> str:
         return _end(self["reminder"].format(label=label, date=self.date(day)))
 
     def fallback_note(self, case_language: str) -> str:
