@@ -189,24 +189,51 @@ def start_workers(count: int, env: dict, logs: Path, app_module: str = "worker",
     return processes
 
 
+def _tree(process) -> list:
+    """The psutil processes of ``process`` and its live descendants."""
+    import psutil
+
+    try:
+        root = psutil.Process(process.pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def peak_memory_mb(processes) -> float:
+    """The largest peak RSS (VmHWM) of one worker process, its children's peaks added.
+
+    Only the worker processes passed in (not beat, not the sinks); read from each
+    process's own counter, so every run reports its own workers' peak.
+    """
     peak = 0
     for process in processes:
-        for pid in [process.pid, *_children(process.pid)]:
+        total = 0
+        for member in _tree(process):
             try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                for line in Path(f"/proc/{member.pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]))
+                        total += int(line.split()[1])
             except OSError:
                 continue
+        peak = max(peak, total)
     return peak / 1024
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+def cpu_seconds(processes) -> tuple[float, float]:
+    """(user, system) CPU seconds of the worker processes and their children, so far."""
+    import psutil
+
+    user = system = 0.0
+    for process in processes:
+        for member in _tree(process):
+            try:
+                times = member.cpu_times()
+            except psutil.Error:
+                continue
+            user += times.user + times.children_user
+            system += times.system + times.children_system
+    return user, system
 
 
 def stop(processes) -> None:
@@ -219,7 +246,10 @@ def stop(processes) -> None:
             process.kill()
 
 
-def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -> dict:
+def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path,
+               spy=None) -> dict:  # fmt: skip
+    """One outbox run until every delivery is final: its rate, and its worker processes'
+    peak memory and CPU (from the moment they all answer a ping to the end)."""
     from campaign.extensions import db
     from campaign.mailings import services
     from campaign.mailings.models import Mailing
@@ -227,6 +257,7 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
     processes = start_workers(workers, {**settings, "MAILING_PARALLEL_TASKS": str(workers)},
                               logs, extra=("--pool=solo",),
                               ready=app.extensions["celery"])  # fmt: skip
+    worker_processes = list(processes)
     # Beat's tick, as in production: it wakes a retry that falls due after the tasks ended.
     with open(logs / "beat.log", "ab") as out:
         processes.append(subprocess.Popen(
@@ -234,9 +265,11 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
              "--schedule", str(logs / f"beat-{time.monotonic_ns()}")],
             cwd=ROOT, env={**os.environ, **settings}, stdout=out, stderr=subprocess.STDOUT,
         ))  # fmt: skip
+    spying = spy(worker_processes[0].pid) if spy else None
     try:
         with app.app_context():
             mailing = db.session.get(Mailing, mailing_id)
+            cpu_before = cpu_seconds(worker_processes)
             started = time.perf_counter()
             services.send(None, mailing)
             db.session.commit()
@@ -248,10 +281,21 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
                 if progress["done"] >= total:
                     break
             seconds = time.perf_counter() - started
+            (user_after, system_after) = cpu_seconds(worker_processes)
+            user, system = user_after - cpu_before[0], system_after - cpu_before[1]
+            cpu = user + system
             counts = progress["counts"]
-        return {"seconds": seconds, "rate": total / seconds, "memory": peak_memory_mb(processes),
-                "counts": counts, "total": total}  # fmt: skip
+        return {"seconds": seconds, "rate": total / seconds,
+                "memory": peak_memory_mb(worker_processes), "counts": counts, "total": total,
+                "cpu_seconds": cpu, "cpu_us": cpu / total * 1e6,
+                "cpu_user_us": user / total * 1e6}  # fmt: skip
     finally:
+        if spying is not None:
+            spying.send_signal(2)  # py-spy writes its file on SIGINT
+            try:
+                spying.wait(30)
+            except subprocess.TimeoutExpired:
+                spying.kill()
         stop(processes)
 
 
