@@ -331,8 +331,11 @@ def run_smtplib(
     sink: Sink, message: bytes, count: int, processes: int, connections: int = CONNECTIONS
 ) -> dict:
     """Baseline (a): pre-built messages, the same processes × connections as the outbox."""
+    import resource
+
     share = count // (processes * connections) * connections
     count = share * processes  # whole messages per thread: the rate counts what was sent
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     workers = [
         multiprocessing.Process(
@@ -345,7 +348,10 @@ def run_smtplib(
     for worker in workers:
         worker.join()
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rate": count / seconds}
+    # The sending processes' own CPU (joined children of this process).
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return {"seconds": seconds, "rate": count / seconds, "cpu_us": cpu / count * 1e6}
 
 
 def run_textbook(sink: Sink, redis_url: str, app, mailing_id: int, count: int, logs: Path):
@@ -394,9 +400,10 @@ def run_relay(args, tmp: Path, redis_server) -> None:
             for workers in (int(w) for w in args.workers.split(",")):
                 for connections in (int(c) for c in args.relay_connections.split(",")):
                     mailing_id = prepare(app, supporters)
-                    a = run_smtplib(sink, message, supporters, workers, connections)["rate"]
-                    print(f"(a) smtplib {latency_ms:g} ms, {workers} × {connections}: {a:.0f}/s",
-                          flush=True)  # fmt: skip
+                    baseline = run_smtplib(sink, message, supporters, workers, connections)
+                    a = baseline["rate"]
+                    print(f"(a) smtplib {latency_ms:g} ms, {workers} × {connections}: {a:.0f}/s, "
+                          f"{baseline['cpu_us']:.0f} µs CPU a message", flush=True)  # fmt: skip
                     # A session that times out opening (hundreds at once, on a loaded
                     # machine) is retried after 1 s rather than the default minute.
                     config = {**settings, "MAILING_CONNECTIONS": str(connections),
@@ -406,11 +413,13 @@ def run_relay(args, tmp: Path, redis_server) -> None:
                     time.sleep(0.5)
                     received = sink.log.read_text().split()
                     result["doubled"] = len(received) - len(set(received))
-                    result.update(a=a, latency=latency_ms, connections=connections,
-                                  supporters=supporters)  # fmt: skip
+                    result.update(a=a, a_cpu=baseline["cpu_us"], latency=latency_ms,
+                                  connections=connections, supporters=supporters,
+                                  load=os.getloadavg()[0])  # fmt: skip
                     rows.append((workers, result))
                     print(f"outbox {latency_ms:g} ms, {workers} × {connections}: "
                           f"{result['rate']:.0f}/s in {result['seconds']:.1f} s, "
+                          f"{result['cpu_us']:.0f} µs worker CPU a message, "
                           f"{result['memory']:.0f} MB, {result['counts']}", flush=True)  # fmt: skip
             textbook_count = args.relay_textbook if latency_ms <= 50 else args.relay_textbook // 3
             textbook = run_textbook(sink, redis_server.url, app, mailing_id, textbook_count, tmp)
@@ -423,17 +432,20 @@ def run_relay(args, tmp: Path, redis_server) -> None:
             sink.stop()
     print(
         "\n| relay latency | supporters | workers | connections | messages/s | time "
-        "| peak worker RSS | vs (a) smtplib | vs (b) textbook | final, doubled |"
+        "| worker CPU a message | peak worker RSS | vs (a) smtplib | vs (b) textbook "
+        "| final, doubled | load (1 min) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for workers, r in rows:
         counts = r["counts"]
         final = sum(counts.get(state, 0) for state in ("sent", "failed", "suppressed", "bounced"))
         print(f"| {r['latency']:g} ms | {r['supporters']:,} | {workers} | {r['connections']} | "
-              f"{r['rate']:,.0f} | {r['seconds']:.1f} s | {r['memory']:.0f} MB | "
+              f"{r['rate']:,.0f} | {r['seconds']:.1f} s | {r['cpu_us']:.0f} µs "
+              f"(a: {r['a_cpu']:.0f} µs) | {r['memory']:.0f} MB | "
               f"{r['rate'] / r['a']:.2f} (a = {r['a']:,.0f}/s) | "
               f"{r['rate'] / r['b']:.0f}× (b = {r['b']:.1f}/s) | "
-              f"{final:,} of {r['total']:,}, {r.get('doubled', 0)} |")  # fmt: skip
+              f"{final:,} of {r['total']:,}, {r.get('doubled', 0)} | "
+              f"{r['load']:.1f} |")  # fmt: skip
 
 
 def main() -> None:
@@ -481,9 +493,11 @@ def main() -> None:
                     message = sample_message(app, mailing_id)
                     # (a) right before and right after the outbox, against their mean: the
                     # machine is shared, and its load drifts between runs.
-                    before = run_smtplib(sink, message, supporters, workers)["rate"]
+                    first = run_smtplib(sink, message, supporters, workers)
                     result = run_outbox(app, settings, mailing_id, workers, tmp)
-                    after = run_smtplib(sink, message, supporters, workers)["rate"]
+                    second = run_smtplib(sink, message, supporters, workers)
+                    before, after = first["rate"], second["rate"]
+                    result["a_cpu"] = (first["cpu_us"] + second["cpu_us"]) / 2
                     print(f"(a) smtplib, {sink.name}, {workers} × {CONNECTIONS} connections: "
                           f"{before:.0f}/s before, {after:.0f}/s after", flush=True)  # fmt: skip
                     result.update(sink=sink.name, a=(before + after) / 2, size=len(message))
@@ -512,14 +526,17 @@ def main() -> None:
 def report(rows, textbook, args) -> None:
     print(f"\n{args.supporters} supporters on smtp-sink, {args.delay_supporters} on the delaying "
           f"sink; textbook on {args.textbook}\n")  # fmt: skip
-    print("| sink | database | workers | messages/s | time | peak worker RSS | vs (a) | vs (b) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| sink | database | workers | messages/s | time | worker CPU a message "
+          "| peak worker RSS | vs (a) | vs (b) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for backend, workers, result in rows:
         a = result["a"]
         b = f"{result['rate'] / textbook['rate']:.1f}× (b = {textbook['rate']:.0f}/s)" if (
             textbook and result["sink"] == "smtp-sink") else "–"  # fmt: skip
         print(f"| {result['sink']} | {backend} | {workers} | {result['rate']:.0f} | "
-              f"{result['seconds']:.1f} s | {result['memory']:.0f} MB | "
+              f"{result['seconds']:.1f} s | "
+              f"{result['cpu_us']:.0f} µs (a: {result['a_cpu']:.0f} µs) | "
+              f"{result['memory']:.0f} MB | "
               f"{result['rate'] / a:.2f} (a = {a:.0f}/s) | {b} |")  # fmt: skip
     sizes = sorted({result["size"] for _b, _w, result in rows})
     print(f"\nmessage size {', '.join(f'{size / 1024:.1f} KB' for size in sizes)}")
