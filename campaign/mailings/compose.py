@@ -585,4 +585,8 @@ def _transfer_encode(data: bytes, plain: bool, eight_bit: bool) -> tuple[str, by
 def _one_line(value: str) -> str:
     # A name is the supporter's own text: fold any line break into a space so it
     # can never start a header of its own.
+    if value and value.isprintable() and "  " not in value:
+        # No whitespace but single ASCII spaces (isprintable() is False for every
+        # other space and line break): only the ends can change.
+        return value.strip()
     return _SPACES.sub(" ", value or "").strip()

@@ -30,11 +30,11 @@ import heapq
 import itertools
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -323,7 +323,9 @@ class Batch:
     recipients: list[compose.Recipient]
     composers: compose.ComposerSet  # grown by the recorder thread, read by the senders
     window: threading.Semaphore
-    results: queue.Queue = field(default_factory=queue.Queue)
+    # Answered results, appended by the senders (deque.append is atomic), popped by
+    # the recorder thread: no lock and no wake-up per message.
+    results: deque[Result] = field(default_factory=deque)
     stop: threading.Event = field(default_factory=threading.Event)
     next_index: int = 0
     open: bool = False  # more recipients may still be appended
@@ -388,7 +390,7 @@ def _sender(batch: Batch, relay, per_connection, rate: RateLimit, check) -> None
             # is answered but unrecorded; what is on the wire is bounded by the
             # connections (docs/RELIABILITY.md).
             batch.window.acquire()
-            batch.results.put(result)
+            batch.results.append(result)
     finally:
         smtp.POOL.give_back(connection)
 
