@@ -189,24 +189,51 @@ def start_workers(count: int, env: dict, logs: Path, app_module: str = "worker",
     return processes
 
 
+def _tree(process) -> list:
+    """The psutil processes of ``process`` and its live descendants."""
+    import psutil
+
+    try:
+        root = psutil.Process(process.pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def peak_memory_mb(processes) -> float:
+    """The largest peak RSS (VmHWM) of one worker process, its children's peaks added.
+
+    Only the worker processes passed in (not beat, not the sinks); read from each
+    process's own counter, so every run reports its own workers' peak.
+    """
     peak = 0
     for process in processes:
-        for pid in [process.pid, *_children(process.pid)]:
+        total = 0
+        for member in _tree(process):
             try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                for line in Path(f"/proc/{member.pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]))
+                        total += int(line.split()[1])
             except OSError:
                 continue
+        peak = max(peak, total)
     return peak / 1024
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+def cpu_seconds(processes) -> tuple[float, float]:
+    """(user, system) CPU seconds of the worker processes and their children, so far."""
+    import psutil
+
+    user = system = 0.0
+    for process in processes:
+        for member in _tree(process):
+            try:
+                times = member.cpu_times()
+            except psutil.Error:
+                continue
+            user += times.user + times.children_user
+            system += times.system + times.children_system
+    return user, system
 
 
 def stop(processes) -> None:
@@ -219,7 +246,10 @@ def stop(processes) -> None:
             process.kill()
 
 
-def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -> dict:
+def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path,
+               spy=None) -> dict:  # fmt: skip
+    """One outbox run until every delivery is final: its rate, and its worker processes'
+    peak memory and CPU (from the moment they all answer a ping to the end)."""
     from campaign.extensions import db
     from campaign.mailings import services
     from campaign.mailings.models import Mailing
@@ -227,6 +257,7 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
     processes = start_workers(workers, {**settings, "MAILING_PARALLEL_TASKS": str(workers)},
                               logs, extra=("--pool=solo",),
                               ready=app.extensions["celery"])  # fmt: skip
+    worker_processes = list(processes)
     # Beat's tick, as in production: it wakes a retry that falls due after the tasks ended.
     with open(logs / "beat.log", "ab") as out:
         processes.append(subprocess.Popen(
@@ -234,9 +265,11 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
              "--schedule", str(logs / f"beat-{time.monotonic_ns()}")],
             cwd=ROOT, env={**os.environ, **settings}, stdout=out, stderr=subprocess.STDOUT,
         ))  # fmt: skip
+    spying = spy(worker_processes[0].pid) if spy else None
     try:
         with app.app_context():
             mailing = db.session.get(Mailing, mailing_id)
+            cpu_before = cpu_seconds(worker_processes)
             started = time.perf_counter()
             services.send(None, mailing)
             db.session.commit()
@@ -248,10 +281,21 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path) -
                 if progress["done"] >= total:
                     break
             seconds = time.perf_counter() - started
+            (user_after, system_after) = cpu_seconds(worker_processes)
+            user, system = user_after - cpu_before[0], system_after - cpu_before[1]
+            cpu = user + system
             counts = progress["counts"]
-        return {"seconds": seconds, "rate": total / seconds, "memory": peak_memory_mb(processes),
-                "counts": counts, "total": total}  # fmt: skip
+        return {"seconds": seconds, "rate": total / seconds,
+                "memory": peak_memory_mb(worker_processes), "counts": counts, "total": total,
+                "cpu_seconds": cpu, "cpu_us": cpu / total * 1e6,
+                "cpu_user_us": user / total * 1e6}  # fmt: skip
     finally:
+        if spying is not None:
+            spying.send_signal(2)  # py-spy writes its file on SIGINT
+            try:
+                spying.wait(30)
+            except subprocess.TimeoutExpired:
+                spying.kill()
         stop(processes)
 
 
@@ -287,8 +331,11 @@ def run_smtplib(
     sink: Sink, message: bytes, count: int, processes: int, connections: int = CONNECTIONS
 ) -> dict:
     """Baseline (a): pre-built messages, the same processes × connections as the outbox."""
+    import resource
+
     share = count // (processes * connections) * connections
     count = share * processes  # whole messages per thread: the rate counts what was sent
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     workers = [
         multiprocessing.Process(
@@ -301,7 +348,10 @@ def run_smtplib(
     for worker in workers:
         worker.join()
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rate": count / seconds}
+    # The sending processes' own CPU (joined children of this process).
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return {"seconds": seconds, "rate": count / seconds, "cpu_us": cpu / count * 1e6}
 
 
 def run_textbook(sink: Sink, redis_url: str, app, mailing_id: int, count: int, logs: Path):
@@ -350,9 +400,10 @@ def run_relay(args, tmp: Path, redis_server) -> None:
             for workers in (int(w) for w in args.workers.split(",")):
                 for connections in (int(c) for c in args.relay_connections.split(",")):
                     mailing_id = prepare(app, supporters)
-                    a = run_smtplib(sink, message, supporters, workers, connections)["rate"]
-                    print(f"(a) smtplib {latency_ms:g} ms, {workers} × {connections}: {a:.0f}/s",
-                          flush=True)  # fmt: skip
+                    baseline = run_smtplib(sink, message, supporters, workers, connections)
+                    a = baseline["rate"]
+                    print(f"(a) smtplib {latency_ms:g} ms, {workers} × {connections}: {a:.0f}/s, "
+                          f"{baseline['cpu_us']:.0f} µs CPU a message", flush=True)  # fmt: skip
                     # A session that times out opening (hundreds at once, on a loaded
                     # machine) is retried after 1 s rather than the default minute.
                     config = {**settings, "MAILING_CONNECTIONS": str(connections),
@@ -362,11 +413,13 @@ def run_relay(args, tmp: Path, redis_server) -> None:
                     time.sleep(0.5)
                     received = sink.log.read_text().split()
                     result["doubled"] = len(received) - len(set(received))
-                    result.update(a=a, latency=latency_ms, connections=connections,
-                                  supporters=supporters)  # fmt: skip
+                    result.update(a=a, a_cpu=baseline["cpu_us"], latency=latency_ms,
+                                  connections=connections, supporters=supporters,
+                                  load=os.getloadavg()[0])  # fmt: skip
                     rows.append((workers, result))
                     print(f"outbox {latency_ms:g} ms, {workers} × {connections}: "
                           f"{result['rate']:.0f}/s in {result['seconds']:.1f} s, "
+                          f"{result['cpu_us']:.0f} µs worker CPU a message, "
                           f"{result['memory']:.0f} MB, {result['counts']}", flush=True)  # fmt: skip
             textbook_count = args.relay_textbook if latency_ms <= 50 else args.relay_textbook // 3
             textbook = run_textbook(sink, redis_server.url, app, mailing_id, textbook_count, tmp)
@@ -379,17 +432,20 @@ def run_relay(args, tmp: Path, redis_server) -> None:
             sink.stop()
     print(
         "\n| relay latency | supporters | workers | connections | messages/s | time "
-        "| peak worker RSS | vs (a) smtplib | vs (b) textbook | final, doubled |"
+        "| worker CPU a message | peak worker RSS | vs (a) smtplib | vs (b) textbook "
+        "| final, doubled | load (1 min) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for workers, r in rows:
         counts = r["counts"]
         final = sum(counts.get(state, 0) for state in ("sent", "failed", "suppressed", "bounced"))
         print(f"| {r['latency']:g} ms | {r['supporters']:,} | {workers} | {r['connections']} | "
-              f"{r['rate']:,.0f} | {r['seconds']:.1f} s | {r['memory']:.0f} MB | "
+              f"{r['rate']:,.0f} | {r['seconds']:.1f} s | {r['cpu_us']:.0f} µs "
+              f"(a: {r['a_cpu']:.0f} µs) | {r['memory']:.0f} MB | "
               f"{r['rate'] / r['a']:.2f} (a = {r['a']:,.0f}/s) | "
               f"{r['rate'] / r['b']:.0f}× (b = {r['b']:.1f}/s) | "
-              f"{final:,} of {r['total']:,}, {r.get('doubled', 0)} |")  # fmt: skip
+              f"{final:,} of {r['total']:,}, {r.get('doubled', 0)} | "
+              f"{r['load']:.1f} |")  # fmt: skip
 
 
 def main() -> None:
@@ -437,9 +493,11 @@ def main() -> None:
                     message = sample_message(app, mailing_id)
                     # (a) right before and right after the outbox, against their mean: the
                     # machine is shared, and its load drifts between runs.
-                    before = run_smtplib(sink, message, supporters, workers)["rate"]
+                    first = run_smtplib(sink, message, supporters, workers)
                     result = run_outbox(app, settings, mailing_id, workers, tmp)
-                    after = run_smtplib(sink, message, supporters, workers)["rate"]
+                    second = run_smtplib(sink, message, supporters, workers)
+                    before, after = first["rate"], second["rate"]
+                    result["a_cpu"] = (first["cpu_us"] + second["cpu_us"]) / 2
                     print(f"(a) smtplib, {sink.name}, {workers} × {CONNECTIONS} connections: "
                           f"{before:.0f}/s before, {after:.0f}/s after", flush=True)  # fmt: skip
                     result.update(sink=sink.name, a=(before + after) / 2, size=len(message))
@@ -468,14 +526,17 @@ def main() -> None:
 def report(rows, textbook, args) -> None:
     print(f"\n{args.supporters} supporters on smtp-sink, {args.delay_supporters} on the delaying "
           f"sink; textbook on {args.textbook}\n")  # fmt: skip
-    print("| sink | database | workers | messages/s | time | peak worker RSS | vs (a) | vs (b) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| sink | database | workers | messages/s | time | worker CPU a message "
+          "| peak worker RSS | vs (a) | vs (b) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for backend, workers, result in rows:
         a = result["a"]
         b = f"{result['rate'] / textbook['rate']:.1f}× (b = {textbook['rate']:.0f}/s)" if (
             textbook and result["sink"] == "smtp-sink") else "–"  # fmt: skip
         print(f"| {result['sink']} | {backend} | {workers} | {result['rate']:.0f} | "
-              f"{result['seconds']:.1f} s | {result['memory']:.0f} MB | "
+              f"{result['seconds']:.1f} s | "
+              f"{result['cpu_us']:.0f} µs (a: {result['a_cpu']:.0f} µs) | "
+              f"{result['memory']:.0f} MB | "
               f"{result['rate'] / a:.2f} (a = {a:.0f}/s) | {b} |")  # fmt: skip
     sizes = sorted({result["size"] for _b, _w, result in rows})
     print(f"\nmessage size {', '.join(f'{size / 1024:.1f} KB' for size in sizes)}")

@@ -114,7 +114,7 @@ def placeholder_supporter(country: str | None = None, blanks: tuple = ()):
     (``{% if city %}{{ city }}, {% endif %}``), and a marker would always pass
     the test, leaving a stray comma for a supporter without a city.
     """
-    fields = {name: f"[[ua:{name}]]" for name in PERSONAL}
+    fields: dict[str, str | None] = {name: f"[[ua:{name}]]" for name in PERSONAL}
     fields.update(dict.fromkeys(blanks, ""))
     if "first_name" in blanks and "last_name" in blanks:
         fields["name"] = ""
@@ -250,6 +250,8 @@ def _appeal_block(content: Content, language: str, supporter):
     if stage(content) not in ("appeal", "update_action"):
         return None
     case, update = content.context.get("case"), content.context.get("update")
+    if case is None:  # stage() says "free" without a case: not reached
+        return None
     block = appeal_block(case, supporter, language=language, update=update)
     # One signed link per supporter, substituted in stage two (also the print link's token).
     block.action_url = "[[ua:action_url]]"
@@ -443,10 +445,10 @@ class Composer:
             f"Message-ID: {message_id(self.mailing_id, recipient.delivery_id, self.domain)}\r\n"
             f"List-Unsubscribe: <{unsubscribe}>\r\n"
         )
-        text, text_plain = self.text_template.fill(values)
-        page, page_plain = self.html_template.fill(values)
-        text_encoding, text = _transfer_encode(text.encode("utf-8"), text_plain, eight_bit)
-        page_encoding, page = _transfer_encode(page.encode("utf-8"), page_plain, eight_bit)
+        text_part, text_plain = self.text_template.fill(values)
+        page_part, page_plain = self.html_template.fill(values)
+        text_encoding, text = _transfer_encode(text_part.encode("utf-8"), text_plain, eight_bit)
+        page_encoding, page = _transfer_encode(page_part.encode("utf-8"), page_plain, eight_bit)
         body = b"".join(
             (
                 (self.fixed_headers + headers + "\r\n").encode("utf-8"),
@@ -490,6 +492,10 @@ class ComposerSet:
     def for_recipient(self, recipient) -> Composer:
         self.add([recipient])
         return self.composers[self.key(recipient)]
+
+    def get(self, recipient) -> Composer:
+        """The composer ``add`` made for this recipient (reads only: safe in sender threads)."""
+        return self.composers[composer_key(recipient, self.by_country)]
 
     def build(self, recipient, eight_bit: bool = False) -> tuple[str, str, bytes]:
         return self.for_recipient(recipient).build(recipient, eight_bit=eight_bit)
@@ -579,4 +585,8 @@ def _transfer_encode(data: bytes, plain: bool, eight_bit: bool) -> tuple[str, by
 def _one_line(value: str) -> str:
     # A name is the supporter's own text: fold any line break into a space so it
     # can never start a header of its own.
+    if value and value.isprintable() and "  " not in value:
+        # No whitespace but single ASCII spaces (isprintable() is False for every
+        # other space and line break): only the ends can change.
+        return value.strip()
     return _SPACES.sub(" ", value or "").strip()

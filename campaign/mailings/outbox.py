@@ -30,11 +30,11 @@ import heapq
 import itertools
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -42,14 +42,15 @@ import limits
 import limits.storage
 import limits.strategies
 from flask import current_app
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.selectable import ScalarSelect, Select
 
 from campaign.core.db import dialect_name
-from campaign.core.types import utcnow
+from campaign.core.types import UTCDateTime, utcnow
 from campaign.extensions import db
 from campaign.mailings import compose, settings, smtp
 from campaign.mailings.models import Delivery, Mailing, OutboxHolder
-from campaign.supporters.models import Supporter
 
 log = logging.getLogger(__name__)
 SUPPRESSED = "suppressed"
@@ -90,13 +91,13 @@ def claim(
         # PostgreSQL may run the locking subquery again as the UPDATE goes, skip the
         # rows the UPDATE itself has just changed, and so claim far more than ``limit``.
         picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        due = select(picked.c.id)
+        chosen: Select[tuple[int]] | ScalarSelect[int] = select(picked.c.id)
     else:
-        due = due.scalar_subquery()
+        chosen = due.scalar_subquery()
     ids = list(
         db.session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(due), Delivery.state == "queued")
+            .where(Delivery.id.in_(chosen), Delivery.state == "queued")
             .values(
                 state="sending",
                 lease_until=now + timedelta(seconds=lease_seconds),
@@ -111,36 +112,38 @@ def claim(
     if not ids:
         db.session.commit()
         return []
-    # The suppression check at claim time: one statement for the whole batch.
-    db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(ids),
-            Delivery.supporter_id.in_(select(Supporter.id).where(Supporter.state != "subscribed")),
-        )
-        .values(state=SUPPRESSED, lease_until=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    rows = db.session.execute(
-        select(
-            Delivery.id,
-            Supporter.id,
-            Supporter.email,
-            Supporter.first_name,
-            Supporter.last_name,
-            Supporter.language,
-            Supporter.city,
-            Supporter.country,
-        )
-        .join(Supporter, Supporter.id == Delivery.supporter_id)
-        .where(Delivery.id.in_(ids), Delivery.state == "sending")
-        .order_by(Delivery.id)
-    ).all()
+    recipients: list[compose.Recipient] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        # The suppression check at claim time: one statement for the whole chunk.
+        db.session.execute(_SUPPRESS_AT_CLAIM, {"ids": chunk, "now": now})
+        rows = db.session.execute(_CLAIMED, {"ids": chunk})
+        recipients.extend(compose.Recipient(*row) for row in rows)
     db.session.commit()
-    return [compose.Recipient(*row) for row in rows]
+    return recipients
+
+
+# Plain SQL compiled once, the ids as one expanding parameter: the ORM statements
+# cost more per claim than the database's own work (500 ids coerced one by one).
+_SUPPRESS_AT_CLAIM = text(
+    "UPDATE deliveries SET state = 'suppressed', lease_until = NULL, updated_at = :now "
+    "WHERE id IN :ids AND supporter_id IN "
+    "(SELECT id FROM supporters WHERE state <> 'subscribed')"
+).bindparams(bindparam("now", type_=UTCDateTime), bindparam("ids", expanding=True))
+_CLAIMED = text(
+    "SELECT d.id, s.id, s.email, s.first_name, s.last_name, s.language, s.city, s.country "
+    "FROM deliveries d JOIN supporters s ON s.id = d.supporter_id "
+    "WHERE d.id IN :ids AND d.state = 'sending' ORDER BY d.id"
+).bindparams(bindparam("ids", expanding=True))
 
 
 # -- sending ---------------------------------------------------------------------------
+
+
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
 
 
 class SuppressionCheck:
@@ -156,28 +159,36 @@ class SuppressionCheck:
     senders exhausted SQLAlchemy's pool and stalled the mailing).
     """
 
-    def __init__(self, engine):
+    def __init__(self, engine: Engine) -> None:
         self.connection = engine.raw_connection()
         self.postgres = engine.dialect.name == "postgresql"
-        if self.postgres:
-            self.connection.driver_connection.autocommit = True
+        self._autocommit(True)
         self.marker = "%s" if self.postgres else "?"
-        self.ready = threading.Condition()
+        self.lock = threading.Lock()
         self.waiting: list[_Question] = []
         self.reading = False
         self.reads = 0  # how many queries ran (the tests count them)
 
     def subscribed(self, supporter_id: int) -> bool:
+        """Whether the supporter is subscribed, by a read that began after this call.
+
+        Each waiting sender blocks on a lock of its own, released once its answer is
+        in (or once it is its turn to read for the others): one wake-up a message,
+        where a shared condition woke every waiting sender at every read.
+        """
         question = _Question(supporter_id)
-        with self.ready:
-            self.waiting.append(question)
-            while question.answer is None:
-                if not self.reading:
-                    group, self.waiting, self.reading = self.waiting, [], True
-                    break
-                self.ready.wait()
+        with self.lock:
+            if self.reading:
+                self.waiting.append(question)
             else:
+                self.reading = True
+                question.reads = True
+        if not question.reads:
+            question.done.acquire()  # answered, or handed the next read
+            if not question.reads:
                 return question.answered()
+        with self.lock:
+            group, self.waiting = [question, *self.waiting], []
         try:
             subscribed = self._read({q.supporter_id for q in group})
             for q in group:
@@ -185,10 +196,16 @@ class SuppressionCheck:
         except Exception as error:  # noqa: BLE001 - handed to every sender that asked
             for q in group:
                 q.answer, q.error = False, error
-        with self.ready:
-            self.reading = False
+        with self.lock:
             self.reads += 1
-            self.ready.notify_all()
+            if self.waiting:  # asked during this read: the first of them reads next
+                following = self.waiting.pop(0)
+                following.reads = True
+                following.done.release()
+            else:
+                self.reading = False
+        for q in group[1:]:
+            q.done.release()
         return question.answered()
 
     def _read(self, ids: set[int]) -> set[int]:
@@ -210,9 +227,14 @@ class SuppressionCheck:
             cursor.close()
         return found
 
+    def _autocommit(self, on: bool) -> None:
+        # PostgreSQL: each read its own transaction, begun when it is sent.
+        driver = self.connection.driver_connection
+        if self.postgres and driver is not None:
+            driver.autocommit = on
+
     def close(self) -> None:
-        if self.postgres:
-            self.connection.driver_connection.autocommit = False
+        self._autocommit(False)
         self.connection.close()
 
 
@@ -221,6 +243,8 @@ class _Question:
     supporter_id: int
     answer: bool | None = None
     error: Exception | None = None
+    reads: bool = False  # this sender runs the read for everybody waiting
+    done: threading.Lock = field(default_factory=_held_lock)
 
     def answered(self) -> bool:
         if self.error is not None:
@@ -273,6 +297,7 @@ class RateLimit:
 
     def _wait(self, rate, *identifiers: str) -> float:
         """0 if one message may go now (and counts it), else the seconds to wait."""
+        assert self.limiter is not None  # made whenever a rate is set
         try:
             if self.limiter.hit(rate, "campaign-mail", *identifiers):
                 return 0.0
@@ -296,9 +321,11 @@ class Batch:
 
     mailing_id: int
     recipients: list[compose.Recipient]
-    composers: dict  # (language, country or None) → Composer, and "by_country"
+    composers: compose.ComposerSet  # grown by the recorder thread, read by the senders
     window: threading.Semaphore
-    results: queue.Queue = field(default_factory=queue.Queue)
+    # Answered results, appended by the senders (deque.append is atomic), popped by
+    # the recorder thread: no lock and no wake-up per message.
+    results: deque[Result] = field(default_factory=deque)
     stop: threading.Event = field(default_factory=threading.Event)
     next_index: int = 0
     open: bool = False  # more recipients may still be appended
@@ -363,7 +390,7 @@ def _sender(batch: Batch, relay, per_connection, rate: RateLimit, check) -> None
             # is answered but unrecorded; what is on the wire is bounded by the
             # connections (docs/RELIABILITY.md).
             batch.window.acquire()
-            batch.results.put(result)
+            batch.results.append(result)
     finally:
         smtp.POOL.give_back(connection)
 
@@ -374,8 +401,7 @@ def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateL
         batch.defer(recipient, wait)
         return None
     rate.take()
-    composers = batch.composers
-    composer = composers[compose.composer_key(recipient, composers["by_country"])]
+    composer = batch.composers.get(recipient)
 
     def build(eight_bit: bool) -> tuple[str, str, bytes]:
         # Called once the session is open, right before MAIL FROM: the last look at
@@ -418,7 +444,8 @@ def run_batch(mailing_id: int) -> int:
         db.session.commit()
         return 0
     try:
-        composers = add_composers(mailing_id, {}, recipients)
+        composers = composer_set(mailing_id)
+        composers.add(recipients)
         db.session.commit()  # end the read transaction: SMTP I/O follows
     except Exception:
         db.session.rollback()
@@ -457,18 +484,20 @@ LIVE_SECONDS = 3.0
 TICK_GONE_SECONDS = 300
 
 
-def add_composers(mailing_id: int, composers: dict, recipients) -> dict:
-    """Composers for the (language, country) keys of ``recipients`` not yet in ``composers``."""
+def composer_set(mailing_id: int) -> compose.ComposerSet:
+    """The composers of a mailing, made as its recipients need them (``add``).
+
+    Composers are added by the recorder thread before the recipients that need
+    them are handed to the senders, which only read them (``get``).
+    """
     from campaign.mailings import services
 
     mailing = db.session.get(Mailing, mailing_id)
-    if "by_country" not in composers:
-        composers["by_country"] = compose.needs_country(services.content(mailing))
-    by_country = composers["by_country"]
-    for key in {compose.composer_key(r, by_country) for r in recipients} - composers.keys():
-        # Added before the recipients that need it: sender threads only read the dict.
-        composers[key] = services.composer_for(mailing, *key)
-    return composers
+    if mailing is None:
+        raise LookupError(f"mailing {mailing_id} is gone")
+    return compose.ComposerSet(
+        mailing_id, services.content(mailing), services.links_for(mailing.case_id)
+    )
 
 
 class Refill:
@@ -512,7 +541,7 @@ class Refill:
         try:
             recipients = claim(self.mailing_id, self.size, self.lease, self.holder)
             if recipients:
-                add_composers(self.mailing_id, batch.composers, recipients)
+                batch.composers.add(recipients)
                 db.session.commit()
         except Exception:
             # The batch in hand is still sent and recorded. The claim has committed:

@@ -8,7 +8,7 @@ from email import policy
 import pytest
 from sqlalchemy import func, select, update
 
-from campaign.mailings import outbox, services
+from campaign.mailings import compose, outbox, services
 from campaign.mailings.models import Delivery, Mailing
 
 
@@ -117,14 +117,15 @@ def test_a_claim_takes_no_more_than_asked(db, make_supporters, approved_mailing)
 
 
 def _failing_for(language: str):
-    real = services.composer_for
+    """A Composer class that cannot compose ``language`` (the outbox's ComposerSet makes them)."""
 
-    def composer_for(mailing, lang, *rest):
-        if lang == language:
-            raise RuntimeError("template error")
-        return real(mailing, lang, *rest)
+    class Failing(compose.Composer):
+        def __init__(self, mailing_id, content, lang, *rest):
+            if lang == language:
+                raise RuntimeError("template error")
+            super().__init__(mailing_id, content, lang, *rest)
 
-    return composer_for
+    return Failing
 
 
 @pytest.mark.commits  # sends on worker threads, each on a connection of its own
@@ -143,7 +144,7 @@ def test_a_top_up_that_cannot_be_composed_goes_back_to_the_queue(
         update(Supporter).where(Supporter.id.in_(last.scalar_subquery())).values(language="fr")
     )
     db.session.commit()
-    monkeypatch.setattr(services, "composer_for", _failing_for("fr"))
+    monkeypatch.setattr(compose, "Composer", _failing_for("fr"))
     outbox.run_batch(mailing.id)
     db.session.expire_all()
     states = dict(
@@ -165,7 +166,7 @@ def test_a_first_claim_that_cannot_be_composed_goes_back_to_the_queue(
     mailing = approved_mailing()
     services.send(None, mailing)
     db.session.commit()
-    monkeypatch.setattr(services, "composer_for", _failing_for("fr"))
+    monkeypatch.setattr(compose, "Composer", _failing_for("fr"))
     with pytest.raises(RuntimeError, match="template error"):
         outbox.run_batch(mailing.id)
     db.session.expire_all()
