@@ -308,7 +308,14 @@ def create_supporter(actor, data: dict) -> Supporter:
 
 
 def update_supporter(actor, supporter: Supporter, data: dict) -> Supporter:
-    clean = clean_profile({k: v for k, v in data.items() if k in PROFILE_FIELDS})
+    """Change the profile fields in ``data`` (a PATCH: the others stay)."""
+    data = {k: v for k, v in data.items() if k in PROFILE_FIELDS}
+    clean = clean_profile(data)
+    if "timezone" in data and not data["timezone"]:
+        # No zone given: the country's, as at sign-up.
+        clean["timezone"] = vocab.timezone_for(clean.get("country", supporter.country))
+    elif "timezone" not in data and supporter.timezone != vocab.timezone_for(supporter.country):
+        clean.pop("timezone", None)  # a zone chosen on its own stays when the country changes
     changes = diff(supporter, clean)
     for field, value in clean.items():
         setattr(supporter, field, value)
