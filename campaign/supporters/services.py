@@ -44,7 +44,7 @@ from campaign.supporters.models import (
     email_key,
 )
 from campaign.supporters.signals import supporter_erasing
-from campaign.supporters.tokens import address_digest
+from campaign.supporters.tokens import address_digest, address_digests
 
 PROFILE_FIELDS = ("first_name", "last_name", "language", "country", "city", "timezone", "interests")
 # A later suppression never softens an earlier one (a bounce after a complaint).
@@ -73,7 +73,14 @@ def normalise_email(text: str | None) -> str:
 
 
 def is_erased(email: str) -> bool:
-    return db.session.get(SuppressedAddress, address_digest(email)) is not None
+    """Whether the mailbox of ``email`` (normalised) was erased: matched on its key."""
+    digests = address_digests(email)
+    return (
+        db.session.scalar(
+            select(SuppressedAddress.digest).where(SuppressedAddress.digest.in_(digests)).limit(1)
+        )
+        is not None
+    )
 
 
 # --- profile --------------------------------------------------------------
@@ -274,7 +281,9 @@ def confirm(supporter: Supporter, nonce: str | None, *, ip: str | None = None) -
     supporter.confirm_nonce = None
     _set_state(supporter, SupporterState.SUBSCRIBED, source="confirmation link", ip=ip)
     db.session.execute(
-        delete(SuppressedAddress).where(SuppressedAddress.digest == address_digest(supporter.email))
+        delete(SuppressedAddress).where(
+            SuppressedAddress.digest.in_(address_digests(supporter.email))
+        )
     )
     db.session.flush()
     return True

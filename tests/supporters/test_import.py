@@ -455,3 +455,40 @@ def test_a_refused_upload_leaves_nothing_behind(app, db, login, content, chosen,
     assert count(db, ImportJob) == 0 and count(db, StoredFile) == 0
     leftovers = list(Path(app.instance_path).rglob("*.csv"))
     assert leftovers == []
+
+
+def test_an_erasure_holds_for_every_form_of_the_mailbox(app, db, tmp_path, make_supporter):
+    """The erasure digest is of models.email_key, the identity of a mailbox: case
+    folded ("STRASSE" is "Straße"), the domain in IDNA form. It was of the address
+    lower-cased, so these came back as new supporters."""
+    services.erase(None, make_supporter(email=services.normalise_email("Straße@bücher.example")))
+    db.session.commit()
+    assert services.is_erased("STRASSE@xn--bcher-kva.example")
+    assert services.is_erased("strasse@BÜCHER.example")
+    job, counts = run(
+        db,
+        write(tmp_path, HEADER + "STRASSE@BÜCHER.example,E,,,,,\nnew@example.org,,,,,,\n"),
+    )
+    assert (counts.created, counts.rejected) == (1, 1)
+    assert "erased" in rejections(job)[0]["reason"]
+    assert services.find_by_email("strasse@xn--bcher-kva.example") is None
+
+
+def test_an_erasure_kept_before_the_identity_key_still_holds(app, db, tmp_path):
+    """Rows kept before 2026-12-07 hold the digest of the address lower-cased;
+    a digest cannot be recomputed, so the checks also try that form: the address
+    as erased is still refused (its other case variants are not: see
+    models.SuppressedAddress)."""
+    import hashlib
+    import hmac
+
+    from campaign.supporters.models import SuppressedAddress
+
+    secret = (app.config["SUPPRESSION_KEY"] or app.config["SECRET_KEY"]).encode()
+    legacy = hmac.digest(secret, "weiß@example.org".encode(), hashlib.sha256).hex()
+    db.session.add(SuppressedAddress(digest=legacy, reason="erased"))
+    db.session.commit()
+    assert services.is_erased("Weiß@example.org")
+    job, counts = run(db, write(tmp_path, HEADER + "WEIß@example.org,E,,,,,\n"))
+    assert (counts.created, counts.rejected) == (0, 1)
+    assert "erased" in rejections(job)[0]["reason"]

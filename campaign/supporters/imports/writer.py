@@ -168,16 +168,20 @@ class Writer(ABC):
         cursor.execute("SELECT 1 FROM suppressed_addresses LIMIT 1")
         if not rows or cursor.fetchone() is None:  # the common case: nobody erased
             return rows
+        # tokens.address_digests: of the key (row.key is models.email_key), and of
+        # the address lower-cased where that differs (erasures kept before 2026-12-07).
         secret, sha256 = self._key, hashlib.sha256
-        digests = {
-            hmac.digest(secret, row.email.lower().encode(), sha256).hex(): key
-            for key, row in rows.items()
-        }
+        digests = {hmac.digest(secret, row.key.encode(), sha256).hex(): key
+                   for key, row in rows.items()}  # fmt: skip
+        for key, row in rows.items():
+            if (lowered := row.email.lower()) != row.key:
+                digests[hmac.digest(secret, lowered.encode(), sha256).hex()] = key
         erased = self._suppressed(list(digests))
         if not erased:
             return rows
         reason = "erased at the person's request: not imported again"
-        dropped = sorted((rows.pop(digests[digest]) for digest in erased), key=lambda r: r.number)
+        gone = {digests[digest] for digest in erased}
+        dropped = sorted((rows.pop(key) for key in gone), key=lambda r: r.number)
         self.erased_rows.extend([row.number, "email", reason, ""] for row in dropped)
         return rows
 
