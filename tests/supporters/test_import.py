@@ -492,3 +492,40 @@ def test_an_erasure_kept_before_the_identity_key_still_holds(app, db, tmp_path):
     job, counts = run(db, write(tmp_path, HEADER + "WEIß@example.org,E,,,,,\n"))
     assert (counts.created, counts.rejected) == (0, 1)
     assert "erased" in rejections(job)[0]["reason"]
+
+
+def test_the_rejection_report_goes_to_the_database_as_it_is_produced(
+    app, db, tmp_path, monkeypatch
+):
+    """The report is never spooled whole (in memory or on disk): each full chunk
+    goes with the next batch, or on its own, to the writer's transaction, and the
+    reader holds at most one chunk. Chunks of 1 KB here, to see them go."""
+    from campaign.core import storage
+
+    monkeypatch.setattr(storage, "CHUNK", 1024)
+    handed: list[int] = []
+    real_put = Writer.put
+
+    def put(self, batch, rows, rejected, position, chunks=()):
+        handed.append(len(chunks))
+        return real_put(self, batch, rows, rejected, position, chunks)
+
+    held: list[int] = []
+    real_write = storage.ChunkWriter.write
+
+    def chunk_write(self, data):
+        real_write(self, data)
+        held.append(len(self.buffer))
+
+    monkeypatch.setattr(Writer, "put", put)
+    monkeypatch.setattr(storage.ChunkWriter, "write", chunk_write)
+    monkeypatch.setattr(storage, "spooled", None)  # no temporary file for the report
+    bad = "".join(f"not-an-address-{i},X,,,,,\n" for i in range(2000))
+    job, counts = run(db, write(tmp_path, HEADER + bad + "ok@example.org,,,,,,\n"))
+    assert (counts.created, counts.rejected) == (1, 2000)
+    assert sum(handed) >= 50 and len([n for n in handed if n]) >= 50  # along the way
+    assert max(held) < 1024
+    report = rejections(job)
+    assert len(report) == 2000 and report[-1]["value"] == "not-an-address-1999"
+    stored = db.session.get(StoredFile, job.report_id)
+    assert stored.size == sum(len(c) for c in imports.report_chunks(job))

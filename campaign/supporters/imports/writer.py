@@ -26,7 +26,8 @@ _by_key = operator.attrgetter("key")
 
 # What the reading side hands over: a batch, the rows and rejections read so
 # far, and the position in the file.
-Item = tuple[list[Row], int, int, int]
+# (rows, rows read, rejected, bytes read, report chunks: inserts of stored_file_chunks)
+Item = tuple[list[Row], int, int, int, list]
 
 
 class Writer(ABC):
@@ -66,11 +67,15 @@ class Writer(ABC):
     def start(self) -> None:
         self.thread.start()
 
-    def put(self, batch: list[Row], rows: int, rejected: int, position: int) -> None:
+    def put(
+        self, batch: list[Row], rows: int, rejected: int, position: int, chunks: list = ()
+    ) -> None:
+        """Hand on a batch, and the rejection report's chunks written so far
+        (``storage.ChunkWriter`` inserts), to be written in one transaction."""
         if self.error is not None:
             raise self.error
-        if batch:
-            self.queue.put((batch, rows, rejected, position))
+        if batch or chunks:
+            self.queue.put((batch, rows, rejected, position, list(chunks)))
 
     def finish(self) -> None:
         self.queue.put(None)
@@ -85,9 +90,12 @@ class Writer(ABC):
             self.conn = conn
             self._opened()
             try:
-                for batch, rows, rejected, position in items:
+                for batch, rows, rejected, position, chunks in items:
                     with conn.begin():
-                        self.write(batch, self.counts)
+                        if batch:
+                            self.write(batch, self.counts)
+                        for insert in chunks:  # the report, as it is produced
+                            conn.execute(insert)
                         self._progress(rows, rejected, position)
             finally:
                 self._closing()
