@@ -347,8 +347,7 @@ class PersonItem(MethodView):
     def patch(self, data, person_id):
         """Change a person."""
         person = services.get_person(person_id)
-        merged = {**_dump_person(person), **data}
-        return _dump_person(services.save_person(g.api_user, person, merged))
+        return _dump_person(services.save_person(g.api_user, person, data))
 
 
 @people_bp.route("/<int:person_id>/statuses", methods=["POST"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -520,7 +521,15 @@ def _clean_aliases(name: str, aliases) -> list[str]:
     return result
 
 
+_PERSON_FIELDS = ("name", "gender", "pronoun", "consent_to_name", "notes")
+
+
 def save_person(actor, person: Person | None, data: dict) -> Person:
+    """Create a person, or change the fields present in ``data`` (the others stay)."""
+    current = person or SimpleNamespace(
+        name="", gender="", pronoun="", consent_to_name=True, notes="", spellings=[""]
+    )
+    data = {**{f: getattr(current, f) for f in _PERSON_FIELDS}, **data}
     name = " ".join((data.get("name") or "").split())
     if not name:
         raise ValidationError("Give the person's name.", "name")
@@ -528,7 +537,7 @@ def save_person(actor, person: Person | None, data: dict) -> Person:
         raise ValidationError("The name holds a character that cannot be stored.", "name")
     if len(name) > 200:
         raise ValidationError("Keep the name under 200 characters.", "name")
-    aliases = _clean_aliases(name, data.get("aliases", person.spellings[1:] if person else []))
+    aliases = _clean_aliases(name, data.get("aliases", current.spellings[1:]))
     creating = person is None
     if creating:
         person = Person(name=name)
@@ -537,7 +546,7 @@ def save_person(actor, person: Person | None, data: dict) -> Person:
         "name": name,
         "gender": (data.get("gender") or "").strip()[:30],
         "pronoun": (data.get("pronoun") or "").strip()[:30],
-        "consent_to_name": bool(data.get("consent_to_name", True)),
+        "consent_to_name": bool(data["consent_to_name"]),
         "notes": (data.get("notes") or "").strip(),
     }
     changes = {} if creating else diff(person, values)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.core.types import UTCDateTime, utcnow
@@ -47,8 +47,8 @@ class CaseDocument(db.Model):
     format: Mapped[str] = mapped_column(String(10))  # the reader's: text, html, docx, pdf, pasted
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    # Deferred: lists of documents must not load megabytes of originals.
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The original, in the database in chunks (core.storage): every machine reads it.
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text, deferred=True)
     # The reader's remarks ("read as Windows-1252", "page 3 skipped"), shown at review.
     read_warnings: Mapped[list] = mapped_column(JSON, default=list)

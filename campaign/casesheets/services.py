@@ -11,7 +11,6 @@ nobody saved are purged after a day (``purge_pending``).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,6 +33,7 @@ from campaign.cases.models import (
 from campaign.casesheets.extract import Proposal, extract
 from campaign.casesheets.models import CONTENT_TYPES, CaseDocument
 from campaign.casesheets.readers import DocumentError, ReadResult, read_document, read_text
+from campaign.core import storage
 from campaign.core.errors import Conflict, NotFound, ServiceError, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
@@ -72,13 +72,15 @@ def clean_filename(filename: str) -> str:
 
 
 def _store(actor, data: bytes, filename: str, result: ReadResult) -> CaseDocument:
+    content_type = CONTENT_TYPES[result.format]
+    stored = storage.save_bytes(data, filename, content_type)  # in chunks, for every machine
     document = CaseDocument(
         filename=filename,
-        content_type=CONTENT_TYPES[result.format],
+        content_type=content_type,
         format=result.format,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
+        size=stored.size,
+        sha256=stored.sha256,
+        file_id=stored.id,
         text=result.text,
         read_warnings=list(result.warnings),
         uploaded_by_id=getattr(actor, "id", None),
@@ -100,8 +102,10 @@ def discard(actor, document: CaseDocument) -> None:
     if not document.is_pending:
         raise Conflict("Only a document that was not saved can be discarded.", "file")
     record(actor, "casesheet.discard", document, f"Discarded {document.filename} unsaved")
+    file_id = document.file_id
     db.session.delete(document)
     db.session.flush()
+    storage.remove(file_id)
 
 
 def documents_of(case: Case) -> list[CaseDocument]:
@@ -117,11 +121,11 @@ def documents_of(case: Case) -> list[CaseDocument]:
 def purge_pending(now: datetime | None = None, max_age: timedelta = PENDING_MAX_AGE) -> int:
     """Delete pending documents older than ``max_age``: uploads nobody saved."""
     cutoff = (now or utcnow()) - max_age
-    result = db.session.execute(
-        delete(CaseDocument).where(
-            CaseDocument.case_id.is_(None), CaseDocument.uploaded_at < cutoff
-        )
-    )
+    stale = (CaseDocument.case_id.is_(None), CaseDocument.uploaded_at < cutoff)
+    files = list(db.session.scalars(select(CaseDocument.file_id).where(*stale)))
+    result = db.session.execute(delete(CaseDocument).where(*stale))
+    for file_id in files:
+        storage.remove(file_id)
     return result.rowcount or 0
 
 

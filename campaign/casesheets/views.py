@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date
 
@@ -14,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -26,6 +24,7 @@ from campaign.cases.models import UpdateKind
 from campaign.casesheets import services
 from campaign.casesheets.forms import ImportForm, ReviewForm
 from campaign.casesheets.highlight import LABELS, highlight, marks_of
+from campaign.core import storage
 from campaign.core.errors import NotFound, ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices
 from campaign.core.roles import requires
@@ -174,13 +173,11 @@ def download(document_id: int):
     document = _document_or_404(document_id)
     if document.is_pending:
         abort(404)  # not part of any case yet: only its review page shows it
-    return send_file(
-        io.BytesIO(document.data),
-        mimetype=document.content_type,
-        as_attachment=True,
-        download_name=document.filename,
-        max_age=0,
-    )
+    if document.file_id is None:
+        abort(404)
+    response = storage.download(document.file_id, document.filename, document.content_type)
+    response.cache_control.max_age = 0
+    return response
 
 
 def _document_or_404(document_id: int):

@@ -4,20 +4,23 @@ web machine's instance folder.
 
 A file is stored as chunks of CHUNK bytes, written and read one chunk at a
 time, so a file of any size passes through memory one chunk at a time.
-The interface is small (save, open_chunks, copy_to, local_copy, remove) so that object
+The interface is small (save, ChunkWriter, open_chunks, copy_to, local_copy, remove) so that object
 storage could stand behind it instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
+from flask import Response, current_app
 from sqlalchemy import delete, select
 
 from campaign.core.models import StoredChunk, StoredFile
@@ -26,21 +29,81 @@ from campaign.extensions import db
 CHUNK = 1 << 20  # 1 MB: a few round trips for a large file, little memory
 
 
-def save(stream: BinaryIO, name: str = "", content_type: str = "text/csv") -> StoredFile:
-    """Store what ``stream`` holds, chunk by chunk; flushes (the caller commits)."""
+class TooLarge(Exception):
+    """The stream held more than the ``max_size`` given to ``save``; nothing kept."""
+
+
+def save(
+    stream: BinaryIO,
+    name: str = "",
+    content_type: str = "text/csv",
+    max_size: int | None = None,
+) -> StoredFile:
+    """Store what ``stream`` holds, chunk by chunk; flushes (the caller commits).
+    Past ``max_size`` bytes it removes what it wrote and raises TooLarge."""
+    stored = new_file(name, content_type)
+    writer = ChunkWriter(stored)
+    while chunk := stream.read(CHUNK):
+        writer.write(chunk)
+        if max_size is not None and writer.size > max_size:
+            remove(stored.id)
+            raise TooLarge(f"more than {max_size} bytes")
+    return writer.close()
+
+
+def new_file(name: str = "", content_type: str = "text/csv") -> StoredFile:
+    """An empty file to write with a ChunkWriter (flushes, for its id)."""
     stored = StoredFile(name=name[:255], content_type=content_type)
     db.session.add(stored)
     db.session.flush()
-    digest, size, seq = hashlib.sha256(), 0, 0
-    table = StoredChunk.__table__
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        db.session.execute(table.insert().values(file_id=stored.id, seq=seq, data=chunk))
-        seq += 1
-    stored.size, stored.sha256 = size, digest.hexdigest()
-    db.session.flush()
     return stored
+
+
+def save_bytes(data: bytes, name: str = "", content_type: str = "text/csv") -> StoredFile:
+    return save(io.BytesIO(data), name, content_type)
+
+
+class ChunkWriter:
+    """Writes a file to the database as it is produced: whole chunks go out as
+    they fill, so memory holds one chunk whatever the file's size. ``execute``
+    (default: the app's session) runs each insert, so a thread with a
+    connection of its own can write through it."""
+
+    def __init__(self, stored: StoredFile | int, execute=None):
+        self.file_id = stored if isinstance(stored, int) else stored.id
+        self.stored = None if isinstance(stored, int) else stored
+        self.execute = execute or db.session.execute
+        self.digest, self.size, self.seq = hashlib.sha256(), 0, 0
+        self.buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.size += len(data)
+        self.buffer += data
+        while len(self.buffer) >= CHUNK:
+            self._put(bytes(self.buffer[:CHUNK]))
+            del self.buffer[:CHUNK]
+
+    def flush_all(self) -> None:
+        """Write what is buffered as a (short) chunk of its own."""
+        if self.buffer:
+            self._put(bytes(self.buffer))
+            self.buffer.clear()
+
+    def close(self) -> StoredFile:
+        """The last chunk, then the size and digest on the file's row (flushes)."""
+        self.flush_all()
+        stored = self.stored or db.session.get(StoredFile, self.file_id)
+        assert stored is not None
+        stored.size, stored.sha256 = self.size, self.digest.hexdigest()
+        db.session.flush()
+        return stored
+
+    def _put(self, chunk: bytes) -> None:
+        self.execute(
+            StoredChunk.__table__.insert().values(file_id=self.file_id, seq=self.seq, data=chunk)
+        )
+        self.seq += 1
 
 
 def save_path(path: str | Path, name: str = "", content_type: str = "text/csv") -> StoredFile:
@@ -68,6 +131,47 @@ def copy_to(file_id: int, out: BinaryIO) -> int:
         out.write(chunk)
         size += len(chunk)
     return size
+
+
+def stream(file_id: int) -> Iterator[bytes]:
+    """The file's bytes for a response, each chunk read in an app context (a
+    session and a short transaction) of its own: a long download holds neither
+    the whole file nor a transaction, which on SQLite would hold the write lock,
+    and runs after the request's own session has committed and gone."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def chunks() -> Iterator[bytes]:
+        seq = 0
+        while True:
+            with app.app_context():
+                chunk = db.session.scalar(
+                    select(StoredChunk.data).where(
+                        StoredChunk.file_id == file_id, StoredChunk.seq == seq
+                    )
+                )
+            if chunk is None:
+                return
+            yield bytes(chunk)
+            seq += 1
+
+    return chunks()
+
+
+def download(file_id: int, name: str, mimetype: str = "application/octet-stream") -> Response:
+    """A stored file as an attachment, streamed chunk by chunk (``stream``)."""
+    stored = db.session.get(StoredFile, file_id)
+    response = Response(stream(file_id), mimetype=mimetype)
+    if stored is not None:
+        response.content_length = stored.size
+    try:
+        name.encode("ascii")
+        response.headers.set("Content-Disposition", "attachment", filename=name)
+    except UnicodeEncodeError:  # RFC 6266: an ASCII fallback and the UTF-8 name
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
+            f"filename*=UTF-8''{quote(name, safe='')}"
+        )
+    return response
 
 
 @contextmanager

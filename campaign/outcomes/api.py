@@ -7,7 +7,7 @@ API can run a UA from draft to close with the same checks.
 
 from __future__ import annotations
 
-from flask import Response, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate
 from campaign.cases import services as cases
 from campaign.cases.api import CaseSchema, IssueSchema, UpdateSchema, dump_case
 from campaign.cases.models import UPDATE_KINDS, UpdateKind
+from campaign.core import storage
 from campaign.core.db import MAX_ID
 from campaign.core.errors import NotFound, ValidationError
 from campaign.core.roles import api_requires
@@ -445,13 +446,15 @@ class Replies(MethodView):
         """Log a reply (multipart form: `received_on`, `sender`, `text`, and `file` up to 10 MB)."""
         case = _case(case_id)
         upload = files.get("file")
-        content = upload.read(services.MAX_REPLY_FILE + 1) if upload else None
-        if upload is not None and not content:
+        if upload is not None and not upload.stream.read(1):
             raise ValidationError("The file is empty.", "file")
+        if upload is not None:
+            upload.stream.seek(0)  # read into the database chunk by chunk
         reply = services.log_reply(
             g.api_user, case, received_on=data["received_on"], sender=data["sender"],
             text=data["text"], filename=upload.filename if upload else "",
-            content_type=upload.mimetype if upload else "", data=content,
+            content_type=upload.mimetype if upload else "",
+            data=upload.stream if upload else None,
         )  # fmt: skip
         return _dump_reply(case, reply)
 
@@ -464,13 +467,9 @@ class Replies(MethodView):
 def reply_file(case_id, reply_id):
     """The attached file of a reply, as a download."""
     reply = services.get_reply(_case(case_id), reply_id)
-    if not reply.data:
+    if reply.file_id is None:
         raise NotFound("This reply has no file.")
-    return Response(
-        reply.data,
-        mimetype="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{reply.filename}"'},
-    )
+    return storage.download(reply.file_id, reply.filename)
 
 
 # --- timeline and reports ----------------------------------------------------------------

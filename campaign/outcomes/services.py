@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 
 from campaign.audit.services import record
 from campaign.cases import services as cases
 from campaign.cases.models import PERSON_STATUSES, Case, CaseStatus, UpdateKind
+from campaign.core import storage
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.extensions import db
 from campaign.mailings.models import Delivery, DeliveryState, Mailing
@@ -138,8 +141,10 @@ def log_reply(
     text: str = "",
     filename: str = "",
     content_type: str = "",
-    data: bytes | None = None,
+    data: bytes | BinaryIO | None = None,
 ) -> OfficialReply:
+    """Log a reply; ``data`` (bytes or a stream, e.g. the upload's) is stored in
+    the database in chunks as it is read, refused past MAX_REPLY_FILE."""
     sender = " ".join((sender or "").split())
     if not sender:
         raise ValidationError("Say which authority replied.", "sender")
@@ -147,19 +152,28 @@ def log_reply(
         raise ValidationError("Give the date the reply was received.", "received_on")
     if received_on > cases.org_today():
         raise ValidationError("The reply cannot be received in the future.", "received_on")
-    if not (text or "").strip() and not data:
+    stored = None
+    if data is not None:
+        stream = io.BytesIO(data) if isinstance(data, bytes) else data
+        name = _safe_filename(filename)
+        try:
+            stored = storage.save(stream, name, "application/octet-stream", MAX_REPLY_FILE)
+        except storage.TooLarge:
+            raise ValidationError("The file is larger than 10 MB.", "file") from None
+        if not stored.size:
+            storage.remove(stored.id)
+            stored = None
+    if not (text or "").strip() and stored is None:
         raise ValidationError("Paste the reply's text or attach the file.", "text")
-    if data is not None and len(data) > MAX_REPLY_FILE:
-        raise ValidationError("The file is larger than 10 MB.", "file")
     reply = OfficialReply(
         case_id=case.id,
         received_on=received_on,
         sender=sender[:300],
         text=(text or "").strip(),
-        filename=_safe_filename(filename) if data else "",
-        content_type=(content_type or "application/octet-stream")[:100] if data else "",
-        size=len(data) if data else 0,
-        data=data or None,
+        filename=_safe_filename(filename) if stored else "",
+        content_type=(content_type or "application/octet-stream")[:100] if stored else "",
+        size=stored.size if stored else 0,
+        file_id=stored.id if stored else None,
         logged_by_id=getattr(actor, "id", None),
     )
     db.session.add(reply)

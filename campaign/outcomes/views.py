@@ -21,6 +21,7 @@ from flask_login import current_user
 from campaign.cases import services as cases
 from campaign.cases.forms import UpdateForm
 from campaign.cases.models import CaseStatus, UpdateKind
+from campaign.core import storage
 from campaign.core.csvexport import to_csv
 from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, confirmed
@@ -253,7 +254,8 @@ def new_reply(case_id: int):
     form = ReplyForm()
     if form.validate_on_submit():
         upload = form.file.data
-        data = upload.read(services.MAX_REPLY_FILE + 1) if upload and upload.filename else None
+        # The stream: read into the database chunk by chunk, never whole.
+        data = upload.stream if upload and upload.filename else None
         try:
             services.log_reply(
                 current_user,
@@ -279,14 +281,10 @@ def new_reply(case_id: int):
 def reply_file(case_id: int, reply_id: int):
     case = cases.get_case(case_id)
     reply = services.get_reply(case, reply_id)
-    if not reply.data:
+    if reply.file_id is None:
         abort(404)
     # Always a download: a staff-uploaded file is never rendered by our origin.
-    return Response(
-        reply.data,
-        mimetype="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{reply.filename}"'},
-    )
+    return storage.download(reply.file_id, reply.filename)
 
 
 @bp.app_template_global()

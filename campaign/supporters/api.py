@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -39,8 +39,10 @@ class SupporterSchema(Schema):
 
 
 class SupporterPatchSchema(SupporterSchema):
+    """Used as ``SupporterPatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``; without it the defaults wiped the rest)."""
+
     class Meta:
-        partial = True
         exclude = ("email",)
 
 
@@ -98,8 +100,9 @@ class SegmentSchema(Schema):
 
 
 class SegmentPatchSchema(SegmentSchema):
-    class Meta:
-        partial = True
+    """Used as ``SegmentPatchSchema(partial=True)``: a PATCH changes only the fields sent
+    (marshmallow has no ``Meta.partial``: the name was required and the defaults wiped
+    the description and the filters)."""
 
 
 class CountSchema(Schema):
@@ -140,12 +143,10 @@ class SupporterItem(MethodView):
         return services.get_supporter(supporter_id)
 
     @api_requires("campaigner")
-    @supporters_bp.arguments(SupporterPatchSchema)
+    @supporters_bp.arguments(SupporterPatchSchema(partial=True))
     @supporters_bp.response(200, SupporterSchema)
     def patch(self, data, supporter_id):
         """Change profile fields (never the subscription state)."""
-        sent = request.get_json(silent=True) or {}
-        data = {k: v for k, v in data.items() if k in sent}  # defaults must not overwrite
         return services.update_supporter(g.api_user, services.get_supporter(supporter_id), data)
 
     @api_requires("coordinator")
@@ -302,7 +303,7 @@ class SegmentItem(MethodView):
         return _dump_segment(services.get_segment(segment_id))
 
     @api_requires("campaigner")
-    @segments_bp.arguments(SegmentPatchSchema)
+    @segments_bp.arguments(SegmentPatchSchema(partial=True))
     @segments_bp.response(200, SegmentSchema)
     def patch(self, data, segment_id):
         """Change a segment."""

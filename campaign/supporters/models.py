@@ -264,7 +264,18 @@ class ImportJob(db.Model):
 
 class SuppressedAddress(db.Model):
     """A keyed hash of an erased address: no personal data, yet an old file
-    cannot bring the person back."""
+    cannot bring the person back.
+
+    The digest is of the mailbox's ``email_key`` (``tokens.address_digest``).
+    Rows kept before 2026-12-07 hold the digest of the address lower-cased, and
+    a digest cannot be recomputed, so no migration rewrites them; the checks
+    try both forms (``tokens.address_digests``). For an address whose local part
+    is ASCII (nearly all) the two are one and the same digest, so an old row
+    refuses every variant, as a new one does. For a local part that
+    lower-cases otherwise than it case-folds ("ß", "ς", ligatures) an old row
+    refuses the address as erased and its lower-case form, not the other case
+    variants ("WEISS@" for "Weiß@"); a new erasure refuses them all.
+    """
 
     __tablename__ = "suppressed_addresses"
 

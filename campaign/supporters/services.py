@@ -44,7 +44,7 @@ from campaign.supporters.models import (
     email_key,
 )
 from campaign.supporters.signals import supporter_erasing
-from campaign.supporters.tokens import address_digest
+from campaign.supporters.tokens import address_digest, address_digests
 
 PROFILE_FIELDS = ("first_name", "last_name", "language", "country", "city", "timezone", "interests")
 # A later suppression never softens an earlier one (a bounce after a complaint).
@@ -73,7 +73,14 @@ def normalise_email(text: str | None) -> str:
 
 
 def is_erased(email: str) -> bool:
-    return db.session.get(SuppressedAddress, address_digest(email)) is not None
+    """Whether the mailbox of ``email`` (normalised) was erased: matched on its key."""
+    digests = address_digests(email)
+    return (
+        db.session.scalar(
+            select(SuppressedAddress.digest).where(SuppressedAddress.digest.in_(digests)).limit(1)
+        )
+        is not None
+    )
 
 
 # --- profile --------------------------------------------------------------
@@ -274,7 +281,9 @@ def confirm(supporter: Supporter, nonce: str | None, *, ip: str | None = None) -
     supporter.confirm_nonce = None
     _set_state(supporter, SupporterState.SUBSCRIBED, source="confirmation link", ip=ip)
     db.session.execute(
-        delete(SuppressedAddress).where(SuppressedAddress.digest == address_digest(supporter.email))
+        delete(SuppressedAddress).where(
+            SuppressedAddress.digest.in_(address_digests(supporter.email))
+        )
     )
     db.session.flush()
     return True
@@ -308,7 +317,14 @@ def create_supporter(actor, data: dict) -> Supporter:
 
 
 def update_supporter(actor, supporter: Supporter, data: dict) -> Supporter:
-    clean = clean_profile({k: v for k, v in data.items() if k in PROFILE_FIELDS})
+    """Change the profile fields in ``data`` (a PATCH: the others stay)."""
+    data = {k: v for k, v in data.items() if k in PROFILE_FIELDS}
+    clean = clean_profile(data)
+    if "timezone" in data and not data["timezone"]:
+        # No zone given: the country's, as at sign-up.
+        clean["timezone"] = vocab.timezone_for(clean.get("country", supporter.country))
+    elif "timezone" not in data and supporter.timezone != vocab.timezone_for(supporter.country):
+        clean.pop("timezone", None)  # a zone chosen on its own stays when the country changes
     changes = diff(supporter, clean)
     for field, value in clean.items():
         setattr(supporter, field, value)

@@ -16,7 +16,7 @@ from flask import current_app
 
 from campaign.core.tokens import TokenRefused, fast_signer, make_token, read_token
 from campaign.extensions import db
-from campaign.supporters.models import Supporter
+from campaign.supporters.models import Supporter, email_key
 
 CONFIRM = "supporter-confirm"
 PREFERENCES = "supporter-preferences"
@@ -24,12 +24,29 @@ UNSUBSCRIBE = "supporter-unsubscribe"
 
 
 def address_digest(email: str, length: int = 64) -> str:
-    """A keyed hash of a normalised address (HMAC-SHA256 with the secret key).
+    """A keyed hash (HMAC-SHA256 with the secret key) of a mailbox's identity,
+    ``models.email_key``: the one key of DESIGN.md rule 5, so an erased address
+    comes back neither as "Ann@" for "ann@" nor as "STRASSE@" for "Straße@",
+    nor with its domain in Unicode instead of IDNA form."""
+    return hmac_digest(_digest_key(), email_key(email), length)
 
-    Lower-cased whole: mail systems treat local parts case-insensitively in
-    practice, and an erased address must not come back as "Ann@" for "ann@".
-    """
-    return _digest(_digest_key(), email, length)
+
+def address_digests(email: str) -> list[str]:
+    """Every digest an erasure of ``email`` (normalised) may be stored under:
+    its key's, and the whole address lower-cased, as erasures were kept until
+    2026-12-07 (``models.SuppressedAddress`` says why those rows stay). The
+    two are the same digest unless the local part lower-cases otherwise than it
+    case-folds ("ß", "ς", ligatures): one digest for nearly every address."""
+    key = _digest_key()
+    digests = [address_digest(email)]
+    if email.lower() != email_key(email):
+        digests.append(hmac_digest(key, email.lower(), 64))
+    return digests
+
+
+def hmac_digest(key: bytes, text: str, length: int = 64) -> str:
+    # hmac.digest: one call into OpenSSL, several times cheaper than hmac.new().
+    return hmac.digest(key, text.encode(), hashlib.sha256).hex()[:length]
 
 
 def _digest_key() -> bytes:
@@ -37,8 +54,9 @@ def _digest_key() -> bytes:
 
 
 def _digest(key: bytes, email: str, length: int) -> str:
-    # hmac.digest: one call into OpenSSL, several times cheaper than hmac.new().
-    return hmac.digest(key, email.lower().encode(), hashlib.sha256).hex()[:length]
+    # The links' digest stays the lower-cased address: links in mail already
+    # sent must keep working, and it only binds a link to its supporter's row.
+    return hmac_digest(key, email.lower(), length)
 
 
 def _payload(supporter: Supporter, *extra, key: bytes | None = None) -> list:

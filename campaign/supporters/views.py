@@ -23,6 +23,7 @@ from flask_login import current_user
 
 from campaign import i18n
 from campaign.cases.models import Case
+from campaign.core import storage
 from campaign.core.db import MAX_PAGE
 from campaign.core.errors import ServiceError
 from campaign.core.forms import ConfirmForm, attach_error, choices, confirmed
@@ -670,17 +671,6 @@ def import_for_real(job_id: int):
 @requires("campaigner")
 def import_rejections(job_id: int):
     job = db.get_or_404(ImportJob, job_id)
-    chunks = imports.report_chunks(job)
-    if chunks is None:
-        abort(404)
-    # Copied out of the database within the request (its one transaction),
-    # into memory up to 8 MB, then to a temporary file of this machine.
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - send_file closes it
-    spool.writelines(chunks)
-    spool.seek(0)
-    return send_file(
-        spool,
-        mimetype="text/csv",
-        as_attachment=True,
-        download_name=f"import-{job.id}-rejected.csv",
-    )
+    if job.state != "done" or not storage.exists(job.report_id):
+        abort(404)  # while a run writes it, the report is not whole yet
+    return storage.download(job.report_id, f"import-{job.id}-rejected.csv", "text/csv")

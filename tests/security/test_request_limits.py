@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -65,26 +64,6 @@ def test_deeply_nested_json_is_refused_before_parsing(client, api_client):
         content_type="application/json",
     )
     assert fine.status_code == 201
-
-
-def test_patch_changes_only_the_fields_sent(app, db, api_client):
-    from campaign.cases import services
-
-    deadline = date.today() + timedelta(days=9)
-    case = services.create_case(
-        None,
-        {"title": "Before", "summary": "S", "background": "Kept background",
-         "recommended_actions": "R", "languages": ["en", "ru"], "deadline": deadline},
-    )  # fmt: skip
-    db.session.commit()
-    api, headers = api_client("campaigner")
-    response = api.patch(f"/api/v1/cases/{case.id}", json={"title": "After"}, headers=headers)
-    assert response.status_code == 200, response.json
-    data = response.json
-    assert data["title"] == "After"
-    assert data["background"] == "Kept background"
-    assert data["languages"] == ["en", "ru"]
-    assert data["deadline"] == deadline.isoformat()
 
 
 # -- fuzz: arbitrary bodies to the API and to forms, anonymous and logged in --------

@@ -73,11 +73,21 @@ def writer_for(job: ImportJob, file_digest: str) -> Writer:
 def run(job: ImportJob, progress: Callable[[int], None] | None = None) -> Counts:
     """Import (or dry-run) a job's file; commits batch by batch. A real run
     removes the uploaded file at its end; the report is kept."""
-    with source_file(job) as path, storage.spooled(".csv") as report:
-        return _run(job, path, report, progress)
+    with source_file(job) as path:
+        return _run(job, path, progress)
 
 
-def _run(job: ImportJob, path: Path, report: Path, progress) -> Counts:
+class _Utf8:
+    """What csv.writer writes to: the report's chunks, in UTF-8."""
+
+    def __init__(self, out: storage.ChunkWriter):
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text.encode("utf-8"))
+
+
+def _run(job: ImportJob, path: Path, progress) -> Counts:
     found = inspect(path, job.encoding)
     mapping = check_mapping(job.mapping, found.headers)
     job.state, job.started_at, job.error = "running", utcnow(), ""
@@ -86,31 +96,40 @@ def _run(job: ImportJob, path: Path, report: Path, progress) -> Counts:
     job.unchanged = job.duplicates = job.rejected = 0
     writer = writer_for(job, found.digest[:16])
     storage.remove(job.report_id)  # of an earlier run of this job
-    job.report_id = None
+    # The rejection report is written to the database as it is produced: each
+    # full chunk goes with the next batch, in the writer's transaction (never
+    # spooled whole, in memory or on this machine's disk).
+    report_file = storage.new_file(f"import-{job.id}-rejected.csv", "text/csv")
+    job.report_id = report_file.id
+    chunks: list = []
+    report = storage.ChunkWriter(report_file.id, execute=chunks.append)
     reader = RowReader(found.headers, mapping, found.delimiter)
     # Commit, and touch the session no more until the writer is done: on
     # SQLite any new transaction here would take the lock the writer needs.
     db.session.commit()
 
     def emit(batch: list[Row], rows: int, rejected: int, position: int) -> None:
-        writer.put(batch, rows, rejected, position)
+        writer.put(batch, rows, rejected, position, chunks)
+        chunks.clear()
         if progress:
             progress(position)
 
     writer.start()
     try:
-        rows, rejected, preview = _read(path, found.encoding, reader, report, emit)
+        rows, rejected, preview = _read(path, found.encoding, reader, report, chunks, emit)
     finally:
         writer.finish()
     counts = Counts(rows=rows, rejected=rejected)
+    report.execute = db.session.execute  # the writer is done: the rest goes through the session
+    for insert in chunks:  # full chunks of rejections after the last batch
+        db.session.execute(insert)
     if writer.erased_rows:
-        with open(report, "a", newline="", encoding="utf-8") as rejects_file:
-            csv.writer(rejects_file).writerows(writer.erased_rows)
+        csv.writer(_Utf8(report)).writerows(writer.erased_rows)
     counts.rejected += len(writer.erased_rows)
     for name in ("created", "updated", "unchanged", "duplicates"):
         setattr(counts, name, getattr(writer.counts, name))
     db.session.refresh(job)
-    job.report_id = storage.save_path(report, f"import-{job.id}-rejected.csv").id
+    report.close()
     if not job.dry_run and job.file_id is not None:
         storage.remove(job.file_id)  # imported: the upload is no longer needed
         job.file_id = None
@@ -129,21 +148,20 @@ def _read(
     path: Path,
     encoding: str,
     reader: RowReader,
-    report: Path,
+    report: storage.ChunkWriter,
+    chunks: list,
     emit: Callable[[list[Row], int, int, int], None],
 ) -> tuple[int, int, list[dict]]:
     """Stream, validate and hand on the file's rows in batches; write the
-    rejected ones to the report. Returns (rows, rejected, preview)."""
+    rejected ones to the report, whose full chunks (``chunks``) go with the
+    next batch, or on their own when rows are rejected for a long stretch.
+    Returns (rows, rejected, preview)."""
     csv.field_size_limit(max_line_bytes())
     rows = rejected = 0
     preview: list[dict] = []
     size = os.path.getsize(path)
-    with (
-        open(path, "rb") as fh,
-        as_text(fh, encoding) as text,
-        open(report, "w", newline="", encoding="utf-8") as rejects_file,
-    ):
-        rejects = csv.writer(rejects_file)
+    with open(path, "rb") as fh, as_text(fh, encoding) as text:
+        rejects = csv.writer(_Utf8(report))
         rejects.writerow(["row", "column", "reason", "value"])
         lines = csv.reader(text, delimiter=reader.delimiter)
         next(lines, None)
@@ -158,6 +176,8 @@ def _read(
             except RowRejected as error:
                 rejected += 1
                 rejects.writerow([number, error.column, error.reason, csv_safe(error.value[:200])])
+                if chunks:  # a full chunk of rejections: on to the database now
+                    emit([], rows, rejected, fh.tell())
                 continue
             if len(preview) < PREVIEW_ROWS:
                 preview.append(_preview(row))

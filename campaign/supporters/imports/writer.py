@@ -26,7 +26,8 @@ _by_key = operator.attrgetter("key")
 
 # What the reading side hands over: a batch, the rows and rejections read so
 # far, and the position in the file.
-Item = tuple[list[Row], int, int, int]
+# (rows, rows read, rejected, bytes read, report chunks: inserts of stored_file_chunks)
+Item = tuple[list[Row], int, int, int, list]
 
 
 class Writer(ABC):
@@ -66,11 +67,15 @@ class Writer(ABC):
     def start(self) -> None:
         self.thread.start()
 
-    def put(self, batch: list[Row], rows: int, rejected: int, position: int) -> None:
+    def put(
+        self, batch: list[Row], rows: int, rejected: int, position: int, chunks: list = ()
+    ) -> None:
+        """Hand on a batch, and the rejection report's chunks written so far
+        (``storage.ChunkWriter`` inserts), to be written in one transaction."""
         if self.error is not None:
             raise self.error
-        if batch:
-            self.queue.put((batch, rows, rejected, position))
+        if batch or chunks:
+            self.queue.put((batch, rows, rejected, position, list(chunks)))
 
     def finish(self) -> None:
         self.queue.put(None)
@@ -85,9 +90,12 @@ class Writer(ABC):
             self.conn = conn
             self._opened()
             try:
-                for batch, rows, rejected, position in items:
+                for batch, rows, rejected, position, chunks in items:
                     with conn.begin():
-                        self.write(batch, self.counts)
+                        if batch:
+                            self.write(batch, self.counts)
+                        for insert in chunks:  # the report, as it is produced
+                            conn.execute(insert)
                         self._progress(rows, rejected, position)
             finally:
                 self._closing()
@@ -168,16 +176,20 @@ class Writer(ABC):
         cursor.execute("SELECT 1 FROM suppressed_addresses LIMIT 1")
         if not rows or cursor.fetchone() is None:  # the common case: nobody erased
             return rows
+        # tokens.address_digests: of the key (row.key is models.email_key), and of
+        # the address lower-cased where that differs (erasures kept before 2026-12-07).
         secret, sha256 = self._key, hashlib.sha256
-        digests = {
-            hmac.digest(secret, row.email.lower().encode(), sha256).hex(): key
-            for key, row in rows.items()
-        }
+        digests = {hmac.digest(secret, row.key.encode(), sha256).hex(): key
+                   for key, row in rows.items()}  # fmt: skip
+        for key, row in rows.items():
+            if (lowered := row.email.lower()) != row.key:
+                digests[hmac.digest(secret, lowered.encode(), sha256).hex()] = key
         erased = self._suppressed(list(digests))
         if not erased:
             return rows
         reason = "erased at the person's request: not imported again"
-        dropped = sorted((rows.pop(digests[digest]) for digest in erased), key=lambda r: r.number)
+        gone = {digests[digest] for digest in erased}
+        dropped = sorted((rows.pop(key) for key in gone), key=lambda r: r.number)
         self.erased_rows.extend([row.number, "email", reason, ""] for row in dropped)
         return rows
 
