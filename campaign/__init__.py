@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from campaign import config as settings
 from campaign import i18n
 from campaign.api import register as register_api
-from campaign.auth.services import load_session_user, user_for_token
+from campaign.auth.services import check_hash_profile, load_session_user, user_for_token
 from campaign.cli import register as register_cli
 from campaign.core import db as core_db
 from campaign.core import logs, metrics, requestguard
@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(settings.from_environment())
     app.config.update(overrides or {})
     app.instance_path = app.config["INSTANCE_PATH"]
+    check_hash_profile(app.config["PASSWORD_HASH_PROFILE"])  # a wrong name stops the start
     if proxies := app.config["PROXY_COUNT"]:
         # The client's address (what the rate limits key on) and scheme as the
         # proxies saw them; only the entries the trusted proxies appended count.

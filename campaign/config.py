@@ -102,6 +102,11 @@ def from_environment() -> dict:
         # minimum zxcvbn strength score (0-4) beyond the breached-password check.
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", DEFAULT_PASSWORD_MIN_LENGTH),
         "PASSWORD_MIN_SCORE": _int("PASSWORD_MIN_SCORE", DEFAULT_PASSWORD_MIN_SCORE),
+        # Argon2id parameters for password hashes, by the name of a profile in
+        # argon2.profiles: RFC 9106's low-memory profile (t=3, 64 MiB, p=4) in
+        # production; the test suite uses CHEAPEST. A hash made under other
+        # parameters is re-made with these at its owner's next login.
+        "PASSWORD_HASH_PROFILE": _env("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY"),
         # Logs (campaign/core/logs.py): "json" lines (production) or "text".
         "LOG_FORMAT": _env("LOG_FORMAT", "json"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),

@@ -230,6 +230,9 @@ def make_config(database_url: str, instance, **extra) -> dict:
         # Two factors are tested in tests/auth/test_twofactor.py and the browser
         # journeys; elsewhere a password login is enough.
         "TOTP_REQUIRED_ROLES": (),
+        # Argon2's cheapest parameters: hundreds of logins, each hashing twice.
+        # tests/auth/test_login.py checks the production profile.
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",
         "SERVER_NAME": "localhost",
         **extra,
     }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import delete, func, select, update
@@ -19,10 +20,26 @@ from campaign.core.roles import ROLES
 from campaign.core.types import utcnow
 from campaign.extensions import db
 
-_hasher = PasswordHasher()
-# A dummy hash to verify against when the account does not exist, so that a
-# login for an unknown address costs as long as one for a known address.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _hasher_for(profile: str) -> tuple[PasswordHasher, str]:
+    """The hasher of an argon2 profile, and a dummy hash made with it: verified
+    against when the account does not exist, so that a login for an unknown
+    address costs as long as one for a known address."""
+    parameters = getattr(profiles, profile, None)
+    if not isinstance(parameters, Parameters):
+        raise ValueError(f"PASSWORD_HASH_PROFILE: no argon2 profile named {profile!r}")
+    hasher = PasswordHasher.from_parameters(parameters)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def check_hash_profile(profile: str) -> None:
+    """Raise ValueError, naming the setting, unless ``profile`` is an argon2 profile."""
+    _hasher_for(profile)
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])[0]
 
 
 class LoginRefused(ServiceError):
@@ -63,7 +80,7 @@ def create_user(actor, email: str, role: str, password: str, name: str = "") -> 
     if user_by_email(email):
         raise Conflict("A staff account with this email already exists.", "email")
     check_password_policy(password, email, name)
-    user = User(email=email, role=role, name=name.strip(), password_hash=_hasher.hash(password))
+    user = User(email=email, role=role, name=name.strip(), password_hash=_hasher().hash(password))
     db.session.add(user)
     db.session.flush()
     record(actor, "user.create", user, f"Created {email} as {role}")
@@ -92,7 +109,7 @@ def update_user(actor, user: User, *, role: str, name: str, active: bool) -> Use
 
 def set_password(actor, user: User, password: str) -> None:
     check_password_policy(password, user.email, user.name)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     user.session_epoch += 1  # a pending two-factor step is void too
     end_sessions(user, "password change")  # the view starts a new one for its own
     throttle.succeeded([throttle.account_key(user.email)])
@@ -129,7 +146,7 @@ def authenticate(
     _throttle_check(keys, now)
     user = user_by_email(email)
     # Always one password hash, so that known and unknown addresses take as long.
-    if not _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+    if not _verify(user.password_hash if user else _dummy_hash(), password) or user is None:
         throttle.failed(keys, now, ip)
         raise LoginRefused("Wrong email or password.")
     if not user.active:
@@ -137,8 +154,8 @@ def authenticate(
     if not user.has_2fa:
         throttle.succeeded(keys)
         user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     return user
 
 
@@ -156,9 +173,13 @@ def second_factor(
     user.last_login_at = now
 
 
+def _dummy_hash() -> str:
+    return _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])[1]
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -76,6 +76,40 @@ def test_passwords_are_hashed_with_argon2(app, make_user, db):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
+def test_production_hashes_with_rfc_9106_and_old_hashes_are_remade_at_login(
+    app, make_user, db, monkeypatch, tmp_path
+):
+    """The suite hashes with argon2's cheapest parameters (tests/conftest.py); the
+    setting's default is RFC 9106's low-memory profile, and a hash made under
+    other parameters is re-made under the current ones at its owner's login."""
+    from argon2 import PasswordHasher, profiles
+
+    from campaign import config
+
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    assert config.from_environment()["PASSWORD_HASH_PROFILE"] == "RFC_9106_LOW_MEMORY"
+    user = make_user("viewer", "v@example.org")
+    assert (
+        PasswordHasher.from_parameters(profiles.CHEAPEST).check_needs_rehash(user.password_hash)
+        is False
+    )
+    app.config["PASSWORD_HASH_PROFILE"] = "RFC_9106_LOW_MEMORY"
+    services.authenticate("v@example.org", PASSWORD)
+    stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    # The old hash's password still works, now against the new hash.
+    assert services.authenticate("v@example.org", PASSWORD).id == user.id
+
+
+def test_an_unknown_hash_profile_stops_the_start(tmp_path):
+    from campaign import create_app
+    from tests.conftest import make_config
+
+    config = make_config(f"sqlite:///{tmp_path}/x.sqlite3", tmp_path)
+    with pytest.raises(ValueError, match="PASSWORD_HASH_PROFILE: no argon2 profile named 'FAST'"):
+        create_app({**config, "PASSWORD_HASH_PROFILE": "FAST"})
+
+
 def test_deactivated_user_is_logged_out_and_cannot_log_in(app, make_user, login, db):
     client = login("viewer", "v@example.org")
     admin = login("admin", "a@example.org")
