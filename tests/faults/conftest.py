@@ -8,8 +8,6 @@ doubled beyond the documented window, and the mailing page says what is going on
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -78,19 +76,7 @@ def app_config(mail_config, sink, redis_server):  # noqa: F811 - the shared fixt
 
 
 class Processes(Celery):
-    """tests/mailings' worker and beat runner, stopped without waiting out a batch."""
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        deadline = time.monotonic() + 5
-        for process in self.processes:
-            try:
-                process.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """tests/mailings' worker and beat runner."""
 
 
 def celery_runner(app, redis_server, smtp, tmp_path) -> Processes:

@@ -81,12 +81,15 @@ class Celery:
         return "\n".join(p.read_text()[-2500:] for p in self.tmp.glob("*.log"))
 
     def stop(self) -> None:
+        """Terminate every process; kill what is still there after 5 s (a worker's
+        warm shutdown would wait out its batch, up to MAILING_TASK_SECONDS)."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
+        deadline = time.monotonic() + 5
         for process in self.processes:
             try:
-                process.wait(20)
+                process.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
