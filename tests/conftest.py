@@ -164,6 +164,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def postgres():
     if url := os.environ.get("TEST_DATABASE_URL"):
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            pytest.fail("TEST_DATABASE_URL is one database for one test process: TEST_WORKERS=1")
         yield url
         return
     try:
