@@ -104,9 +104,13 @@ def test_rate_limit_is_shared_by_all_workers(redis_server):
     for thread in threads:
         thread.join(timeout=30)
     assert len(taken) == 30
-    per_second = collections.Counter(int(t) for t in taken)
-    assert max(per_second.values()) <= 10
-    assert len(per_second) >= 3
+    # A moving window of 1 s: the 11th take after any take comes at least 1 s
+    # later, so 30 takes span at least 2 s. The times are read just after each
+    # take returns, and a loaded machine may delay a thread between the two: a
+    # quarter of a second of that is allowed.
+    taken.sort()
+    assert min(later - earlier for earlier, later in zip(taken, taken[10:], strict=False)) >= 0.75
+    assert taken[-1] - taken[0] >= 1.75
 
 
 def test_no_limit_means_no_redis():
