@@ -587,11 +587,25 @@ def drop_holder(holder: str) -> None:
     db.session.execute(delete(OutboxHolder).where(OutboxHolder.id == holder))
 
 
+# A batch beats every second. One that beat since the holder timeout but not for
+# this long, and holds no delivery (its leases ran out, as when a database outage
+# failed it before it could drop its row), does nothing for its mailing.
+IDLE_HOLDER_SECONDS = 3
+
+
 def live_holders(mailing_id: int, since) -> bool:
+    """Whether a batch that beat since ``since`` is working on the mailing: it holds
+    deliveries, or it beat within IDLE_HOLDER_SECONDS (between two claims)."""
+    recently = utcnow() - timedelta(seconds=IDLE_HOLDER_SECONDS)
+    holding = exists().where(Delivery.holder == OutboxHolder.id, Delivery.state == "sending")
     return (
         db.session.scalar(
             select(OutboxHolder.id)
-            .where(OutboxHolder.mailing_id == mailing_id, OutboxHolder.beat_at >= since)
+            .where(
+                OutboxHolder.mailing_id == mailing_id,
+                OutboxHolder.beat_at >= since,
+                or_(holding, OutboxHolder.beat_at >= recently),
+            )
             .limit(1)
         )
         is not None

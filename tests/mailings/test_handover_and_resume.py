@@ -174,6 +174,38 @@ def test_the_deliveries_of_a_silent_batch_go_back_at_once(
     assert wakes == [mailing.id]  # the rest goes on at once, on whatever worker is there
 
 
+def test_a_batch_that_failed_holding_nothing_does_not_hold_its_mailing_back(
+    db, app, make_supporters, approved_mailing, wakes
+):
+    """A database outage fails a batch before it can drop its holder row; once its
+    leases have run out and its deliveries are queued again, the tick wakes the
+    mailing at once, not after MAILING_HOLDER_TIMEOUT (60 s)."""
+    make_supporters(30)
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    wakes.clear()
+    failed = outbox.register_holder(mailing.id)
+    held = outbox.claim(mailing.id, 10, 300, failed)
+    silent_since = utcnow() - timedelta(seconds=outbox.IDLE_HOLDER_SECONDS + 2)
+    db.session.execute(
+        update(OutboxHolder).where(OutboxHolder.id == failed).values(beat_at=silent_since)
+    )
+    db.session.commit()
+    tasks.sweep()  # it still holds its deliveries: it may only be slow
+    db.session.commit()
+    assert wakes == []
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([r.delivery_id for r in held]))
+        .values(state="queued", lease_until=None)  # what the lease sweep does
+    )
+    db.session.commit()
+    tasks.sweep()
+    db.session.commit()
+    assert wakes == [mailing.id]
+
+
 # -- item 12: a pause for temporary failures resumes by itself -----------------------------
 
 
