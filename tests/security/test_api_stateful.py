@@ -16,8 +16,6 @@ PostgreSQL too (``--db postgresql``). About 500 calls in 10-20 s here.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -27,14 +25,11 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.conftest import _Bound
 
-BUDGET_SECONDS = 60
-
 
 @pytest.mark.any_db
 def test_api_call_sequences_answer_within_the_schema(app, db, api_client):
     _client, headers = api_client("coordinator")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    started = time.monotonic()
     calls: list[tuple[str, int]] = []
 
     # as_state_machine() without its runtime feedback: values learnt from earlier
@@ -79,7 +74,6 @@ def test_api_call_sequences_answer_within_the_schema(app, db, api_client):
             suppress_health_check=list(HealthCheck),
         )
     )
-    assert time.monotonic() - started < BUDGET_SECONDS
     # Sequences, not single calls: something made in one step was used in a later one.
     made = [label for label, status in calls if status == 201]
     reached = {label for label, status in calls if 200 <= status < 300 and "{" in label}
