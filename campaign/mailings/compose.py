@@ -394,7 +394,7 @@ class Composer:
             ("Precedence", "bulk"),
             ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
         ]
-        if config.get("MAIL_REPLY_TO"):
+        if config["MAIL_REPLY_TO"]:
             fixed.insert(1, ("Reply-To", address_header(config["MAIL_REPLY_TO"], "Reply-To")))
         self.fixed_headers = "".join(f"{k}: {v}\r\n" for k, v in fixed)
         self.part_heads = {

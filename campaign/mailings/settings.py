@@ -96,11 +96,11 @@ def load(config) -> Outbox:
     task_seconds = float(config["MAILING_TASK_SECONDS"])
     if task_seconds <= 0:
         raise SettingError("MAILING_TASK_SECONDS must be above 0")
-    if config.get("MAILING_PAUSE_AFTER_FAILURES", 0) < 0:
+    if config["MAILING_PAUSE_AFTER_FAILURES"] < 0:
         raise SettingError("MAILING_PAUSE_AFTER_FAILURES must be 0 (never) or more")
     try:
         relay = smtp.Relay.from_url(
-            config["SMTP_URL"], config["SMTP_TIMEOUT"], config.get("SMTP_CA_FILE", "")
+            config["SMTP_URL"], config["SMTP_TIMEOUT"], config["SMTP_CA_FILE"]
         )
     except smtp.RelaySettingError as error:
         raise SettingError(str(error)) from error
@@ -113,7 +113,7 @@ def load(config) -> Outbox:
         holder_timeout=values["MAILING_HOLDER_TIMEOUT"],
         task_seconds=task_seconds,
         rate=rate_limit(config["MAILING_RATE_LIMIT"]),
-        domain_rates=domain_rates(config.get("MAILING_DOMAIN_RATE_LIMITS", "")),
+        domain_rates=domain_rates(config["MAILING_DOMAIN_RATE_LIMITS"]),
         relay=relay,
     )
 
