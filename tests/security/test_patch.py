@@ -71,16 +71,20 @@ def setup_target(client, headers, db):
     return f"/api/v1/cases/{case_id}/targets/{target_id}", read
 
 
-def setup_person(client, headers, db):
-    created = client.post(
-        "/api/v1/people",
-        json={"name": "Akhtem Chiygoz", "aliases": ["Chyigoz"], "gender": "male",
-              "pronoun": "he", "consent_to_name": True, "notes": "Kept notes"},
-        headers=headers,
-    )  # fmt: skip
+def _created(client, headers, collection: str, body: dict):
+    """POST ``body`` to ``collection``: the new resource's URL and a reader of it."""
+    created = client.post(collection, json=body, headers=headers)
     assert created.status_code == 201, created.get_json()
-    url = f"/api/v1/people/{created.get_json()['id']}"
+    url = f"{collection}/{created.get_json()['id']}"
     return url, lambda: client.get(url, headers=headers).get_json()
+
+
+def setup_person(client, headers, db):
+    return _created(
+        client, headers, "/api/v1/people",
+        {"name": "Akhtem Chiygoz", "aliases": ["Chyigoz"], "gender": "male",
+         "pronoun": "he", "consent_to_name": True, "notes": "Kept notes"},
+    )  # fmt: skip
 
 
 def setup_letter(client, headers, db):
@@ -89,15 +93,11 @@ def setup_letter(client, headers, db):
     second = cases.add_update(None, case, kind="further_action", body="More news")
     db.session.commit()
     setup_letter.updates = (first.id, second.id)
-    created = client.post(
-        f"/api/v1/cases/{case.id}/letters",
-        json={"update_id": first.id, "language": "en", "subject": "Kept subject",
-              "body": "Dear {{ salutation }}, kept body.", "is_default": True},
-        headers=headers,
+    return _created(
+        client, headers, f"/api/v1/cases/{case.id}/letters",
+        {"update_id": first.id, "language": "en", "subject": "Kept subject",
+         "body": "Dear {{ salutation }}, kept body.", "is_default": True},
     )  # fmt: skip
-    assert created.status_code == 201, created.get_json()
-    url = f"/api/v1/cases/{case.id}/letters/{created.get_json()['id']}"
-    return url, lambda: client.get(url, headers=headers).get_json()
 
 
 def setup_supporter(client, headers, db):
@@ -115,15 +115,10 @@ def setup_supporter(client, headers, db):
 
 
 def setup_segment(client, headers, db):
-    created = client.post(
-        "/api/v1/segments",
-        json={"name": "French", "description": "Kept description",
-              "filters": {"languages": ["fr"]}},
-        headers=headers,
+    return _created(
+        client, headers, "/api/v1/segments",
+        {"name": "French", "description": "Kept description", "filters": {"languages": ["fr"]}},
     )  # fmt: skip
-    assert created.status_code == 201, created.get_json()
-    url = f"/api/v1/segments/{created.get_json()['id']}"
-    return url, lambda: client.get(url, headers=headers).get_json()
 
 
 def setup_notice(client, headers, db):

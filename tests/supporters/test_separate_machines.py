@@ -59,15 +59,11 @@ def far_worker(app, redis_server, smtp_port, tmp_path):
         process.wait()
 
 
-@pytest.mark.slow
-def test_a_worker_with_its_own_instance_folder_runs_an_upload(app, db, login, far_worker):
-    staff = login("campaigner")
-    rows = "".join(f"p{i}@example.org,P{i}\n" for i in range(500)) + "not-an-address,X\n"
-    # UTF-16 without a byte-order mark, chosen explicitly.
-    data = ("Email,First name\n" + rows).encode("utf-16-le")
+def import_through(staff, db, far_worker, data: bytes, encoding: str):
+    """Upload ``data`` as a supporter file, map it and wait for the far worker's import."""
     upload = staff.post(
         "/supporters/imports",
-        data={"file": (io.BytesIO(data), "people.csv"), "encoding": "utf-16"},
+        data={"file": (io.BytesIO(data), "people.csv"), "encoding": encoding},
         content_type="multipart/form-data",
     )
     assert upload.status_code == 302, upload.get_data(as_text=True)
@@ -79,6 +75,16 @@ def test_a_worker_with_its_own_instance_folder_runs_an_upload(app, db, login, fa
         lambda: db.session.scalar(select(ImportJob).where(ImportJob.state.in_(("done", "failed")))),
         far_worker,
     )
+    return job_url, job
+
+
+@pytest.mark.slow
+def test_a_worker_with_its_own_instance_folder_runs_an_upload(app, db, login, far_worker):
+    staff = login("campaigner")
+    rows = "".join(f"p{i}@example.org,P{i}\n" for i in range(500)) + "not-an-address,X\n"
+    # UTF-16 without a byte-order mark, chosen explicitly.
+    data = ("Email,First name\n" + rows).encode("utf-16-le")
+    job_url, job = import_through(staff, db, far_worker, data, "utf-16")
     assert (job.state, job.error) == ("done", "")
     assert (job.rows, job.created, job.rejected) == (501, 500, 1)
     assert db.session.scalar(select(func.count()).select_from(Supporter)) == 500
@@ -104,21 +110,7 @@ def test_web_and_worker_with_their_own_instance_folders(app, db, login, far_work
     here = login("campaigner")
     # (a) a supporter import, run by the worker
     rows = "".join(f"p{i}@example.org,P{i}\n" for i in range(300)) + "not-an-address,X\n"
-    upload = here.post(
-        "/supporters/imports",
-        data={"file": (io.BytesIO(("Email,First name\n" + rows).encode()), "people.csv"),
-              "encoding": ""},
-        content_type="multipart/form-data",
-    )  # fmt: skip
-    assert upload.status_code == 302, upload.get_data(as_text=True)
-    job_url = upload.headers["Location"]
-    here.post(job_url, data={"map_email": "Email", "map_first_name": "First name",
-                             "consent_source": "far worker", "policy": "keep", "list_id": 0,
-                             "mode": "import"})  # fmt: skip
-    job = wait_for(
-        lambda: db.session.scalar(select(ImportJob).where(ImportJob.state.in_(("done", "failed")))),
-        far_worker,
-    )
+    job_url, job = import_through(here, db, far_worker, ("Email,First name\n" + rows).encode(), "")
     assert (job.state, job.error, job.created, job.rejected) == ("done", "", 300, 1)
     # (b) a case sheet: uploaded here; a second one left pending for the worker to purge
     original = (SAMPLES / "ua_216_06_original.txt").read_bytes()
