@@ -111,16 +111,18 @@ def save_path(path: str | Path, name: str = "", content_type: str = "text/csv") 
         return save(fh, name or Path(path).name, content_type)
 
 
+def _chunk(file_id: int, seq: int) -> bytes | None:
+    data = db.session.scalar(
+        select(StoredChunk.data).where(StoredChunk.file_id == file_id, StoredChunk.seq == seq)
+    )
+    return None if data is None else bytes(data)
+
+
 def open_chunks(file_id: int) -> Iterator[bytes]:
     """The file's bytes, one chunk per query (never the whole file at once)."""
     seq = 0
-    while True:
-        chunk = db.session.scalar(
-            select(StoredChunk.data).where(StoredChunk.file_id == file_id, StoredChunk.seq == seq)
-        )
-        if chunk is None:
-            return
-        yield bytes(chunk)
+    while (chunk := _chunk(file_id, seq)) is not None:
+        yield chunk
         seq += 1
 
 
@@ -144,14 +146,10 @@ def stream(file_id: int) -> Iterator[bytes]:
         seq = 0
         while True:
             with app.app_context():
-                chunk = db.session.scalar(
-                    select(StoredChunk.data).where(
-                        StoredChunk.file_id == file_id, StoredChunk.seq == seq
-                    )
-                )
+                chunk = _chunk(file_id, seq)
             if chunk is None:
                 return
-            yield bytes(chunk)
+            yield chunk
             seq += 1
 
     return chunks()
