@@ -35,6 +35,21 @@ def wakes(monkeypatch):
     return woken
 
 
+def sending(db, approved_mailing, wakes) -> Mailing:
+    """An approved mailing, sent: its deliveries queued, the start's own wake-up forgotten."""
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    wakes.clear()
+    return mailing
+
+
+def sweep(db) -> None:
+    """One run of beat's sweeper, committed as the task's commit point would."""
+    tasks.sweep()
+    db.session.commit()
+
+
 def send_all(db, mailing_id: int, rounds: int = 40) -> None:
     for _ in range(rounds):
         if not outbox.run_batch(mailing_id):
@@ -136,10 +151,7 @@ def test_the_deliveries_of_a_silent_batch_go_back_at_once(
 ):
     app.config.update(MAILING_LEASE_SECONDS=300, MAILING_HOLDER_TIMEOUT=5)
     make_supporters(30)
-    mailing = approved_mailing()
-    services.send(None, mailing)
-    db.session.commit()
-    wakes.clear()  # the start's own wake-up
+    mailing = sending(db, approved_mailing, wakes)
     dead = outbox.register_holder(mailing.id)
     alive = outbox.register_holder(mailing.id)
     held_by_dead = outbox.claim(mailing.id, 10, 300, dead)
@@ -150,8 +162,7 @@ def test_the_deliveries_of_a_silent_batch_go_back_at_once(
         .values(beat_at=utcnow() - timedelta(seconds=6))
     )
     db.session.commit()
-    tasks.sweep()
-    db.session.commit()
+    sweep(db)
 
     def states(recipients):
         ids = [r.delivery_id for r in recipients]
@@ -168,8 +179,7 @@ def test_the_deliveries_of_a_silent_batch_go_back_at_once(
         .values(beat_at=utcnow() - timedelta(seconds=6))
     )
     db.session.commit()
-    tasks.sweep()
-    db.session.commit()
+    sweep(db)
     assert states(held_by_alive) == {"queued"}
     assert wakes == [mailing.id]  # the rest goes on at once, on whatever worker is there
 
@@ -181,10 +191,7 @@ def test_a_batch_that_failed_holding_nothing_does_not_hold_its_mailing_back(
     leases have run out and its deliveries are queued again, the tick wakes the
     mailing at once, not after MAILING_HOLDER_TIMEOUT (60 s)."""
     make_supporters(30)
-    mailing = approved_mailing()
-    services.send(None, mailing)
-    db.session.commit()
-    wakes.clear()
+    mailing = sending(db, approved_mailing, wakes)
     failed = outbox.register_holder(mailing.id)
     held = outbox.claim(mailing.id, 10, 300, failed)
     silent_since = utcnow() - timedelta(seconds=outbox.IDLE_HOLDER_SECONDS + 2)
@@ -201,8 +208,7 @@ def test_a_batch_that_failed_holding_nothing_does_not_hold_its_mailing_back(
         .values(state="queued", lease_until=None)  # what the lease sweep does
     )
     db.session.commit()
-    tasks.sweep()
-    db.session.commit()
+    sweep(db)
     assert wakes == [mailing.id]
 
 
@@ -215,10 +221,7 @@ def test_a_pause_for_temporary_failures_probes_and_resumes_by_itself(
     app.config.update(MAILING_PAUSE_AFTER_FAILURES=5)
     make_supporters(20)
     sink.data_rules.update({f"s{i}@example.net": "421 4.3.2 try later" for i in range(20)})
-    mailing = approved_mailing()
-    services.send(None, mailing)
-    db.session.commit()
-    wakes.clear()  # the start's own wake-up
+    mailing = sending(db, approved_mailing, wakes)
     send_all(db, mailing.id, rounds=1)
     db.session.refresh(mailing)
     assert mailing.state == "paused" and mailing.resume_at is not None
@@ -227,8 +230,7 @@ def test_a_pause_for_temporary_failures_probes_and_resumes_by_itself(
     sink.controller.stop()
     db.session.execute(update(Mailing).where(Mailing.id == mailing.id).values(resume_at=utcnow()))
     db.session.commit()
-    tasks.sweep()
-    db.session.commit()
+    sweep(db)
     db.session.refresh(mailing)
     assert mailing.state == "paused" and mailing.resume_probes == 1
     assert mailing.resume_at > utcnow() + timedelta(seconds=1)
@@ -239,8 +241,7 @@ def test_a_pause_for_temporary_failures_probes_and_resumes_by_itself(
     sink.controller.start()
     db.session.execute(update(Mailing).where(Mailing.id == mailing.id).values(resume_at=utcnow()))
     db.session.commit()
-    tasks.sweep()
-    db.session.commit()
+    sweep(db)
     db.session.refresh(mailing)
     assert mailing.state == "sending" and mailing.pause_reason == ""
     assert wakes == [mailing.id]
@@ -257,14 +258,10 @@ def test_a_pause_for_permanent_failures_waits_for_staff(
     app.config.update(MAILING_PAUSE_AFTER_FAILURES=5)
     make_supporters(10)
     sink.rcpt_rules.update({f"s{i}@example.net": "550 5.1.1 no such user" for i in range(10)})
-    mailing = approved_mailing()
-    services.send(None, mailing)
-    db.session.commit()
-    wakes.clear()  # the start's own wake-up
+    mailing = sending(db, approved_mailing, wakes)
     send_all(db, mailing.id, rounds=1)
     db.session.refresh(mailing)
     assert mailing.state == "paused" and mailing.resume_at is None
-    tasks.sweep()
-    db.session.commit()
+    sweep(db)
     db.session.refresh(mailing)
     assert mailing.state == "paused" and wakes == []
