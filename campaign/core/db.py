@@ -7,6 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from campaign.extensions import db
 
@@ -48,6 +49,21 @@ def insert_ignore(model, values: dict | list[dict], index_elements: list[str]):
     """An INSERT that silently skips rows whose key already exists."""
     module = postgresql if dialect_name() == "postgresql" else sqlite
     return module.insert(model).values(values).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def insert_select_ignore(model, columns: list[str], rows: Select, index_elements: list[str]):
+    """INSERT ... SELECT that skips rows whose key already exists.
+
+    The unique index decides, row by row, as the rows go in: unlike an anti-join
+    (``WHERE NOT EXISTS``) against the table being filled, it needs no estimate
+    of that table's size, so a planner without statistics (PostgreSQL right
+    after a bulk load) cannot pick a nested loop that rescans it for every row.
+    ``rows`` must carry a WHERE clause (SQLite's grammar reads ``ON`` after a
+    bare SELECT as a join).
+    """
+    module = postgresql if dialect_name() == "postgresql" else sqlite
+    statement = module.insert(model).from_select(columns, rows)
+    return statement.on_conflict_do_nothing(index_elements=index_elements)
 
 
 def commit_or_rollback(response):

@@ -24,18 +24,19 @@ def audience_select(mailing: Mailing):
         parts.append(case_audience_select(mailing.case_id, exclude_mailing_id=mailing.id))
     if not parts:
         return select(Supporter.id).where(literal(False))
-    ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
-    ids = ids.subquery()
-    query = select(Supporter.id).where(
-        Supporter.id.in_(select(ids.c[0])), Supporter.state == SupporterState.SUBSCRIBED
-    )
+    # Each part names subscribed supporters only; UNION removes the duplicates. No
+    # part is joined back to ``supporters``: without fresh statistics (PostgreSQL
+    # right after a bulk load) the planner ran such a self-join as a nested loop,
+    # 20,000 × 20,000 rows, and starting a mailing took 27 s instead of 0.3 s.
+    ids = (parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])).subquery()
+    query = select(ids.c[0]).where(ids.c[0].is_not(None))
     acted = audience.get("acted")
     if acted is not None and mailing.case_id:
         # Narrowed to those who reported an action for the case, or to the others.
         actors = select(Action.supporter_id).where(
             Action.case_id == mailing.case_id, Action.supporter_id.is_not(None)
         )
-        query = query.where(Supporter.id.in_(actors) if acted else Supporter.id.not_in(actors))
+        query = query.where(ids.c[0].in_(actors) if acted else ids.c[0].not_in(actors))
     return query
 
 
@@ -73,9 +74,10 @@ def text_fallbacks(mailing: Mailing) -> dict[str, dict]:
     case = db.session.get(Case, mailing.case_id) if mailing.case_id else None
     if case is None or mailing.state not in (MailingState.DRAFT, MailingState.SCHEDULED):
         return {}
+    ids = audience_select(mailing).subquery()
     rows = db.session.execute(
         select(Supporter.language, func.count())
-        .where(Supporter.id.in_(audience_select(mailing)))
+        .join(ids, Supporter.id == ids.c[0])
         .group_by(Supporter.language)
     )
     counts: dict[str, int] = {}

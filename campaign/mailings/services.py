@@ -19,11 +19,11 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, exists, func, insert, literal, select, update
+from sqlalchemy import CursorResult, func, literal, select, update
 
 from campaign.audit.services import record
 from campaign.cases.models import Case, CaseUpdate
-from campaign.core.db import on_commit
+from campaign.core.db import insert_select_ignore, on_commit
 from campaign.core.errors import Conflict, NotFound, ValidationError
 from campaign.core.types import utcnow
 from campaign.extensions import db
@@ -291,12 +291,14 @@ def start(actor, mailing: Mailing) -> int:
         literal(0),
         literal(""),
         literal(now, type_=Delivery.__table__.c.updated_at.type),
-    ).where(
-        ~exists().where(and_(Delivery.mailing_id == mailing.id, Delivery.supporter_id == ids.c[0]))
-    )
-    table = Delivery.__table__
-    statement = insert(table).from_select(
-        ["mailing_id", "supporter_id", "state", "attempts", "last_error", "updated_at"], rows
+    ).where(ids.c[0].is_not(None))
+    # A supporter who already has a delivery of this mailing is skipped by the
+    # unique (mailing, supporter) key, so starting twice adds nobody twice.
+    statement = insert_select_ignore(
+        Delivery,
+        ["mailing_id", "supporter_id", "state", "attempts", "last_error", "updated_at"],
+        rows,
+        ["mailing_id", "supporter_id"],
     )
     db.session.execute(statement)
     count = select(func.count()).where(Delivery.mailing_id == mailing.id)
