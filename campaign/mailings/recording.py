@@ -1,9 +1,10 @@
 """Recording send results in small, short transactions (the outbox's window).
 
-The recorder runs in the batch's main thread while sender threads send. It
-commits results every few messages (at the latest every 0.2 s) and only then
-gives their window permits back, which bounds what a crash can repeat. It also
-beats the batch's holder row every second (the sweeper's sign of life).
+The recorder runs in the batch's main thread while sender threads send and a
+claimer thread claims more. It commits results every few messages (at the
+latest every 0.2 s) and only then gives their window permits back, which bounds
+what a crash can repeat. It also beats the batch's holder row every second (the
+sweeper's sign of life).
 """
 
 from __future__ import annotations
@@ -45,14 +46,18 @@ _STATE = text("SELECT state FROM mailings WHERE id = :id")
 
 
 class Recorder:
-    def __init__(self, mailing_id: int, batch, window: int, refill=None, holder=None):
+    def __init__(self, mailing_id: int, batch, window: int, claimer=None, holder=None):
         self.mailing_id = mailing_id
         self.holder = holder
         self.beaten = time.monotonic()
         self.batch = batch
-        self.refill = refill or batch.close  # claims more before the senders run dry
-        # A quarter of the window: senders keep going while a flush commits.
-        self.flush_at = max(1, window // 4)
+        # The thread that claims more before the senders run dry (outbox.Refill.run);
+        # without one, the batch in hand is all there is.
+        self.claimer = claimer
+        if claimer is None:
+            batch.close()
+        # Half the window: the senders keep the other half while a flush commits.
+        self.flush_at = max(1, window // 2)
         self.state_checked = 0.0  # when the mailing's state (paused?) was last read
         # Results recorded per delivery: a retry that falls due while the task runs
         # is claimed again, so one delivery may be in the batch more than once.
@@ -67,6 +72,9 @@ class Recorder:
             self._run(threads)
         finally:
             self.batch.close()
+            if self.claimer is not None:
+                # A claim in progress ends (committed) before the unsent go back.
+                self.claimer.join()
         self.release_unsent()
 
     def _run(self, threads) -> None:
@@ -74,7 +82,6 @@ class Recorder:
         results = self.batch.results  # senders append, only this thread pops
         last = time.monotonic()
         while True:
-            self.refill()
             alive = any(t.is_alive() for t in threads)  # before draining: see the end
             while results:
                 pending.append(results.popleft())
@@ -140,7 +147,9 @@ class Recorder:
 
     def _open_ids(self) -> list[int]:
         """Deliveries whose latest claim in this batch has no recorded result yet."""
-        claimed = Counter(r.delivery_id for r in self.batch.recipients)
+        with self.batch.ready:  # the claimer thread may be appending
+            recipients = list(self.batch.recipients)
+        claimed = Counter(r.delivery_id for r in recipients)
         return [id_ for id_, times in claimed.items() if times > self.recorded[id_]]
 
     def release_unsent(self) -> None:

@@ -118,21 +118,27 @@ def load(config) -> Outbox:
     )
 
 
+# Database connections one send_batch task holds at once (check_worker).
+TASK_CONNECTIONS = 4
+
+
 def check_worker(config, pool_kind: str, concurrency: int) -> None:
     """Refuse a worker whose tasks could not all get their database connections.
 
-    A task holds two database connections whatever MAILING_CONNECTIONS is (its
-    session and the shared suppression check), so only a thread pool of many
-    tasks in one process can run out of SQLAlchemy's pool (5 + 10 overflow).
+    A task holds four database connections whatever MAILING_CONNECTIONS is (its
+    session, the claimer thread's and the suppression check's two readers), so only a
+    thread pool of many tasks in one process can run out of SQLAlchemy's pool
+    (5 + 10 overflow).
     """
     load(config)
     if pool_kind != "threads":
         return
     options = config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
     size = options.get("pool_size", 5) + options.get("max_overflow", 10)
-    if 2 * concurrency > size:
+    if TASK_CONNECTIONS * concurrency > size:
         raise SettingError(
-            f"--pool=threads with --concurrency={concurrency} needs {2 * concurrency} "
+            f"--pool=threads with --concurrency={concurrency} needs "
+            f"{TASK_CONNECTIONS * concurrency} "
             f"database connections; the pool holds {size}: lower the concurrency or "
             "run --pool=prefork"
         )

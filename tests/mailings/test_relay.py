@@ -57,19 +57,20 @@ def start(db, approved_mailing) -> int:
 
 
 @pytest.fixture
-def pool_of_three(app_config):
+def pool_of_four(app_config):
     app_config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "pool_size": 3,
+        "pool_size": 4,
         "max_overflow": 0,
         "pool_timeout": 5,
     }
 
 
-def test_forty_connections_with_a_database_pool_of_three(
-    pool_of_three, db, app, sink, make_supporters, approved_mailing
+def test_forty_connections_with_a_database_pool_of_four(
+    pool_of_four, db, app, sink, make_supporters, approved_mailing
 ):
-    """Issue #18: 15 senders and a pool of 15 stalled the mailing; now a batch needs two."""
-    assert db.engine.pool.size() == 3
+    """Issue #18: 15 senders and a pool of 15 stalled the mailing; now a batch needs four
+    (its session, its claimer, two suppression readers) whatever MAILING_CONNECTIONS is."""
+    assert db.engine.pool.size() == 4
     app.config.update(MAILING_CONNECTIONS=40, MAILING_BATCH_SIZE=300)
     make_supporters(300)
     sink.delay = 0.02
@@ -97,11 +98,11 @@ def test_one_read_answers_every_sender_waiting(db, make_supporters, monkeypatch)
     groups: list[set] = []
     read = check._read
 
-    def slow_read(group):
+    def slow_read(connection, group):
         groups.append(set(group))
         if len(groups) == 1:
             first_read_may_end.wait(10)
-        return read(group)
+        return read(connection, group)
 
     monkeypatch.setattr(check, "_read", slow_read)
     answers: dict[int, bool] = {}
@@ -122,6 +123,33 @@ def test_one_read_answers_every_sender_waiting(db, make_supporters, monkeypatch)
     check.close()
     assert answers == {i: i != ids[7] for i in ids}
     assert groups == [{ids[0]}, set(ids[1:])]  # two reads for forty senders
+
+
+def test_a_second_reader_answers_while_the_first_read_is_slow(db, make_supporters, monkeypatch):
+    """With two readers a sender does not wait for another sender's read in flight."""
+    make_supporters(2)
+    first, second = db.session.scalars(select(Supporter.id).order_by(Supporter.id))
+    check = outbox.SuppressionCheck(db.engine, readers=2)
+    first_read_may_end = threading.Event()
+    read = check._read
+
+    def slow_read(connection, group):
+        if first in group:
+            first_read_may_end.wait(10)
+        return read(connection, group)
+
+    monkeypatch.setattr(check, "_read", slow_read)
+    answers: dict[int, bool] = {}
+    slow = threading.Thread(target=lambda: answers.update({first: check.subscribed(first)}))
+    slow.start()
+    while not check.idle or len(check.idle) > 1:
+        time.sleep(0.01)  # the first read has its connection
+    assert check.subscribed(second)  # answered on the other connection, the first still reading
+    assert first not in answers
+    first_read_may_end.set()
+    slow.join(10)
+    check.close()
+    assert answers == {first: True} and check.reads == 2
 
 
 def test_a_read_begins_after_the_question(db, make_supporters):
@@ -201,7 +229,7 @@ def test_settings_read_as_operators_write_them(app):
 
 def test_a_thread_pool_that_would_exhaust_the_database_pool_is_refused(app):
     settings.check_worker(app.config, "prefork", 64)
-    settings.check_worker(app.config, "threads", 4)
+    settings.check_worker(app.config, "threads", 3)
     with pytest.raises(settings.SettingError, match="--concurrency=16"):
         settings.check_worker(app.config, "threads", 16)
 
