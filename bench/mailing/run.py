@@ -19,7 +19,10 @@ slow-relay case (on --delay-supporters supporters: 10 ms a message over 2
 connections caps both the outbox and smtplib near 200 messages a second). In
 the same run, for each sink, it measures (a) plain smtplib sending the same
 number of pre-built messages of the same size over the same number of reused
-connections (the SMTP ceiling of this machine) and, on smtp-sink, (b) the
+connections (the SMTP ceiling of this machine), (a+read) the same with one
+read of a supporter's state from the database right before each message (the
+least any sender adds to honour an unsubscribe committed a moment before: the
+floor the outbox's suppression check cannot go under) and, on smtp-sink, (b) the
 textbook Flask approach, one Celery task per email through Flask-Mail. It
 prints the figures and the ratios to the baselines.
 """
@@ -299,15 +302,41 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path,
         stop(processes)
 
 
-def _smtplib_process(port: int, message: bytes, count: int, connections: int) -> None:
+def _reader(database_url: str):
+    """A function reading one supporter's state over a connection of its own (autocommit)."""
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        marker = "?"
+    else:
+        import psycopg
+
+        connection = psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True)
+        marker = "%s"
+    query = f"SELECT id FROM supporters WHERE state = 'subscribed' AND id IN ({marker})"
+
+    def read(supporter_id: int) -> bool:
+        return bool(connection.execute(query, (supporter_id,)).fetchall())
+
+    return read
+
+
+def _smtplib_process(port: int, message: bytes, count: int, connections: int,
+                     database_url: str = "") -> None:  # fmt: skip
     def one(n: int) -> None:
         # The outbox's SMTP_TIMEOUT (30 s), and a new session on trouble: with hundreds
         # of sessions on a loaded machine a few time out, and one without a timeout
         # would hang the baseline for good.
         options = () if message.isascii() else ("BODY=8BITMIME",)
         smtp, i = None, 0
+        # (a+read): the supporter's state read right before each message, the least any
+        # sender must add to honour an unsubscribe committed a moment before.
+        read = _reader(database_url) if database_url else None
         while i < n:
             try:
+                if read is not None:
+                    read(i % 1000 + 1)
                 smtp = smtp or smtplib.SMTP("127.0.0.1", port, timeout=30)
                 smtp.sendmail("bounces@example.org", [f"supporter{i}@example.net"], message,
                               options)  # fmt: skip
@@ -328,9 +357,15 @@ def _smtplib_process(port: int, message: bytes, count: int, connections: int) ->
 
 
 def run_smtplib(
-    sink: Sink, message: bytes, count: int, processes: int, connections: int = CONNECTIONS
+    sink: Sink,
+    message: bytes,
+    count: int,
+    processes: int,
+    connections: int = CONNECTIONS,
+    database_url: str = "",
 ) -> dict:
-    """Baseline (a): pre-built messages, the same processes × connections as the outbox."""
+    """Baseline (a): pre-built messages, the same processes × connections as the outbox;
+    with ``database_url``, (a+read): also one read of a supporter's state before each."""
     import resource
 
     share = count // (processes * connections) * connections
@@ -339,7 +374,7 @@ def run_smtplib(
     started = time.perf_counter()
     workers = [
         multiprocessing.Process(
-            target=_smtplib_process, args=(sink.port, message, share, connections)
+            target=_smtplib_process, args=(sink.port, message, share, connections, database_url)
         )
         for _ in range(processes)
     ]
@@ -496,11 +531,14 @@ def main() -> None:
                     first = run_smtplib(sink, message, supporters, workers)
                     result = run_outbox(app, settings, mailing_id, workers, tmp)
                     second = run_smtplib(sink, message, supporters, workers)
+                    with_read = run_smtplib(sink, message, supporters, workers, database_url=url)
                     before, after = first["rate"], second["rate"]
                     result["a_cpu"] = (first["cpu_us"] + second["cpu_us"]) / 2
                     print(f"(a) smtplib, {sink.name}, {workers} × {CONNECTIONS} connections: "
-                          f"{before:.0f}/s before, {after:.0f}/s after", flush=True)  # fmt: skip
-                    result.update(sink=sink.name, a=(before + after) / 2, size=len(message))
+                          f"{before:.0f}/s before, {after:.0f}/s after; (a+read) "
+                          f"{with_read['rate']:.0f}/s", flush=True)  # fmt: skip
+                    result.update(sink=sink.name, a=(before + after) / 2, size=len(message),
+                                  a_read=with_read["rate"])  # fmt: skip
                     rows.append((backend, workers, result))
                     print(f"outbox {backend}, {sink.name}, {workers} worker(s): "
                           f"{result['rate']:.0f}/s in {result['seconds']:.1f} s, peak worker "
@@ -527,8 +565,8 @@ def report(rows, textbook, args) -> None:
     print(f"\n{args.supporters} supporters on smtp-sink, {args.delay_supporters} on the delaying "
           f"sink; textbook on {args.textbook}\n")  # fmt: skip
     print("| sink | database | workers | messages/s | time | worker CPU a message "
-          "| peak worker RSS | vs (a) | vs (b) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| peak worker RSS | vs (a) | (a+read) vs (a) | vs (b) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for backend, workers, result in rows:
         a = result["a"]
         b = f"{result['rate'] / textbook['rate']:.1f}× (b = {textbook['rate']:.0f}/s)" if (
@@ -537,7 +575,9 @@ def report(rows, textbook, args) -> None:
               f"{result['seconds']:.1f} s | "
               f"{result['cpu_us']:.0f} µs (a: {result['a_cpu']:.0f} µs) | "
               f"{result['memory']:.0f} MB | "
-              f"{result['rate'] / a:.2f} (a = {a:.0f}/s) | {b} |")  # fmt: skip
+              f"{result['rate'] / a:.2f} (a = {a:.0f}/s) | "
+              f"{result['a_read'] / a:.2f} (a+read = {result['a_read']:.0f}/s) | "
+              f"{b} |")  # fmt: skip
     sizes = sorted({result["size"] for _b, _w, result in rows})
     print(f"\nmessage size {', '.join(f'{size / 1024:.1f} KB' for size in sizes)}")
 
