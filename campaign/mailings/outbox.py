@@ -53,16 +53,16 @@ from campaign.core.db import dialect_name
 from campaign.core.types import UTCDateTime, utcnow
 from campaign.extensions import db
 from campaign.mailings import compose, settings, smtp
-from campaign.mailings.models import Delivery, Mailing, OutboxHolder
+from campaign.mailings.models import Delivery, DeliveryState, Mailing, MailingState, OutboxHolder
+from campaign.supporters.models import SupporterState
 
 log = logging.getLogger(__name__)
-SUPPRESSED = "suppressed"
 
 
 @dataclass
 class Result:
     recipient: compose.Recipient
-    status: str  # smtp.SENT/TEMPORARY/PERMANENT/REJECTED or SUPPRESSED
+    status: str  # smtp.SENT/TEMPORARY/PERMANENT/REJECTED/UNUSABLE or DeliveryState.SUPPRESSED
     detail: str = ""
     code: int = 0
 
@@ -76,14 +76,14 @@ def claim(
     """Lease up to ``limit`` due deliveries of a sending mailing for ``holder``; commits."""
     now = utcnow()
     state = db.session.scalar(select(Mailing.state).where(Mailing.id == mailing_id))
-    if state != "sending":
+    if state != MailingState.SENDING:
         db.session.commit()
         return []
     due = (
         select(Delivery.id)
         .where(
             Delivery.mailing_id == mailing_id,
-            Delivery.state == "queued",
+            Delivery.state == DeliveryState.QUEUED,
             or_(Delivery.due_at.is_(None), Delivery.due_at <= now),
         )
         .order_by(Delivery.id)
@@ -100,9 +100,9 @@ def claim(
     ids = list(
         db.session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(chosen), Delivery.state == "queued")
+            .where(Delivery.id.in_(chosen), Delivery.state == DeliveryState.QUEUED)
             .values(
-                state="sending",
+                state=DeliveryState.SENDING,
                 lease_until=now + timedelta(seconds=lease_seconds),
                 holder=holder,
                 attempts=Delivery.attempts + 1,
@@ -128,15 +128,16 @@ def claim(
 
 # Plain SQL compiled once, the ids as one expanding parameter: the ORM statements
 # cost more per claim than the database's own work (500 ids coerced one by one).
+# The states formatted in are the enums' own constant values, never input.
 _SUPPRESS_AT_CLAIM = text(
-    "UPDATE deliveries SET state = 'suppressed', lease_until = NULL, updated_at = :now "
-    "WHERE id IN :ids AND supporter_id IN "
-    "(SELECT id FROM supporters WHERE state <> 'subscribed')"
+    f"UPDATE deliveries SET state = '{DeliveryState.SUPPRESSED}', lease_until = NULL, "  # noqa: S608
+    "updated_at = :now WHERE id IN :ids AND supporter_id IN "
+    f"(SELECT id FROM supporters WHERE state <> '{SupporterState.SUBSCRIBED}')"
 ).bindparams(bindparam("now", type_=UTCDateTime), bindparam("ids", expanding=True))
 _CLAIMED = text(
-    "SELECT d.id, s.id, s.email, s.first_name, s.last_name, s.language, s.city, s.country "
+    "SELECT d.id, s.id, s.email, s.first_name, s.last_name, s.language, s.city, s.country "  # noqa: S608
     "FROM deliveries d JOIN supporters s ON s.id = d.supporter_id "
-    "WHERE d.id IN :ids AND d.state = 'sending' ORDER BY d.id"
+    f"WHERE d.id IN :ids AND d.state = '{DeliveryState.SENDING}' ORDER BY d.id"
 ).bindparams(bindparam("ids", expanding=True))
 
 
@@ -226,7 +227,7 @@ class SuppressionCheck:
                 markers = ", ".join([self.marker] * len(chunk))
                 # Only markers are formatted in; the ids go as bound parameters.
                 cursor.execute(
-                    "SELECT id FROM supporters WHERE state = 'subscribed' "  # noqa: S608
+                    f"SELECT id FROM supporters WHERE state = '{SupporterState.SUBSCRIBED}' "  # noqa: S608
                     f"AND id IN ({markers})",
                     chunk,
                 )
@@ -422,7 +423,9 @@ def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateL
     try:
         outcome = connection.send_built(build)
     except Suppressed:
-        return Result(recipient, SUPPRESSED, "unsubscribed or suppressed before sending")
+        return Result(
+            recipient, DeliveryState.SUPPRESSED, "unsubscribed or suppressed before sending"
+        )
     except compose.HeaderInjection as error:
         return Result(recipient, smtp.REJECTED, f"refused to build the message: {error}")
     return Result(recipient, outcome.status, outcome.detail, outcome.code)
@@ -630,7 +633,9 @@ def live_holders(mailing_id: int, since) -> bool:
     """Whether a batch that beat since ``since`` is working on the mailing: it holds
     deliveries, or it beat within IDLE_HOLDER_SECONDS (between two claims)."""
     recently = utcnow() - timedelta(seconds=IDLE_HOLDER_SECONDS)
-    holding = exists().where(Delivery.holder == OutboxHolder.id, Delivery.state == "sending")
+    holding = exists().where(
+        Delivery.holder == OutboxHolder.id, Delivery.state == DeliveryState.SENDING
+    )
     return (
         db.session.scalar(
             select(OutboxHolder.id)
@@ -673,13 +678,13 @@ def another_waits(mailing_id: int) -> bool:
     )
     due = exists().where(
         Delivery.mailing_id == Mailing.id,
-        Delivery.state == "queued",
+        Delivery.state == DeliveryState.QUEUED,
         or_(Delivery.due_at.is_(None), Delivery.due_at <= now),
     )
     waiting = db.session.scalar(
         select(Mailing.id)
         .where(
-            Mailing.state == "sending",
+            Mailing.state == MailingState.SENDING,
             Mailing.id != mailing_id,
             Mailing.id.not_in(live),
             due,
@@ -715,7 +720,7 @@ def remaining(mailing_id: int) -> bool:
             select(
                 exists().where(
                     Delivery.mailing_id == mailing_id,
-                    Delivery.state == "queued",
+                    Delivery.state == DeliveryState.QUEUED,
                     or_(Delivery.due_at.is_(None), Delivery.due_at <= now),
                 )
             )

@@ -30,8 +30,8 @@ POLL_SECONDS = 0.005
 # The statements of every flush, as plain SQL compiled once: the ORM's update()
 # cost several times the database's own work per flush (measured: ~0.2 ms a result).
 _FINAL = text(
-    "UPDATE deliveries SET state = :state, sent_at = :sent_at, lease_until = NULL, "
-    "updated_at = :now WHERE state = 'sending' AND id IN :ids"
+    "UPDATE deliveries SET state = :state, sent_at = :sent_at, lease_until = NULL, "  # noqa: S608
+    f"updated_at = :now WHERE state = '{DeliveryState.SENDING}' AND id IN :ids"
 ).bindparams(
     bindparam("sent_at", type_=UTCDateTime),
     bindparam("now", type_=UTCDateTime),
@@ -106,7 +106,7 @@ class Recorder:
         try:
             paused = record_results(self.mailing_id, results)
             self._renew_lease()
-            state = "paused" if paused else "sending"
+            state = MailingState.PAUSED if paused else MailingState.SENDING
             if not paused and time.monotonic() >= self.state_checked + FLUSH_SECONDS:
                 state = db.session.scalar(_STATE, {"id": self.mailing_id})
                 self.state_checked = time.monotonic()
@@ -121,7 +121,7 @@ class Recorder:
             log.exception("recording results of mailing %s failed", self.mailing_id)
             raise
         self.recorded.update(r.recipient.delivery_id for r in results)
-        if state != "sending":
+        if state != MailingState.SENDING:
             # Paused (by this very flush, or by staff) or cancelled: send no more of
             # this batch. Set before the permits go back, so that no sender waiting
             # for one takes another recipient.
@@ -141,7 +141,7 @@ class Recorder:
         _chunked_update(
             self._open_ids(),
             {"lease_until": utcnow() + timedelta(seconds=self.lease)},
-            state="sending",
+            state=DeliveryState.SENDING,
         )
         self.lease_renewed = now
 
@@ -168,8 +168,8 @@ def requeue(ids: list[int]) -> None:
     if ids:
         _chunked_update(
             ids,
-            {"state": "queued", "lease_until": None, "attempts": Delivery.attempts - 1},
-            state="sending",
+            {"state": DeliveryState.QUEUED, "lease_until": None, "attempts": Delivery.attempts - 1},
+            state=DeliveryState.SENDING,
         )
 
 
@@ -187,7 +187,7 @@ def record_results(mailing_id: int, results: list) -> bool:
     by_status: dict[str, list] = {}
     for result in results:
         by_status.setdefault(result.status, []).append(result)
-    for status, sent_at in ((smtp.SENT, now), ("suppressed", None)):
+    for status, sent_at in ((smtp.SENT, now), (DeliveryState.SUPPRESSED, None)):
         ids = [r.recipient.delivery_id for r in by_status.get(status, [])]
         for start in range(0, len(ids), 500):
             db.session.execute(
@@ -206,7 +206,7 @@ def record_results(mailing_id: int, results: list) -> bool:
 def _retry_or_fail(result, now) -> None:
     config = current_app.config
     delivery = db.session.get(Delivery, result.recipient.delivery_id)
-    if delivery is None or delivery.state != "sending":
+    if delivery is None or delivery.state != DeliveryState.SENDING:
         return
     delivery.last_error = result.detail[:500]
     delivery.lease_until, delivery.updated_at = None, now
@@ -220,7 +220,7 @@ def _retry_or_fail(result, now) -> None:
 
 def _fail(result, now, bounce: bool) -> None:
     delivery = db.session.get(Delivery, result.recipient.delivery_id)
-    if delivery is None or delivery.state != "sending":
+    if delivery is None or delivery.state != DeliveryState.SENDING:
         return
     delivery.state, delivery.last_error = DeliveryState.FAILED, result.detail[:500]
     delivery.lease_until, delivery.updated_at = None, now
@@ -248,7 +248,7 @@ def _count_failures(mailing_id: int, results: list) -> bool:
     for result in results:
         if result.status == smtp.SENT:
             trailing, any_success = 0, True
-        elif result.status != "suppressed":
+        elif result.status != DeliveryState.SUPPRESSED:
             trailing += 1
     if not any_success and trailing == 0:
         return False
@@ -263,8 +263,10 @@ def _count_failures(mailing_id: int, results: list) -> bool:
     mailing.consecutive_failures = before + trailing
     config = current_app.config
     limit = config["MAILING_PAUSE_AFTER_FAILURES"]
-    if limit and mailing.consecutive_failures >= limit and mailing.state == "sending":
-        last = next(r for r in reversed(results) if r.status not in (smtp.SENT, "suppressed"))
+    if limit and mailing.consecutive_failures >= limit and mailing.state == MailingState.SENDING:
+        last = next(
+            r for r in reversed(results) if r.status not in (smtp.SENT, DeliveryState.SUPPRESSED)
+        )
         mailing.state = MailingState.PAUSED
         reason = (
             f"Paused itself after {mailing.consecutive_failures} failed sends in a row. "
@@ -287,12 +289,13 @@ def _count_failures(mailing_id: int, results: list) -> bool:
 def finish_if_done(mailing_id: int) -> bool:
     """A sending mailing with nothing queued or sending left is sent (no commit)."""
     open_work = exists().where(
-        Delivery.mailing_id == mailing_id, Delivery.state.in_(("queued", "sending"))
+        Delivery.mailing_id == mailing_id,
+        Delivery.state.in_((DeliveryState.QUEUED, DeliveryState.SENDING)),
     )
     result: CursorResult = db.session.execute(  # type: ignore[assignment]
         update(Mailing)
-        .where(Mailing.id == mailing_id, Mailing.state == "sending", ~open_work)
-        .values(state="sent", finished_at=utcnow())
+        .where(Mailing.id == mailing_id, Mailing.state == MailingState.SENDING, ~open_work)
+        .values(state=MailingState.SENT, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return result.rowcount > 0
