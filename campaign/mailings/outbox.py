@@ -213,7 +213,6 @@ class SuppressionCheck:
             else:
                 self.idle.append(connection)
         for q in group[1:]:
-            q.connection = None
             q.done.release()
         return question.answered()
 
