@@ -10,6 +10,7 @@ from campaign.supporters.imports.writer import CHUNK_ROWS, Writer, update_values
 
 class PostgresWriter(Writer):
     mark = "%s"
+    sorts_in_sql = True  # INSERT … SELECT … ORDER BY email_key: no sort in Python first
 
     def _now(self):
         return utcnow()

@@ -19,6 +19,7 @@ from campaign.supporters.services import clean_text, normalise_email
 
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 _new = tuple.__new__
+_MISS = object()  # not in a cache
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
@@ -102,6 +103,12 @@ class RowReader:
         }
         self.texts: dict[str, str] = {}
         self.zones: dict[str | None, str] = {}  # country → its time zone
+        # The same, for the cells that passed, as what ``read`` stores (a code,
+        # or None where the cell is blank): one dict lookup a cell. A refused
+        # cell is not kept here, so it goes through ``_lookup`` each time.
+        self.valid: dict[str, dict[str, str | None]] = {name: {} for name in self.codes}
+        for name in self.valid:
+            self._seed(name)
 
     def cells(self, row: list[str]) -> tuple:
         width = len(row)
@@ -130,42 +137,77 @@ class RowReader:
         )
 
     def read(self, row: list[str], number: int) -> Row:
-        email, first, last, language, country, city, interests, zone = self.cells(row)
+        if len(row) == self.width:  # the common case of cells()
+            row.append("")
+            cells = self.take(row)
+        else:
+            cells = self.cells(row)
+        email, first, last, language, country, city, interests, zone = cells
         try:
             email = fast_normalise_email(email)
         except ValidationError as error:
             message = error.message if email.strip() else "no email address"
             raise RowRejected(self.header_of.get("email", "email"), message, email) from None
+        valid = self.valid
+        if (found := valid["language"].get(language, _MISS)) is _MISS:
+            found = self._valid("language", language)
+        language = found
+        if (found := valid["country"].get(country, _MISS)) is _MISS:
+            found = self._valid("country", country)
+        country = found
+        if (found := valid["timezone"].get(zone, _MISS)) is _MISS:
+            found = self._valid("timezone", zone)
+        zone = found
+        if (found := valid["interests"].get(interests, _MISS)) is _MISS:
+            found = self._valid("interests", interests)
         texts = self.texts
-        if len(texts) > 100_000:
-            texts.clear()
-        language = self._lookup("language", language) if language else None
-        country = self._lookup("country", country) if country else None
-        zone = self._lookup("timezone", zone) if zone else None
-        zones = self.zones
         # tuple.__new__: a Row without the NamedTuple's own __new__, a Python
         # call per row that costs about as much as building the tuple.
         return _new(
             Row,
             (
                 email,
-                (texts.get(first) or texts.setdefault(first, _clean(first))) if first else "",
-                (texts.get(last) or texts.setdefault(last, _clean(last))) if last else "",
+                (texts.get(first) or self._text(first)) if first else "",
+                (texts.get(last) or self._text(last)) if last else "",
                 language,
                 country,
-                (texts.get(city) or texts.setdefault(city, _clean(city))) if city else "",
+                (texts.get(city) or self._text(city)) if city else "",
                 zone,
-                self._lookup("interests", interests) if interests else "[]",
+                found,
                 number,
                 language or "en",
                 zone
-                or zones.get(country)
-                or zones.setdefault(country, vocab.timezone_for(country)),
+                or self.zones.get(country)
+                or self.zones.setdefault(country, vocab.timezone_for(country)),
                 # The address is normalised (its domain in ASCII), so its key is
                 # it case-folded: models.email_key without the IDNA step.
                 email.casefold(),
             ),
         )
+
+    def _text(self, value: str) -> str:
+        """A name or city cleaned, and kept for the next row that has it."""
+        texts = self.texts
+        if len(texts) > 100_000:  # bounded memory on hostile files
+            texts.clear()
+        texts[value] = cleaned = _clean(value)
+        return cleaned
+
+    def _valid(self, name: str, raw: str) -> str | None:
+        """A code cell's value for ``read`` (RowRejected when refused), kept in
+        ``valid`` for the next row that has it."""
+        if not raw:  # unmapped or left blank: nothing given
+            return "[]" if name == "interests" else None
+        value = self._lookup(name, raw)
+        valid = self.valid[name]
+        if len(valid) > 20_000:  # bounded memory on hostile files
+            valid.clear()
+            self._seed(name)
+        valid[raw] = value
+        return value
+
+    def _seed(self, name: str) -> None:
+        self.valid[name][""] = "[]" if name == "interests" else None
 
     def _lookup(self, name: str, raw: str):
         cache = self.codes[name]

@@ -61,6 +61,7 @@ class Writer(ABC):
         self.conn = None
 
     mark = "?"  # the driver's parameter placeholder
+    sorts_in_sql = False  # whether _insert_sorted's statement orders the rows by key itself
 
     # --- the thread ---------------------------------------------------------
 
@@ -203,8 +204,9 @@ class Writer(ABC):
         """
         if not rows:
             return 0, None
-        # Sorted by key: the unique index is then filled in order.
-        return self._insert_sorted(sorted(rows, key=_by_key))
+        # Sorted by key: the unique index is then filled in order (by the
+        # statement itself where it sorts them, ``sorts_in_sql``).
+        return self._insert_sorted(rows if self.sorts_in_sql else sorted(rows, key=_by_key))
 
     # --- the dialect's statements --------------------------------------------
 
