@@ -476,11 +476,9 @@ def run_batch(mailing_id: int) -> int:
     for thread in threads:
         thread.start()
     refill = Refill(mailing_id, batch, outbox, holder, time.monotonic() + outbox.task_seconds)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    claimer = threading.Thread(target=refill.run, args=(app,), daemon=True)
-    claimer.start()
+    refill.start(current_app._get_current_object())  # type: ignore[attr-defined]
     try:
-        recorder = recording.Recorder(mailing_id, batch, outbox.window, claimer, holder)
+        recorder = recording.Recorder(mailing_id, batch, outbox.window, refill, holder)
         recorder.run(threads)
     finally:
         batch.stop.set()
@@ -517,7 +515,14 @@ def composer_set(mailing_id: int) -> compose.ComposerSet:
 
 
 class Refill:
-    """Claims the next deliveries for a running batch, on a thread of its own (``run``).
+    """Claims the next deliveries for a running batch, on a thread of its own.
+
+    The claimer thread (``start``) only claims: a claim (tens of milliseconds on
+    PostgreSQL for 500 rows) runs on its own session and connection, so it no
+    longer holds up the recorder's commits, and with them the senders' window
+    permits. What it claimed waits in ``claimed`` until the recorder thread hands
+    it to the senders (``hand_over``): the composers read the mailing's content
+    through the recorder thread's session, and a session is one thread's.
 
     It also decides when the task hands over: after MAILING_TASK_SECONDS, or
     earlier (after YIELD_AFTER_SECONDS) when another sending mailing has due
@@ -535,19 +540,22 @@ class Refill:
         self.low_water = max(self.size // 2, 1)
         self.started = time.monotonic()
         self.looked = self.started  # when another mailing's need was last looked at
+        # Claimed by the claimer thread, not yet handed to the senders (deque: the
+        # claimer appends, the recorder thread pops).
+        self.claimed: deque[list[compose.Recipient]] = deque()
+        self.thread: threading.Thread | None = None
 
-    def run(self, app) -> None:
-        """The claimer thread: one step every CLAIMER_POLL_SECONDS while the batch is open.
+    def start(self, app) -> None:
+        self.thread = threading.Thread(target=self._run, args=(app,), daemon=True)
+        self.thread.start()
 
-        Its own app context, so its own session and database connection: a claim
-        (tens of milliseconds on PostgreSQL for 500 rows) no longer holds up the
-        recorder's commits, and with them the senders' window permits.
-        """
+    def _run(self, app) -> None:
+        """The claimer thread: one step every CLAIMER_POLL_SECONDS while the batch is open."""
         batch = self.batch
         with app.app_context():
             try:
                 while batch.open and not batch.stop.is_set():
-                    self()
+                    self.claim_more()
                     time.sleep(CLAIMER_POLL_SECONDS)
             except Exception:  # the batch in hand is still sent and recorded
                 log.exception("the claimer of mailing %s stopped", self.mailing_id)
@@ -555,9 +563,9 @@ class Refill:
             finally:
                 db.session.remove()
 
-    def __call__(self) -> None:
+    def claim_more(self) -> None:
         batch = self.batch
-        if batch.stop.is_set():
+        if batch.stop.is_set() or self.claimed:  # the last claim is not handed over yet
             return
         now = time.monotonic()
         if now - self.started >= YIELD_AFTER_SECONDS and now - self.looked >= 1.0:
@@ -572,23 +580,44 @@ class Refill:
         if now >= self.until or len(batch.deferred) >= self.size:
             batch.close()
             return
-        recipients = []
         try:
             recipients = claim(self.mailing_id, self.size, self.lease, self.holder)
-            if recipients:
-                batch.composers.add(recipients)
-                db.session.commit()
         except Exception:
-            # The batch in hand is still sent and recorded. The claim has committed:
-            # what it leased goes back to the queue now, not when the lease runs out.
+            # Nothing was claimed (the claim commits at its end, or not at all); the
+            # batch in hand is still sent and recorded.
             db.session.rollback()
             log.exception("claiming more deliveries of mailing %s failed", self.mailing_id)
-            unclaim(recipients)
             recipients = []
         if recipients:
-            batch.extend(recipients)
+            self.claimed.append(recipients)
         else:
             batch.close()
+
+    def hand_over(self) -> None:
+        """In the recorder thread: composers for what was claimed, then to the senders."""
+        while self.claimed:
+            recipients = self.claimed.popleft()
+            try:
+                self.batch.composers.add(recipients)
+                db.session.commit()  # end the read transaction: SMTP I/O goes on
+            except Exception:
+                # The claim has committed: what it leased goes back to the queue now,
+                # not when the lease runs out.
+                db.session.rollback()
+                log.exception("composing for mailing %s failed", self.mailing_id)
+                unclaim(recipients)
+                self.batch.close()
+                continue
+            self.batch.extend(recipients)
+
+    def stop(self) -> None:
+        """Once the senders are done: the claimer ends, and what it claimed for nobody
+        goes back to the queue (in the recorder thread, before the batch lets go)."""
+        self.batch.close()
+        if self.thread is not None:
+            self.thread.join()
+        while self.claimed:
+            unclaim(self.claimed.popleft())
 
 
 # -- holders: who is sending what, and whether they are still alive ----------------------

@@ -46,15 +46,16 @@ _STATE = text("SELECT state FROM mailings WHERE id = :id")
 
 
 class Recorder:
-    def __init__(self, mailing_id: int, batch, window: int, claimer=None, holder=None):
+    def __init__(self, mailing_id: int, batch, window: int, refill=None, holder=None):
         self.mailing_id = mailing_id
         self.holder = holder
         self.beaten = time.monotonic()
         self.batch = batch
-        # The thread that claims more before the senders run dry (outbox.Refill.run);
-        # without one, the batch in hand is all there is.
-        self.claimer = claimer
-        if claimer is None:
+        # Claims more before the senders run dry (outbox.Refill, its own thread),
+        # handed over to the senders by this thread; without it, the batch in hand
+        # is all there is.
+        self.refill = refill
+        if refill is None:
             batch.close()
         # Half the window: the senders keep the other half while a flush commits.
         self.flush_at = max(1, window // 2)
@@ -70,11 +71,18 @@ class Recorder:
     def run(self, threads) -> None:
         try:
             self._run(threads)
+        except BaseException:
+            # No more commits (a flush failed, or anything else here): stop sending.
+            # Senders waiting for a permit are let through to see the stop and end
+            # (they hold DB and SMTP connections) rather than wait forever.
+            self.batch.stop.set()
+            self.batch.window.release(len(self.batch.recipients) + len(threads))
+            raise
         finally:
             self.batch.close()
-            if self.claimer is not None:
-                # A claim in progress ends (committed) before the unsent go back.
-                self.claimer.join()
+            if self.refill is not None:
+                # A claim in progress ends (committed); what nobody took goes back.
+                self.refill.stop()
         self.release_unsent()
 
     def _run(self, threads) -> None:
@@ -82,6 +90,8 @@ class Recorder:
         results = self.batch.results  # senders append, only this thread pops
         last = time.monotonic()
         while True:
+            if self.refill is not None:
+                self.refill.hand_over()
             alive = any(t.is_alive() for t in threads)  # before draining: see the end
             while results:
                 pending.append(results.popleft())
@@ -112,12 +122,9 @@ class Recorder:
                 self.state_checked = time.monotonic()
             db.session.commit()
         except Exception:
+            # Without a record the window cannot move: the batch stops (``run``). The
+            # leases expire and the sweeper re-queues.
             db.session.rollback()
-            # Without a record the window cannot move: stop sending. The leases
-            # expire and the sweeper re-queues. Senders waiting for a permit are
-            # let through to see the stop and end (they hold DB and SMTP connections).
-            self.batch.stop.set()
-            self.batch.window.release(len(self.batch.recipients))
             log.exception("recording results of mailing %s failed", self.mailing_id)
             raise
         self.recorded.update(r.recipient.delivery_id for r in results)

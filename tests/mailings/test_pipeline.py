@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import email
+import threading
 from email import policy
 
 import pytest
 from sqlalchemy import func, select, update
 
-from campaign.mailings import compose, outbox, services
+from campaign.mailings import compose, outbox, recording, services
 from campaign.mailings.models import Delivery, Mailing
 
 
@@ -88,6 +89,74 @@ def test_start_reads_the_audience_once_without_statistics(
     assert scanned.count("supporters") == 1
     assert scanned.count("deliveries") == 1  # the table written, never read back
     assert mailing.total == 50
+
+
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
+def test_languages_first_met_in_a_later_claim_are_composed(
+    db, app, sink, make_supporters, approved_mailing, monkeypatch
+):
+    """The claimer thread claims; composers for languages it brings (reading the case
+    through the batch's session) are made on the recorder's thread. Made on the
+    claimer's thread, they lazy-loaded the case through another thread's session:
+    on SQLite "database is locked" after 30 s, then the batch hung (bench/mailing)."""
+    app.config.update(MAILING_BATCH_SIZE=10, MAILING_TASK_SECONDS=30)
+    make_supporters(10, language="en")
+    make_supporters(10, start=10, language="fr")
+    make_supporters(10, start=20, language="es")
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    composed_on: set[str] = set()
+    add = compose.ComposerSet.add
+
+    def add_and_note(self, recipients):
+        composed_on.add(threading.current_thread().name)
+        return add(self, recipients)
+
+    monkeypatch.setattr(compose.ComposerSet, "add", add_and_note)
+    assert outbox.run_batch(mailing.id) == 30  # one task: every later claim by the claimer
+    db.session.commit()
+    assert composed_on == {threading.current_thread().name}  # the session's own thread
+    assert sorted(sink.recipients()) == sorted(f"s{i}@example.net" for i in range(30))
+    languages = {
+        m.recipient: email.message_from_bytes(m.data, policy=policy.default)["Content-Language"]
+        for m in sink.messages
+    }
+    assert languages["s0@example.net"] == "en" and languages["s15@example.net"] == "fr"
+    assert languages["s25@example.net"] == "es"
+    assert db.session.get(Mailing, mailing.id).state == "sent"
+
+
+@pytest.mark.commits  # sends on worker threads, each on a connection of its own
+def test_a_recorder_that_fails_lets_the_senders_go(
+    db, app, sink, make_supporters, approved_mailing, monkeypatch
+):
+    """Whatever stops the recorder (here its heartbeat), no sender waits for a permit
+    that will never come: the batch ends at once, its deliveries go back to the queue."""
+    app.config.update(
+        MAILING_BATCH_SIZE=40, MAILING_RECORD_WINDOW=2, MAILING_CONNECTIONS=4, SMTP_TIMEOUT=1
+    )
+    make_supporters(40)
+    sink.delay = 0.5  # no result for a while: the recorder only beats, and that fails
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+
+    def heart_failure(holder):
+        raise RuntimeError("the heartbeat failed")
+
+    monkeypatch.setattr(outbox, "beat_holder", heart_failure)
+    monkeypatch.setattr(recording, "BEAT_SECONDS", 0.0)
+    with pytest.raises(RuntimeError, match="heartbeat"):
+        outbox.run_batch(mailing.id)
+    db.session.rollback()
+    # Before: the senders waited for permits for good, and the task for each of them
+    # for 4 × SMTP_TIMEOUT before giving up and leaving them behind.
+    senders = [t for t in threading.enumerate() if "_sender" in t.name]
+    assert senders == []
+    assert len(sink.messages) < 40
+    counts = services.counts(mailing.id)
+    assert counts["sent"] + counts["queued"] + counts["sending"] == 40
 
 
 @pytest.mark.commits  # sends on worker threads, each on a connection of its own
