@@ -162,28 +162,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def postgres():
+def postgres(request):
     if url := os.environ.get("TEST_DATABASE_URL"):
         if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
             pytest.fail("TEST_DATABASE_URL is one database for one test process: TEST_WORKERS=1")
         yield url
         return
-    try:
-        server = Postgres().start()
-    except Exception as error:  # noqa: BLE001 - reported as skip or CI failure
-        unavailable(f"PostgreSQL could not start: {error}")
-    try:
-        yield server.create_database("campaign_test")
-    finally:
-        server.stop()
+    yield request.getfixturevalue("postgres_server").create_database("campaign_test")
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The cluster itself, for tests that need databases of their own."""
+    """The session's cluster (one per test process): the ``postgres`` fixture's
+    database and those of tests that need databases of their own."""
     try:
         server = Postgres().start()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - reported as skip or CI failure
         unavailable(f"PostgreSQL could not start: {error}")
     yield server
     server.stop()
