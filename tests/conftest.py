@@ -2,7 +2,9 @@
 
 Every test that takes ``app`` (or anything built on it) runs twice, once per
 database; ``--db=sqlite`` or ``--db=postgresql`` runs just one. A module or test
-marked ``any_db`` does not depend on the SQL dialect and runs on SQLite only.
+marked ``any_db`` does not depend on the SQL dialect and runs on SQLite only; one
+marked ``prefer_postgresql`` (a costly fuzzer) runs on PostgreSQL only, the
+stricter dialect (integer ranges, NUL, types), unless ``--db=sqlite``.
 
 The loop is kept fast in two ways:
 
@@ -144,6 +146,8 @@ def pytest_generate_tests(metafunc):
             definition.get_closest_marker("e2e") or definition.get_closest_marker("any_db")
         ):
             backends = ["sqlite"]
+        elif choice == "both" and definition.get_closest_marker("prefer_postgresql"):
+            backends = ["postgresql"]
         metafunc.parametrize("db_backend", backends, scope="session")
 
 
