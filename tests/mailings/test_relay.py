@@ -15,14 +15,13 @@ import time
 import warnings
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
 from campaign.mailings import outbox, services, settings, smtp
 from campaign.mailings.models import Delivery, Mailing
 from campaign.supporters.models import Supporter
-from tests.mailings.conftest import SinkHandler
+from tests.mailings.conftest import Controller, SinkHandler
 from tests.services import free_port
 
 # Sender threads, batches and the recorder use connections of their own.
