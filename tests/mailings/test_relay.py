@@ -368,6 +368,7 @@ def test_the_pool_is_closed_when_the_worker_process_shuts_down(sink):
 
 
 @pytest.mark.slow
+@pytest.mark.any_db  # the settings are checked before the worker connects to anything
 def test_a_worker_with_unsafe_settings_refuses_to_start(app, tmp_path):
     import os
     import sys
