@@ -50,6 +50,9 @@ class SinkHandler:
     # Answer 354 to DATA even after refusing MAIL or RCPT (RFC 2920 wants 503 or 554).
     confused: bool = False
     sessions: int = 0
+    # Messages in DATA at once (each waits ``delay`` there), and the most there were.
+    in_flight: int = 0
+    peak: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -86,8 +89,15 @@ class SinkHandler:
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         recipient = envelope.rcpt_tos[0]
         rule = self._rule(self.data_rules, recipient)
         if rule == "drop":
