@@ -2,7 +2,9 @@
 
 Every test that takes ``app`` (or anything built on it) runs twice, once per
 database; ``--db=sqlite`` or ``--db=postgresql`` runs just one. A module or test
-marked ``any_db`` does not depend on the SQL dialect and runs on SQLite only.
+marked ``any_db`` does not depend on the SQL dialect and runs on SQLite only; one
+marked ``prefer_postgresql`` (a costly fuzzer) runs on PostgreSQL only, the
+stricter dialect (integer ranges, NUL, types), unless ``--db=sqlite``.
 
 The loop is kept fast in two ways:
 
@@ -144,6 +146,8 @@ def pytest_generate_tests(metafunc):
             definition.get_closest_marker("e2e") or definition.get_closest_marker("any_db")
         ):
             backends = ["sqlite"]
+        elif choice == "both" and definition.get_closest_marker("prefer_postgresql"):
+            backends = ["postgresql"]
         metafunc.parametrize("db_backend", backends, scope="session")
 
 
@@ -162,28 +166,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def postgres():
+def postgres(request):
     if url := os.environ.get("TEST_DATABASE_URL"):
         if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
             pytest.fail("TEST_DATABASE_URL is one database for one test process: TEST_WORKERS=1")
         yield url
         return
-    try:
-        server = Postgres().start()
-    except Exception as error:  # noqa: BLE001 - reported as skip or CI failure
-        unavailable(f"PostgreSQL could not start: {error}")
-    try:
-        yield server.create_database("campaign_test")
-    finally:
-        server.stop()
+    yield request.getfixturevalue("postgres_server").create_database("campaign_test")
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The cluster itself, for tests that need databases of their own."""
+    """The session's cluster (one per test process): the ``postgres`` fixture's
+    database and those of tests that need databases of their own."""
     try:
         server = Postgres().start()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - reported as skip or CI failure
         unavailable(f"PostgreSQL could not start: {error}")
     yield server
     server.stop()

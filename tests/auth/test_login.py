@@ -110,6 +110,23 @@ def test_an_unknown_hash_profile_stops_the_start(tmp_path):
         create_app({**config, "PASSWORD_HASH_PROFILE": "FAST"})
 
 
+def test_the_unknown_address_hash_costs_what_a_real_one_does():
+    """The hash an unknown address is checked against has the profile's
+    parameters (so verifying it costs as much as a real one) and matches nothing."""
+    from argon2 import extract_parameters, profiles
+
+    for profile in ("RFC_9106_LOW_MEMORY", "CHEAPEST"):
+        hasher, dummy = services._hasher_for(profile)
+        assert extract_parameters(dummy) == getattr(profiles, profile)
+        assert not hasher.check_needs_rehash(dummy)
+    from argon2.exceptions import VerifyMismatchError
+
+    hasher, dummy = services._hasher_for("CHEAPEST")
+    for password in ("", PASSWORD, dummy):
+        with pytest.raises(VerifyMismatchError):
+            hasher.verify(dummy, password)
+
+
 def test_deactivated_user_is_logged_out_and_cannot_log_in(app, make_user, login, db):
     client = login("viewer", "v@example.org")
     admin = login("admin", "a@example.org")

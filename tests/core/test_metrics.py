@@ -174,6 +174,7 @@ def test_http_requests_are_counted_per_endpoint_and_status(app, api_client, redi
 
 
 @pytest.mark.slow
+@pytest.mark.any_db  # Prometheus' files across gunicorn's workers; /healthz's SELECT 1 on either
 def test_gunicorn_workers_add_up(app, db, tmp_path):
     """Under gunicorn (gunicorn.conf.py), every scrape counts the requests of all workers."""
     import os

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from campaign.config import from_environment
 from tests.mailings.conftest import (  # noqa: F401 - fixtures shared with these tests
+    Controller,
     SinkHandler,
     approved_mailing,
     mail_config,

@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from campaign.audit.models import AuditEvent
@@ -17,6 +16,7 @@ from campaign.core.models import Heartbeat
 from campaign.core.types import utcnow
 from campaign.mailings import outbox, services, tasks
 from campaign.mailings.models import Delivery, Mailing, OutboxHolder
+from tests.mailings.conftest import Controller
 
 # Sender threads, batches and the recorder use connections of their own.
 pytestmark = pytest.mark.commits

@@ -23,14 +23,14 @@ labels = st.one_of(
     st.sampled_from(["exämple", "ПРИМЕР", "рф", "xn--e1afmkfd", "localhost", "[127.0.0.1]"]),
 )
 domains = st.lists(labels, min_size=1, max_size=4).map(".".join)
-addresses = st.one_of(
-    st.builds(
-        lambda a, b, pad: f"{pad}{a}@{b}{pad}",
-        local_parts,
-        domains,
-        st.sampled_from(["", " ", "\n"]),
-    ),
-    st.text(max_size=40),
+# Address-shaped input and any text at all: 1,500 examples each, as many as one test
+# drew from one_of over both (3,000), in two tests that xdist can run side by side
+# (the one test took 37 s under load, 8 s of CPU with coverage).
+address_like = st.builds(
+    lambda a, b, pad: f"{pad}{a}@{b}{pad}",
+    local_parts,
+    domains,
+    st.sampled_from(["", " ", "\n"]),
 )
 
 
@@ -41,8 +41,12 @@ def verdict(normalise, raw: str):
         return ValidationError
 
 
-@settings(max_examples=3000)
-@given(addresses)
+def agrees(raw: str) -> None:
+    assert verdict(fast_normalise_email, raw) == verdict(normalise_email, raw)
+
+
+@settings(max_examples=1500)
+@given(address_like)
 @example("Jo.Hn@ExAmple.ORG")
 @example("a" * 64 + "@example.org")
 @example("a" * 65 + "@example.org")
@@ -50,4 +54,10 @@ def verdict(normalise, raw: str):
 @example("a." + "@example.org")
 @example("a@example.org.")
 def test_the_fast_path_agrees_with_email_validator(raw):
-    assert verdict(fast_normalise_email, raw) == verdict(normalise_email, raw)
+    agrees(raw)
+
+
+@settings(max_examples=1500)
+@given(st.text(max_size=40))
+def test_the_fast_path_agrees_with_email_validator_on_any_text(raw):
+    agrees(raw)
