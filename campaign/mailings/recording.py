@@ -51,9 +51,9 @@ class Recorder:
         self.holder = holder
         self.beaten = time.monotonic()
         self.batch = batch
-        # Claims more before the senders run dry (outbox.Refill, its own thread),
-        # handed over to the senders by this thread; without it, the batch in hand
-        # is all there is.
+        # Claims more before the senders run dry (outbox.Refill: on PostgreSQL on a
+        # thread of its own), handed over to the senders by this thread; without it,
+        # the batch in hand is all there is.
         self.refill = refill
         if refill is None:
             batch.close()
@@ -91,7 +91,7 @@ class Recorder:
         last = time.monotonic()
         while True:
             if self.refill is not None:
-                self.refill.hand_over()
+                self.refill.step()
             alive = any(t.is_alive() for t in threads)  # before draining: see the end
             while results:
                 pending.append(results.popleft())
