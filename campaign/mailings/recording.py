@@ -1,7 +1,7 @@
 """Recording send results in small, short transactions (the outbox's window).
 
-The recorder runs in the batch's main thread while sender threads send and a
-claimer thread claims more. It commits results every few messages (at the
+The recorder runs in the batch's main thread while sender threads send (and, on
+PostgreSQL, a claimer thread claims more). It commits results every few messages (at the
 latest every 0.2 s) and only then gives their window permits back, which bounds
 what a crash can repeat. It also beats the batch's holder row every second (the
 sweeper's sign of life).
@@ -154,7 +154,7 @@ class Recorder:
 
     def _open_ids(self) -> list[int]:
         """Deliveries whose latest claim in this batch has no recorded result yet."""
-        with self.batch.ready:  # the claimer thread may be appending
+        with self.batch.ready:  # the list is extended under this lock
             recipients = list(self.batch.recipients)
         claimed = Counter(r.delivery_id for r in recipients)
         return [id_ for id_, times in claimed.items() if times > self.recorded[id_]]
