@@ -671,6 +671,7 @@ def import_for_real(job_id: int):
 @requires("campaigner")
 def import_rejections(job_id: int):
     job = db.get_or_404(ImportJob, job_id)
-    if job.state != "done" or not storage.exists(job.report_id):
-        abort(404)  # while a run writes it, the report is not whole yet
-    return storage.download(job.report_id, f"import-{job.id}-rejected.csv", "text/csv")
+    file_id = imports.report_file(job)
+    if file_id is None:
+        abort(404)
+    return storage.download(file_id, f"import-{job.id}-rejected.csv", "text/csv")

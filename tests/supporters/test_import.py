@@ -529,3 +529,16 @@ def test_the_rejection_report_goes_to_the_database_as_it_is_produced(
     assert len(report) == 2000 and report[-1]["value"] == "not-an-address-1999"
     stored = db.session.get(StoredFile, job.report_id)
     assert stored.size == sum(len(c) for c in imports.report_chunks(job))
+
+
+def test_the_report_of_a_run_in_progress_is_not_given_out(app, db, login, tmp_path):
+    """The report grows batch by batch while a run writes it: neither the page's link
+    nor the CLI gives out a partial one; once the job is done both do."""
+    job, _counts = run(db, write(tmp_path, HEADER + "bad,,,,,,\nok@example.org,,,,,,\n"))
+    client = login("campaigner")
+    url = f"/supporters/imports/{job.id}/rejected.csv"
+    assert client.get(url).status_code == 200 and imports.report_file(job) == job.report_id
+    job.state = "running"  # as while a run (again) writes it
+    db.session.commit()
+    assert imports.report_file(job) is None and imports.report_chunks(job) is None
+    assert client.get(url).status_code == 404

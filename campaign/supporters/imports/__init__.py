@@ -20,7 +20,10 @@ from campaign.core.types import utcnow
 from campaign.extensions import db
 from campaign.supporters.imports import files
 from campaign.supporters.imports.dedupe import Counts
-from campaign.supporters.imports.stream import report_chunks as report_chunks  # for callers
+from campaign.supporters.imports.stream import (  # for callers
+    report_chunks as report_chunks,
+)
+from campaign.supporters.imports.stream import report_file as report_file
 from campaign.supporters.imports.stream import run, source_file
 from campaign.supporters.models import MERGE_POLICIES, ImportJob, ImportState
 from campaign.supporters.services import clean_text, get_list

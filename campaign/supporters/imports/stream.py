@@ -35,7 +35,7 @@ from campaign.supporters.imports.postgres import PostgresWriter
 from campaign.supporters.imports.rows import Row, RowReader, RowRejected
 from campaign.supporters.imports.sqlite import SqliteWriter
 from campaign.supporters.imports.writer import Writer
-from campaign.supporters.models import ImportJob
+from campaign.supporters.models import ImportJob, ImportState
 from campaign.supporters.services import csv_safe
 
 BATCH = 10000
@@ -56,11 +56,18 @@ def source_file(job: ImportJob) -> Iterator[Path]:
         yield path
 
 
+def report_file(job: ImportJob) -> int | None:
+    """The stored file of the rejected rows, once whole; None while a run writes it
+    (it grows batch by batch) and when there is no report."""
+    if job.state != ImportState.DONE or not storage.exists(job.report_id):
+        return None
+    return job.report_id
+
+
 def report_chunks(job: ImportJob) -> Iterator[bytes] | None:
     """The rejected rows as CSV bytes, chunk by chunk; None when there is no report."""
-    if not storage.exists(job.report_id):
-        return None
-    return storage.open_chunks(job.report_id)
+    file_id = report_file(job)
+    return None if file_id is None else storage.open_chunks(file_id)
 
 
 def writer_for(job: ImportJob, file_digest: str) -> Writer:
@@ -90,7 +97,7 @@ class _Utf8:
 def _run(job: ImportJob, path: Path, progress) -> Counts:
     found = inspect(path, job.encoding)
     mapping = check_mapping(job.mapping, found.headers)
-    job.state, job.started_at, job.error = "running", utcnow(), ""
+    job.state, job.started_at, job.error = ImportState.RUNNING, utcnow(), ""
     job.warnings, job.size, job.delimiter = found.warnings, found.size, found.delimiter
     job.bytes_done = job.rows = job.created = job.updated = 0
     job.unchanged = job.duplicates = job.rejected = 0
@@ -134,7 +141,7 @@ def _run(job: ImportJob, path: Path, progress) -> Counts:
         storage.remove(job.file_id)  # imported: the upload is no longer needed
         job.file_id = None
     job.preview = preview
-    job.state, job.finished_at = "done", utcnow()
+    job.state, job.finished_at = ImportState.DONE, utcnow()
     for name, value in counts.as_dict().items():
         setattr(job, name, value)
     job.bytes_done = found.size
