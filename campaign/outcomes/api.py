@@ -17,7 +17,7 @@ from campaign.cases.api import CaseSchema, IssueSchema, UpdateSchema, dump_case
 from campaign.cases.models import UPDATE_KINDS, UpdateKind
 from campaign.core import storage
 from campaign.core.db import MAX_ID
-from campaign.core.errors import NotFound, ValidationError
+from campaign.core.errors import NotFound
 from campaign.core.roles import api_requires
 from campaign.extensions import db
 from campaign.outcomes import guide, lifecycle, services
@@ -446,15 +446,11 @@ class Replies(MethodView):
         """Log a reply (multipart form: `received_on`, `sender`, `text`, and `file` up to 10 MB)."""
         case = _case(case_id)
         upload = files.get("file")
-        if upload is not None and not upload.stream.read(1):
-            raise ValidationError("The file is empty.", "file")
-        if upload is not None:
-            upload.stream.seek(0)  # read into the database chunk by chunk
         reply = services.log_reply(
             g.api_user, case, received_on=data["received_on"], sender=data["sender"],
             text=data["text"], filename=upload.filename if upload else "",
             content_type=upload.mimetype if upload else "",
-            data=upload.stream if upload else None,
+            data=upload.stream if upload else None,  # into the database chunk by chunk
         )  # fmt: skip
         return _dump_reply(case, reply)
 

@@ -162,7 +162,7 @@ def log_reply(
             raise ValidationError("The file is larger than 10 MB.", "file") from None
         if not stored.size:
             storage.remove(stored.id)
-            stored = None
+            raise ValidationError("The file is empty.", "file")
     if not (text or "").strip() and stored is None:
         raise ValidationError("Paste the reply's text or attach the file.", "text")
     reply = OfficialReply(

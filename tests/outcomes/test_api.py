@@ -173,6 +173,19 @@ def test_replies_with_files_over_the_api(story, api_client):
         content_type="multipart/form-data",
     )
     assert empty.status_code == 422 and empty.get_json()["field"] == "text"
+    empty_file = client.post(
+        f"/api/v1/cases/{story.id}/replies",
+        data={
+            "received_on": "2017-11-02",
+            "sender": "Prosecutor",
+            "text": "Their answer",
+            "file": (io.BytesIO(b""), "blank.pdf", "application/pdf"),
+        },
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert empty_file.status_code == 422 and empty_file.get_json()["field"] == "file"
+    assert "The file is empty" in empty_file.get_json()["message"]
     listed = client.get(f"/api/v1/cases/{story.id}/replies", headers=headers).get_json()
     assert [r["sender"] for r in listed] == ["Prosecutor's Office"]
 
