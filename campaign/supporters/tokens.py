@@ -37,10 +37,10 @@ def address_digests(email: str) -> list[str]:
     2026-12-07 (``models.SuppressedAddress`` says why those rows stay). The
     two are the same digest unless the local part lower-cases otherwise than it
     case-folds ("ß", "ς", ligatures): one digest for nearly every address."""
-    key = _digest_key()
-    digests = [address_digest(email)]
-    if email.lower() != email_key(email):
-        digests.append(hmac_digest(key, email.lower(), 64))
+    key, mailbox = _digest_key(), email_key(email)
+    digests = [hmac_digest(key, mailbox)]
+    if email.lower() != mailbox:
+        digests.append(hmac_digest(key, email.lower()))
     return digests
 
 
