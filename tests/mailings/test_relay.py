@@ -417,3 +417,31 @@ def test_a_worker_with_unsafe_settings_refuses_to_start(app, tmp_path):
     )  # fmt: skip
     assert done.returncode != 0
     assert "MAILING_CONNECTIONS must be a whole number of at least 1, not 0" in done.stderr
+
+
+@pytest.mark.prefer_postgresql
+def test_the_postgresql_check_leaves_no_statement_and_reports_a_failed_read(
+    db, make_supporters, request
+):
+    """Its prepared statement goes with it; a read that fails reaches the sender as an error."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the prepared statement is PostgreSQL's")
+    make_supporters(1)
+    supporter = db.session.scalar(select(Supporter.id))
+    check = outbox.SuppressionCheck(db.engine, readers=2)
+    drivers = [connection.driver_connection for connection in check.connections]
+    assert check.subscribed(supporter)
+    # Gone from under the check (as after a server restart): the sender is told.
+    drivers[0].pgconn.exec_(b"DEALLOCATE " + check.statement)
+    drivers[1].pgconn.exec_(b"DEALLOCATE " + check.statement)
+    with pytest.raises(Exception, match="suppression check failed: .*does not exist"):
+        check.subscribed(supporter)
+    check.close()
+    check = outbox.SuppressionCheck(db.engine, readers=2)
+    drivers += [connection.driver_connection for connection in check.connections]
+    assert check.subscribed(supporter)
+    check.close()
+    for driver in drivers:  # back in the pool, with no statement of a check
+        assert driver.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'ua_suppression_%%'"
+        ).fetchone() == (0,)
