@@ -3,8 +3,9 @@
 Every test that takes ``app`` (or anything built on it) runs twice, once per
 database; ``--db=sqlite`` or ``--db=postgresql`` runs just one. A module or test
 marked ``any_db`` does not depend on the SQL dialect and runs on SQLite only; one
-marked ``prefer_postgresql`` (a costly fuzzer, or a test of PostgreSQL alone) runs on PostgreSQL only, the
-stricter dialect (integer ranges, NUL, types), unless ``--db=sqlite``.
+marked ``prefer_postgresql`` (a costly fuzzer, or a test of PostgreSQL alone) runs
+on PostgreSQL only, the stricter dialect (integer ranges, NUL, types), unless
+``--db=sqlite``.
 
 The loop is kept fast in two ways:
 

@@ -41,6 +41,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
+from select import POLLIN, POLLOUT, poll
 from typing import Any
 
 import limits
@@ -163,9 +164,9 @@ _SUBSCRIBED = (
 class SuppressionCheck:
     """The last look at supporters' states, one query for every sender waiting at that moment.
 
-    Each sender asks just before its message goes (``subscribed``) and waits for a
-    read that *began after it asked*, so an unsubscribe committed before that
-    moment still stops the message, exactly as a read per message would. The
+    Each sender asks just before its message goes (``ask``) and waits for a read
+    that *began after it asked* (``answer``), so an unsubscribe committed before
+    that moment still stops the message, exactly as a read per message would. The
     reads go over ``readers`` database connections whatever the number of
     senders: a sender that finds a connection idle reads on it, for itself and
     for everybody who queued while it was busy (group commit, applied to reads);
@@ -174,13 +175,18 @@ class SuppressionCheck:
     SQLAlchemy's pool and stalled the mailing). Two readers spare a sender the
     wait for the other sender's read in flight (a round trip a message on
     PostgreSQL with two connections).
+
+    On PostgreSQL ``ask`` sends the read and returns at once, so the sender
+    composes its message while the read is on its way; the message goes only
+    once ``answer`` has the result. On SQLite (in-process, no round trip) the
+    read runs in ``answer``.
     """
 
     def __init__(self, engine: Engine, readers: int = 1) -> None:
         self.postgres = engine.dialect.name == "postgresql"
         self.connections = [engine.raw_connection() for _ in range(max(1, readers))]
         # PostgreSQL: one prepared statement per connection, run through libpq's
-        # own call (psycopg's documented ``pgconn``): psycopg's cursor spent ~25 µs
+        # own calls (psycopg's documented ``pgconn``): psycopg's cursor spent ~25 µs
         # of the worker's CPU a read, one read a message (docs/PERFORMANCE.md).
         self.statement = f"ua_suppression_{uuid.uuid4().hex}".encode()
         for connection in self.connections:
@@ -193,27 +199,38 @@ class SuppressionCheck:
         self.reads = 0  # how many queries ran (the tests count them)
 
     def subscribed(self, supporter_id: int) -> bool:
-        """Whether the supporter is subscribed, by a read that began after this call.
+        """Whether the supporter is subscribed, by a read that began after this call."""
+        return self.answer(self.ask(supporter_id))
+
+    def ask(self, supporter_id: int) -> _Question:
+        """The question, its read begun if a connection is idle; ``answer`` must follow."""
+        question = _Question(supporter_id)
+        with self.lock:
+            if not self.idle:
+                self.waiting.append(question)
+                return question
+            question.connection = self.idle.pop()
+        self._begin(question)
+        return question
+
+    def answer(self, question: _Question) -> bool:
+        """Whether the supporter is subscribed; raises what the read raised.
 
         Each waiting sender blocks on a lock of its own, released once its answer is
         in (or once it is handed a connection to read for the others): one wake-up a
         message, where a shared condition woke every waiting sender at every read.
         """
-        question = _Question(supporter_id)
-        with self.lock:
-            if self.idle:
-                question.connection = self.idle.pop()
-            else:
-                self.waiting.append(question)
-        if question.connection is None:
-            question.done.acquire()  # answered, or handed a connection to read on
+        if not question.group:  # its read not begun: it waits, or was just handed a connection
             if question.connection is None:
-                return question.answered()
-        connection = question.connection
-        with self.lock:
-            group, self.waiting = [question, *self.waiting], []
+                question.done.acquire()  # answered, or handed a connection to read on
+                if question.connection is None:
+                    return question.answered()
+            self._begin(question)
+        group = question.group
         try:
-            subscribed = self._read(connection, {q.supporter_id for q in group})
+            if question.error is not None:
+                raise question.error  # sending the read failed
+            subscribed = self._receive(question.connection, question.ids)
             for q in group:
                 q.answer = q.supporter_id in subscribed
         except Exception as error:  # noqa: BLE001 - handed to every sender that asked
@@ -223,24 +240,58 @@ class SuppressionCheck:
             self.reads += 1
             if self.waiting:  # asked during this read: the first of them reads next
                 following = self.waiting.pop(0)
-                following.connection = connection
+                following.connection = question.connection
                 following.done.release()
             else:
-                self.idle.append(connection)
+                self.idle.append(question.connection)
         for q in group[1:]:
             q.done.release()
         return question.answered()
 
-    def _read(self, connection, ids: set[int]) -> set[int]:
-        if self.postgres:
-            # One array parameter whatever the number of ids; ints only, so its text
-            # form is exact.
-            result = _pgconn(connection).exec_prepared(
-                self.statement, [f"{{{','.join(map(str, ids))}}}".encode()]
-            )
+    def _begin(self, question: _Question) -> None:
+        """Sends the read for this question and every one queued until now."""
+        with self.lock:
+            question.group, self.waiting = [question, *self.waiting], []
+        try:
+            question.ids = {q.supporter_id for q in question.group}
+            self._send(question.connection, question.ids)
+        except Exception as error:  # noqa: BLE001 - answer() hands it to the group
+            question.error = error
+
+    def _send(self, connection, ids: set[int]) -> None:
+        """PostgreSQL: the read sent (one array parameter whatever the number of ids;
+        ints only, so its text form is exact). SQLite reads in ``_receive``."""
+        if not self.postgres:
+            return
+        pgconn = _pgconn(connection)
+        pgconn.send_query_prepared(self.statement, [f"{{{','.join(map(str, ids))}}}".encode()])
+        while pgconn.flush():  # a few dozen bytes: sent at once but for a full buffer
+            _wait_for(pgconn, write=True)
+
+    def _receive(self, connection, ids: set[int]) -> set[int]:
+        """Which of ``ids`` are subscribed, by the read ``_send`` began."""
+        if not self.postgres:
+            return self._read(connection, ids)
+        pgconn = _pgconn(connection)
+        results = []
+        while True:  # libpq's asynchronous reading; waiting releases the GIL
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                _wait_for(pgconn, write=False)
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                break
+            results.append(result)
+        if not results:
+            raise psycopg.OperationalError("suppression check failed: no result")
+        for result in results:
             self._check(result)
-            values = (result.get_value(row, 0) for row in range(result.ntuples))
-            return {int(value) for value in values if value is not None}
+        values = (results[0].get_value(row, 0) for row in range(results[0].ntuples))
+        return {int(value) for value in values if value is not None}
+
+    def _read(self, connection, ids: set[int]) -> set[int]:
+        """SQLite's read: bound parameters, 500 a statement."""
         found: set[int] = set()
         ids_list = sorted(ids)
         cursor = connection.cursor()
@@ -280,6 +331,22 @@ class SuppressionCheck:
             connection.close()
 
 
+# How long a suppression read may take before the sender gives up on it (and the
+# message is retried later): a server that stopped answering, not a slow one.
+READ_TIMEOUT_SECONDS = 60.0
+
+
+def _wait_for(pgconn, *, write: bool) -> None:
+    # poll, not select: a worker with hundreds of SMTP connections may hold
+    # descriptors past select's 1024.
+    poller = poll()
+    poller.register(pgconn.socket, POLLOUT if write else POLLIN)
+    if not poller.poll(READ_TIMEOUT_SECONDS * 1000):
+        raise psycopg.OperationalError(
+            f"suppression check failed: no answer from the database in {READ_TIMEOUT_SECONDS:g} s"
+        )
+
+
 def _pgconn(connection) -> psycopg.pq.abc.PGconn:
     driver = connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
@@ -292,6 +359,8 @@ class _Question:
     answer: bool | None = None
     error: Exception | None = None
     connection: Any = None  # handed to this sender: it reads for everybody waiting
+    group: list[_Question] = field(default_factory=list)  # its read's questions, once begun
+    ids: set[int] = field(default_factory=set)  # what its read asks about
     done: threading.Lock = field(default_factory=_held_lock)
 
     def answered(self) -> bool:
@@ -454,9 +523,22 @@ def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateL
     def build(eight_bit: bool) -> tuple[str, str, bytes]:
         # Called once the session is open, right before MAIL FROM: the last look at
         # the supporter's state, and 8bit only if this session's relay offers it.
-        if not check.subscribed(recipient.supporter_id):
+        # The message is composed while the read is on its way; it goes only if the
+        # read says subscribed.
+        question = check.ask(recipient.supporter_id)
+        try:
+            message = composer.build(recipient, eight_bit=eight_bit)
+        except compose.HeaderInjection:
+            if not check.answer(question):
+                raise Suppressed from None
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                check.answer(question)  # the read's connection goes back either way
+            raise
+        if not check.answer(question):
             raise Suppressed
-        return composer.build(recipient, eight_bit=eight_bit)
+        return message
 
     try:
         outcome = connection.send_built(build)

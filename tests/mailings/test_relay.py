@@ -95,7 +95,7 @@ def test_one_read_answers_every_sender_waiting(db, make_supporters, monkeypatch)
     check = outbox.SuppressionCheck(db.engine)
     first_read_may_end = threading.Event()
     groups: list[set] = []
-    read = check._read
+    read = check._receive
 
     def slow_read(connection, group):
         groups.append(set(group))
@@ -103,7 +103,7 @@ def test_one_read_answers_every_sender_waiting(db, make_supporters, monkeypatch)
             first_read_may_end.wait(10)
         return read(connection, group)
 
-    monkeypatch.setattr(check, "_read", slow_read)
+    monkeypatch.setattr(check, "_receive", slow_read)
     answers: dict[int, bool] = {}
 
     def ask(supporter_id):
@@ -130,14 +130,14 @@ def test_a_second_reader_answers_while_the_first_read_is_slow(db, make_supporter
     first, second = db.session.scalars(select(Supporter.id).order_by(Supporter.id))
     check = outbox.SuppressionCheck(db.engine, readers=2)
     first_read_may_end = threading.Event()
-    read = check._read
+    read = check._receive
 
     def slow_read(connection, group):
         if first in group:
             first_read_may_end.wait(10)
         return read(connection, group)
 
-    monkeypatch.setattr(check, "_read", slow_read)
+    monkeypatch.setattr(check, "_receive", slow_read)
     answers: dict[int, bool] = {}
     slow = threading.Thread(target=lambda: answers.update({first: check.subscribed(first)}))
     slow.start()
@@ -149,6 +149,23 @@ def test_a_second_reader_answers_while_the_first_read_is_slow(db, make_supporter
     slow.join(10)
     check.close()
     assert answers == {first: True} and check.reads == 2
+
+
+def test_questions_asked_before_their_answers_are_read_in_turn(db, make_supporters):
+    """A sender asks, composes, then takes its answer: asked while the one connection
+    was busy, the second question is handed the connection and reads for the third."""
+    from campaign.supporters.services import unsubscribe
+
+    make_supporters(3)
+    first, second, third = db.session.scalars(select(Supporter.id).order_by(Supporter.id))
+    unsubscribe(db.session.get(Supporter, third), source="test")
+    db.session.commit()
+    check = outbox.SuppressionCheck(db.engine, readers=1)
+    asked = [check.ask(first), check.ask(second), check.ask(third)]
+    assert [q.supporter_id for q in check.waiting] == [second, third]
+    assert [check.answer(q) for q in asked] == [True, True, False]
+    assert check.reads == 2 and check.idle == check.connections
+    check.close()
 
 
 def test_a_read_begins_after_the_question(db, make_supporters):
@@ -434,7 +451,7 @@ def test_the_postgresql_check_leaves_no_statement_and_reports_a_failed_read(
     # Gone from under the check (as after a server restart): the sender is told.
     drivers[0].pgconn.exec_(b"DEALLOCATE " + check.statement)
     drivers[1].pgconn.exec_(b"DEALLOCATE " + check.statement)
-    with pytest.raises(Exception, match="suppression check failed: .*does not exist"):
+    with pytest.raises(Exception, match=r"suppression check failed: .*does not exist"):
         check.subscribed(supporter)
     check.close()
     check = outbox.SuppressionCheck(db.engine, readers=2)
