@@ -49,7 +49,7 @@ import limits.storage
 import limits.strategies
 import psycopg
 from flask import current_app
-from psycopg.pq import ExecStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import bindparam, delete, exists, insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.selectable import ScalarSelect, Select
@@ -324,8 +324,14 @@ class SuppressionCheck:
 
     def close(self) -> None:
         for connection in self.connections:
-            if self.postgres:  # the pool hands the connection to others: no statement left
-                with contextlib.suppress(Exception):
+            if self.postgres:
+                if _pgconn(connection).transaction_status != TransactionStatus.IDLE:
+                    # A read given up on (READ_TIMEOUT_SECONDS) may still be running:
+                    # the pool closes this connection rather than lend it out busy.
+                    connection.invalidate()
+                    continue
+                # The pool hands the connection to others: no statement left on it.
+                with contextlib.suppress(psycopg.Error):
                     _pgconn(connection).exec_(b"DEALLOCATE " + self.statement)
             self._autocommit(connection, False)
             connection.close()

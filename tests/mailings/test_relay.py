@@ -462,3 +462,30 @@ def test_the_postgresql_check_leaves_no_statement_and_reports_a_failed_read(
         assert driver.execute(
             "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'ua_suppression_%%'"
         ).fetchone() == (0,)
+
+
+@pytest.mark.prefer_postgresql
+def test_a_read_that_never_answers_is_given_up_and_its_connection_dropped(
+    db, make_supporters, monkeypatch
+):
+    """A server that stops answering holds a sender for READ_TIMEOUT_SECONDS, not for good;
+    the busy connection is closed, not lent out again by the pool."""
+    make_supporters(1)
+    supporter = db.session.scalar(select(Supporter.id))
+    db.session.commit()  # holds no lock on supporters while the test takes one
+    monkeypatch.setattr(outbox, "READ_TIMEOUT_SECONDS", 0.3)
+    check = outbox.SuppressionCheck(db.engine)
+    busy = check.connections[0].driver_connection
+    locker = db.engine.raw_connection()
+    try:
+        locker.cursor().execute("LOCK TABLE supporters IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(Exception, match=r"no answer from the database in 0\.3 s"):
+            check.subscribed(supporter)
+        check.close()  # does not raise on the busy connection
+        assert busy.closed
+    finally:
+        locker.rollback()
+        locker.close()
+    check = outbox.SuppressionCheck(db.engine)
+    assert check.subscribed(supporter)  # the pool's next connection is a sound one
+    check.close()
