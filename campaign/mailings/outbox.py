@@ -189,10 +189,12 @@ class SuppressionCheck:
         # own calls (psycopg's documented ``pgconn``): psycopg's cursor spent ~25 µs
         # of the worker's CPU a read, one read a message (docs/PERFORMANCE.md).
         self.statement = f"ua_suppression_{uuid.uuid4().hex}".encode()
+        self.pgconns: dict[Any, psycopg.pq.abc.PGconn] = {}  # looked up once, not per read
         for connection in self.connections:
             self._autocommit(connection, True)
             if self.postgres:
-                self._check(_pgconn(connection).prepare(self.statement, _SUBSCRIBED.encode()))
+                self.pgconns[connection] = _pgconn(connection)
+                self._check(self.pgconns[connection].prepare(self.statement, _SUBSCRIBED.encode()))
         self.idle = list(self.connections)  # connections no read is using
         self.lock = threading.Lock()
         self.waiting: list[_Question] = []
@@ -230,7 +232,7 @@ class SuppressionCheck:
         try:
             if question.error is not None:
                 raise question.error  # sending the read failed
-            subscribed = self._receive(question.connection, question.ids)
+            subscribed = self._receive(question.connection, {q.supporter_id for q in group})
             for q in group:
                 q.answer = q.supporter_id in subscribed
         except Exception as error:  # noqa: BLE001 - handed to every sender that asked
@@ -253,8 +255,7 @@ class SuppressionCheck:
         with self.lock:
             question.group, self.waiting = [question, *self.waiting], []
         try:
-            question.ids = {q.supporter_id for q in question.group}
-            self._send(question.connection, question.ids)
+            self._send(question.connection, {q.supporter_id for q in question.group})
         except Exception as error:  # noqa: BLE001 - answer() hands it to the group
             question.error = error
 
@@ -263,7 +264,7 @@ class SuppressionCheck:
         ints only, so its text form is exact). SQLite reads in ``_receive``."""
         if not self.postgres:
             return
-        pgconn = _pgconn(connection)
+        pgconn = self.pgconns[connection]
         pgconn.send_query_prepared(self.statement, [f"{{{','.join(map(str, ids))}}}".encode()])
         while pgconn.flush():  # a few dozen bytes: sent at once but for a full buffer
             _wait_for(pgconn, write=True)
@@ -272,7 +273,7 @@ class SuppressionCheck:
         """Which of ``ids`` are subscribed, by the read ``_send`` began."""
         if not self.postgres:
             return self._read(connection, ids)
-        pgconn = _pgconn(connection)
+        pgconn = self.pgconns[connection]
         results = []
         while True:  # libpq's asynchronous reading; waiting releases the GIL
             pgconn.consume_input()
@@ -325,14 +326,14 @@ class SuppressionCheck:
     def close(self) -> None:
         for connection in self.connections:
             if self.postgres:
-                if _pgconn(connection).transaction_status != TransactionStatus.IDLE:
+                if self.pgconns[connection].transaction_status != TransactionStatus.IDLE:
                     # A read given up on (READ_TIMEOUT_SECONDS) may still be running:
                     # the pool closes this connection rather than lend it out busy.
                     connection.invalidate()
                     continue
                 # The pool hands the connection to others: no statement left on it.
                 with contextlib.suppress(psycopg.Error):
-                    _pgconn(connection).exec_(b"DEALLOCATE " + self.statement)
+                    self.pgconns[connection].exec_(b"DEALLOCATE " + self.statement)
             self._autocommit(connection, False)
             connection.close()
 
@@ -366,7 +367,6 @@ class _Question:
     error: Exception | None = None
     connection: Any = None  # handed to this sender: it reads for everybody waiting
     group: list[_Question] = field(default_factory=list)  # its read's questions, once begun
-    ids: set[int] = field(default_factory=set)  # what its read asks about
     done: threading.Lock = field(default_factory=_held_lock)
 
     def answered(self) -> bool:
