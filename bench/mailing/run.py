@@ -253,21 +253,30 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path,
                spy=None) -> dict:  # fmt: skip
     """One outbox run until every delivery is final: its rate, and its worker processes'
     peak memory and CPU (from the moment they all answer a ping to the end)."""
+    from sqlalchemy import select
+
     from campaign.extensions import db
     from campaign.mailings import services
-    from campaign.mailings.models import Mailing
+    from campaign.mailings.models import Mailing, MailingState
 
+    # Beat's tick, as in production: it wakes a retry that falls due after the tasks
+    # ended. Started first and running before the clock starts, as in production:
+    # started with the mailing, its start-up (~1 s of CPU) took from the outbox's.
+    schedule = logs / f"beat-{time.monotonic_ns()}"
+    with open(logs / "beat.log", "ab") as out:
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=WARNING",
+             "--schedule", str(schedule)],
+            cwd=ROOT, env={**os.environ, **settings}, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     processes = start_workers(workers, {**settings, "MAILING_PARALLEL_TASKS": str(workers)},
                               logs, extra=("--pool=solo",),
                               ready=app.extensions["celery"])  # fmt: skip
     worker_processes = list(processes)
-    # Beat's tick, as in production: it wakes a retry that falls due after the tasks ended.
-    with open(logs / "beat.log", "ab") as out:
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel=WARNING",
-             "--schedule", str(logs / f"beat-{time.monotonic_ns()}")],
-            cwd=ROOT, env={**os.environ, **settings}, stdout=out, stderr=subprocess.STDOUT,
-        ))  # fmt: skip
+    processes.append(beat)
+    deadline = time.monotonic() + 60  # beat opens its schedule file once it is running
+    while not list(logs.glob(f"{schedule.name}*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
     spying = spy(worker_processes[0].pid) if spy else None
     try:
         with app.app_context():
@@ -277,13 +286,26 @@ def run_outbox(app, settings: dict, mailing_id: int, workers: int, logs: Path,
             services.send(None, mailing)
             db.session.commit()
             total = mailing.total
+            # The outbox marks the mailing sent when its last delivery is final: a
+            # primary-key read every 0.1 s. Counting the deliveries by state takes the
+            # database 8-12 ms for 20,000 (CPU the baselines do not pay), so it runs
+            # only every 2 s, in case the mailing ends another way.
+            counted = time.perf_counter()
             while True:
-                time.sleep(0.25)
-                progress = services.progress(db.session.get(Mailing, mailing_id))
+                time.sleep(0.1)
+                state = db.session.scalar(select(Mailing.state).where(Mailing.id == mailing_id))
                 db.session.rollback()
-                if progress["done"] >= total:
+                if state == MailingState.SENT:
                     break
+                if time.perf_counter() - counted >= 2:
+                    counted = time.perf_counter()
+                    progress = services.progress(db.session.get(Mailing, mailing_id))
+                    db.session.rollback()
+                    if progress["done"] >= total:
+                        break
             seconds = time.perf_counter() - started
+            progress = services.progress(db.session.get(Mailing, mailing_id))
+            db.session.rollback()
             (user_after, system_after) = cpu_seconds(worker_processes)
             user, system = user_after - cpu_before[0], system_after - cpu_before[1]
             cpu = user + system
