@@ -123,10 +123,20 @@ def claim(
     recipients: list[compose.Recipient] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        # The suppression check at claim time: one statement for the whole chunk.
-        db.session.execute(_SUPPRESS_AT_CLAIM, {"ids": chunk, "now": now})
-        rows = db.session.execute(_CLAIMED, {"ids": chunk})
-        recipients.extend(compose.Recipient(*row) for row in rows)
+        # The suppression check at claim time: the supporters' states come with the
+        # chunk's rows, and only the rows of those no longer subscribed (most often
+        # none) are written. A statement that looked the unsubscribed up in
+        # ``supporters`` instead read the whole table at every claim.
+        suppressed = []
+        for delivery_id, supporter_id, state, *fields in db.session.execute(
+            _CLAIMED, {"ids": chunk}
+        ):
+            if state == SupporterState.SUBSCRIBED:
+                recipients.append(compose.Recipient(delivery_id, supporter_id, *fields))
+            else:
+                suppressed.append(delivery_id)
+        if suppressed:
+            db.session.execute(_SUPPRESS_AT_CLAIM, {"ids": suppressed, "now": now})
     db.session.commit()
     return recipients
 
@@ -136,12 +146,11 @@ def claim(
 # The states formatted in are the enums' own constant values, never input.
 _SUPPRESS_AT_CLAIM = text(
     f"UPDATE deliveries SET state = '{DeliveryState.SUPPRESSED}', lease_until = NULL, "  # noqa: S608
-    "updated_at = :now WHERE id IN :ids AND supporter_id IN "
-    f"(SELECT id FROM supporters WHERE state <> '{SupporterState.SUBSCRIBED}')"
+    f"updated_at = :now WHERE id IN :ids AND state = '{DeliveryState.SENDING}'"
 ).bindparams(bindparam("now", type_=UTCDateTime), bindparam("ids", expanding=True))
 _CLAIMED = text(
-    "SELECT d.id, s.id, s.email, s.first_name, s.last_name, s.language, s.city, s.country "  # noqa: S608
-    "FROM deliveries d JOIN supporters s ON s.id = d.supporter_id "
+    "SELECT d.id, s.id, s.state, s.email, s.first_name, s.last_name, s.language, s.city, "  # noqa: S608
+    "s.country FROM deliveries d JOIN supporters s ON s.id = d.supporter_id "
     f"WHERE d.id IN :ids AND d.state = '{DeliveryState.SENDING}' ORDER BY d.id"
 ).bindparams(bindparam("ids", expanding=True))
 

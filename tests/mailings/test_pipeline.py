@@ -91,6 +91,72 @@ def test_start_reads_the_audience_once_without_statistics(
     assert mailing.total == 50
 
 
+def test_a_claim_suppresses_who_unsubscribed_since_the_start(db, make_supporters, approved_mailing):
+    from campaign.supporters.models import Supporter
+    from campaign.supporters.services import unsubscribe
+
+    make_supporters(30)
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    gone = {"s3@example.net", "s17@example.net", "s29@example.net"}
+    for supporter in db.session.scalars(select(Supporter).where(Supporter.email.in_(gone))):
+        unsubscribe(supporter, source="test")
+    db.session.commit()
+    recipients = outbox.claim(mailing.id, 100, 300, "holder")
+    assert len(recipients) == 27 and not gone & {r.email for r in recipients}
+    assert [r.delivery_id for r in recipients] == sorted(r.delivery_id for r in recipients)
+    rows = db.session.execute(
+        select(Supporter.email, Delivery.state, Delivery.lease_until)
+        .join(Supporter, Supporter.id == Delivery.supporter_id)
+        .where(Delivery.mailing_id == mailing.id)
+    ).all()
+    assert {e for e, state, lease in rows if state == "suppressed" and lease is None} == gone
+    assert {state for e, state, _ in rows if e not in gone} == {"sending"}
+
+
+def test_a_claim_reads_its_rows_not_the_queue_or_the_supporters(
+    db, make_supporters, approved_mailing, db_backend
+):
+    """A claim's cost must not grow with the mailing: it read every queued delivery to
+    sort them (20,000 for a claim of 500, bench/mailing) and every supporter to find
+    the unsubscribed ones, at every claim."""
+    if db_backend != "postgresql":
+        pytest.skip("the plans checked are PostgreSQL's")
+    from sqlalchemy import event
+
+    make_supporters(3000)
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+    plans = {}
+    connection = db.session.connection()
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith(("WITH", "UPDATE deliveries", "SELECT d.id")):
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            plans[statement.split()[0]] = cursor.fetchone()[0][0]["Plan"]
+
+    event.listen(connection, "before_cursor_execute", explain)
+    try:
+        assert len(outbox.claim(mailing.id, 100, 300, "holder")) == 100
+    finally:
+        event.remove(connection, "before_cursor_execute", explain)
+
+    def nodes(plan):
+        yield plan
+        for child in plan.get("Plans", ()):
+            yield from nodes(child)
+
+    assert "WITH" in plans and "SELECT" in plans
+    assert not [n for n in nodes(plans["WITH"]) if n["Node Type"] == "Sort"]
+    for plan in plans.values():
+        assert not [
+            n for n in nodes(plan)
+            if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "supporters"
+        ]  # fmt: skip
+
+
 @pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_languages_first_met_in_a_later_claim_are_composed(
     db, app, sink, make_supporters, approved_mailing, monkeypatch
