@@ -412,10 +412,15 @@ class RateLimit:
             # first hit, so two of them could let 2N through within one clock second.
             self.limiter = limits.strategies.MovingWindowRateLimiter(storage)
 
-    def take(self) -> None:
+    def take(self, before_waiting=None) -> None:
+        """Counts one message against the global rate, first waiting as long as it
+        says; ``before_waiting`` is called once if it has to wait."""
         if self.rate is None:
             return
         while (wait := self._wait(self.rate, "all")) > 0:
+            if before_waiting is not None:
+                before_waiting()
+                before_waiting = None
             time.sleep(wait)
 
     def domain_wait(self, email: str) -> float:
@@ -465,7 +470,9 @@ class Batch:
     deferred: list = field(default_factory=list)  # heap of (monotonic time, n, recipient)
     _order: itertools.count = field(default_factory=itertools.count)
 
-    def take(self) -> compose.Recipient | None:
+    def take(self, wait: bool = True) -> compose.Recipient | None:
+        """The next recipient; None once there is none and will be none, or (``wait``
+        False) when none is at hand now."""
         with self.ready:
             while True:
                 if self.stop.is_set():
@@ -477,12 +484,12 @@ class Batch:
                     recipient = self.recipients[self.next_index]
                     self.next_index += 1
                     return recipient
-                if not self.open and not self.deferred:
+                if not (wait and (self.open or self.deferred)):
                     return None
-                wait = 0.05
+                pause = 0.05
                 if self.deferred:
-                    wait = min(wait, max(self.deferred[0][0] - now, 0.001))
-                self.ready.wait(wait)
+                    pause = min(pause, max(self.deferred[0][0] - now, 0.001))
+                self.ready.wait(pause)
 
     def defer(self, recipient: compose.Recipient, seconds: float) -> None:
         with self.ready:
@@ -508,31 +515,42 @@ def _sender(batch: Batch, relay, per_connection, rate: RateLimit, check) -> None
     connection = smtp.POOL.take(relay, per_connection)
     try:
         while True:
-            recipient = batch.take()
+            # A held message text (smtp.Connection.send_held) goes with the next
+            # message if one is at hand, else alone: it never waits for a claim.
+            recipient = batch.take(wait=not connection.holding)
             if recipient is None:
-                return
+                if connection.holding and not batch.stop.is_set():
+                    _record(batch, connection.finish())
+                    continue
+                return  # stopped: a held text is dropped unsent (give_back), re-queued
             try:
-                result = _send_one(batch, recipient, connection, check, rate)
+                _send_one(batch, recipient, connection, check, rate)
             except Exception as error:
                 log.exception("sending delivery %s failed", recipient.delivery_id)
-                result = Result(recipient, smtp.TEMPORARY, f"internal error: {error}"[:300])
-            if result is None:
-                continue  # deferred: its domain is over its rate
-            # The permit is taken once the relay has answered: the window bounds what
-            # is answered but unrecorded; what is on the wire is bounded by the
-            # connections (docs/RELIABILITY.md).
-            batch.window.acquire()
-            batch.results.append(result)
+                detail = f"internal error: {error}"[:300]
+                _record(batch, [(recipient, smtp.Outcome(smtp.TEMPORARY, 0, detail))])
     finally:
         smtp.POOL.give_back(connection)
 
 
-def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateLimit):
+def _record(batch: Batch, ended: list[tuple[compose.Recipient, smtp.Outcome]]) -> None:
+    """Hands the recorder each message that has ended (answered, or not sent at all)."""
+    for recipient, outcome in ended:
+        result = Result(recipient, outcome.status, outcome.detail, outcome.code)
+        # The permit is taken once the relay has answered: the window bounds what
+        # is answered but unrecorded; what is on the wire is bounded by the
+        # connections (docs/RELIABILITY.md).
+        batch.window.acquire()
+        batch.results.append(result)
+
+
+def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateLimit) -> None:
     wait = rate.domain_wait(recipient.email)
     if wait > 0:
         batch.defer(recipient, wait)
-        return None
-    rate.take()
+        return
+    # Over the global rate, a held text goes alone rather than wait with the sender.
+    rate.take(before_waiting=lambda: _record(batch, connection.finish()))
     composer = batch.composers.get(recipient)
 
     def build(eight_bit: bool) -> tuple[str, str, bytes]:
@@ -556,14 +574,15 @@ def _send_one(batch, recipient, connection, check: SuppressionCheck, rate: RateL
         return message
 
     try:
-        outcome = connection.send_built(build)
+        ended = connection.send_held(build, recipient)
     except Suppressed:
-        return Result(
-            recipient, DeliveryState.SUPPRESSED, "unsubscribed or suppressed before sending"
-        )
+        detail = "unsubscribed or suppressed before sending"
+        ended = [(recipient, smtp.Outcome(DeliveryState.SUPPRESSED, 0, detail))]
     except compose.HeaderInjection as error:
-        return Result(recipient, smtp.REJECTED, f"refused to build the message: {error}")
-    return Result(recipient, outcome.status, outcome.detail, outcome.code)
+        ended = [
+            (recipient, smtp.Outcome(smtp.REJECTED, 0, f"refused to build the message: {error}"))
+        ]
+    _record(batch, ended)
 
 
 # -- the batch --------------------------------------------------------------------------

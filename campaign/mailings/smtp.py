@@ -16,6 +16,7 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 SENT, TEMPORARY, PERMANENT, REJECTED = "sent", "temporary", "permanent", "rejected"
@@ -86,7 +87,7 @@ class Relay:
 
 @dataclass
 class Outcome:
-    status: str  # SENT, TEMPORARY, PERMANENT or REJECTED
+    status: str  # SENT, TEMPORARY, PERMANENT, REJECTED (the outbox: also "suppressed")
     code: int = 0
     detail: str = ""
 
@@ -152,6 +153,19 @@ def _quote(address: str) -> str:
     return smtplib.quoteaddr(address)
 
 
+def _commands(sender: str, recipient: str, extra: str) -> str:
+    return f"MAIL FROM:{_quote(sender)}{extra}\r\nRCPT TO:{_quote(recipient)}\r\nDATA\r\n"
+
+
+def _data(message: bytes) -> bytes:
+    """A message text as it goes after DATA: dot-stuffed (RFC 5321 4.5.2), then the end."""
+    if message[:1] == b"." or b"\n." in message:
+        message = _LEADING_DOT.sub(b"..", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return message + b".\r\n"
+
+
 class Connection:
     """One reused SMTP session; ``send`` never raises for SMTP or network trouble.
 
@@ -167,6 +181,9 @@ class Connection:
         self.sent_on_this = 0
         self.force_pipelining = pipelining
         self.pipelining = False
+        # (tag, message) whose DATA the relay answered 354 and whose text goes with
+        # the next message's MAIL, RCPT and DATA (``send_held``); None otherwise.
+        self.held: tuple[Any, bytes] | None = None
 
     @property
     def eight_bit(self) -> bool:
@@ -204,6 +221,11 @@ class Connection:
         )
         return smtp
 
+    @property
+    def holding(self) -> bool:
+        """Whether a message's text waits to go with the next message (``send_held``)."""
+        return self.held is not None
+
     def send(self, sender: str, recipient: str, message: bytes) -> Outcome:
         return self.send_built(lambda _eight_bit: (sender, recipient, message))
 
@@ -214,6 +236,7 @@ class Connection:
         (envelope sender, recipient, message bytes); whatever it raises goes to
         the caller (a message that cannot be built is no SMTP trouble).
         """
+        assert self.held is None, "finish() the held message first"
         try:
             if self.smtp is None:
                 self.smtp = self._open()
@@ -241,6 +264,141 @@ class Connection:
             self.close()
         return Outcome(SENT)
 
+    def send_held(self, build, tag) -> list[tuple[Any, Outcome]]:
+        """Send what ``build(eight_bit)`` returns, its text held back for the next message.
+
+        Pipelining across messages (RFC 2920, section 3.1: the message text may be
+        the first command of a group): once the relay has answered DATA with 354,
+        the text waits (``held``) and goes in one write with the next message's
+        MAIL, RCPT and DATA, whose replies are read with the text's own. One round
+        trip a message instead of two. The next message's suppression check and
+        composing (``build``) still come right before its MAIL: what changes is
+        that its MAIL may wait at the relay while the relay takes the held text.
+
+        Returns (tag, outcome) for every message this call ended: the held one's,
+        and this one's unless it is now held. A message is held only when this
+        session may carry one more after it, and only when the relay announced
+        PIPELINING; otherwise its text goes at once, as ``send_built``. ``finish``
+        sends a held text alone, ``abandon`` drops it unsent.
+        """
+        try:
+            if self.smtp is None:
+                self.smtp = self._open()
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            self.close()  # a closed session holds nothing
+            return [(tag, opening_failed(error))]
+        eight_bit = self.eight_bit
+        sender, recipient, message = build(eight_bit)
+        extra = " BODY=8BITMIME" if eight_bit and not message.isascii() else ""
+        # As smtplib sends commands (ASCII): raises, if at all, before anything is sent.
+        commands = _commands(sender, recipient, extra).encode("ascii")
+        ended: list[tuple[Any, Outcome]] = []
+        held, self.held = self.held, None
+        smtp = self.smtp
+        try:
+            if held is not None:
+                smtp.send(_data(held[1]) + commands)
+                ended.append((held[0], self._text_reply()))
+                if self.smtp is None:  # the relay closed the session (421) or it broke
+                    return [*ended, (tag, Outcome(TEMPORARY, 0, "not sent: the relay "
+                                                  "closed the session"))]  # fmt: skip
+                replies = smtp.getreply(), smtp.getreply(), smtp.getreply()
+            else:
+                replies = self._envelope(sender, recipient, extra)
+            self._check_envelope(sender, recipient, *replies)
+            if self.pipelining and self.sent_on_this + 1 < self.max_messages:
+                self.held = (tag, message)
+                return ended
+            smtp.send(_data(message))
+            ended.append((tag, self._text_reply()))
+        except smtplib.SMTPRecipientsRefused as error:
+            outcome, drop = classify(error)
+            self._reset(drop)
+            ended.append((tag, outcome))
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            outcome, _drop = classify(error)
+            self.close()
+            if held is not None and len(ended) == 0:
+                ended.append((held[0], outcome))  # its reply never came: not known to be sent
+            ended.append((tag, outcome))
+        except BaseException:
+            # Not an SMTP answer (a bug): the session's state is unknown, so it goes
+            # without a word; the relay drops whatever transaction was open.
+            self.abandon()
+            raise
+        return ended
+
+    def finish(self) -> list[tuple[Any, Outcome]]:
+        """The held text sent alone (nothing follows it on this session): its (tag, outcome)."""
+        held, self.held = self.held, None
+        if held is None:
+            return []
+        try:
+            assert self.smtp is not None  # a closed session holds nothing
+            self.smtp.send(_data(held[1]))
+            return [(held[0], self._text_reply())]
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            outcome, _drop = classify(error)
+            self.close()
+            return [(held[0], outcome)]
+
+    def abandon(self) -> None:
+        """The held text is not sent: the socket is dropped without a word (a QUIT now
+        would be read as message text), so the relay discards the transaction."""
+        self.held = None
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _text_reply(self) -> Outcome:
+        """The relay's answer to a message text just sent; the session closes at its
+        message limit, and at once when the relay says it is closing (421)."""
+        assert self.smtp is not None
+        code, reply = self.smtp.getreply()
+        self.sent_on_this += 1
+        if code == 250:
+            outcome = Outcome(SENT)
+        else:
+            outcome, _drop = classify(smtplib.SMTPDataError(code, reply))
+        if code == 421 or code == -1 or self.sent_on_this >= self.max_messages:
+            self.close()
+        return outcome
+
+    def _envelope(self, sender: str, recipient: str, extra: str) -> tuple:
+        """MAIL, RCPT and DATA and their replies: in one write when pipelining."""
+        smtp = self.smtp
+        assert smtp is not None
+        if self.pipelining:
+            smtp.send(_commands(sender, recipient, extra))
+            return smtp.getreply(), smtp.getreply(), smtp.getreply()
+        mail = self._command(f"MAIL FROM:{_quote(sender)}{extra}\r\n")
+        if mail[0] != 250:
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
+        rcpt = self._command(f"RCPT TO:{_quote(recipient)}\r\n")
+        if rcpt[0] not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+        return mail, rcpt, self._command("DATA\r\n")
+
+    def _command(self, line: str) -> tuple:
+        assert self.smtp is not None
+        self.smtp.send(line)
+        return self.smtp.getreply()
+
+    def _check_envelope(self, sender: str, recipient: str, mail, rcpt, data) -> None:
+        """Raises as smtplib.sendmail does for a refused MAIL, RCPT or DATA."""
+        if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
+            # DATA accepted without a sender or recipient (RFC 2920 wants 503 or 554):
+            # the relay now reads everything as message text, even a QUIT, and no
+            # message may follow. Drop the socket without a word and report the
+            # refusal itself, as the one-by-one path would.
+            self.abandon()
+        if mail[0] != 250:
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
+        if rcpt[0] not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+        if data[0] != 354:
+            raise smtplib.SMTPDataError(data[0], data[1])
+
     def _transaction(self, sender: str, recipient: str, message: bytes, extra: str) -> None:
         """One message: MAIL, RCPT, DATA and the text; raises as smtplib.sendmail does.
 
@@ -251,44 +409,8 @@ class Connection:
         """
         smtp = self.smtp
         assert smtp is not None  # opened by send_built
-        commands = (
-            f"MAIL FROM:{_quote(sender)}{extra}\r\n",
-            f"RCPT TO:{_quote(recipient)}\r\n",
-            "DATA\r\n",
-        )
-        if self.pipelining:
-            smtp.send("".join(commands))
-            mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
-        else:
-            smtp.send(commands[0])
-            mail = smtp.getreply()
-            if mail[0] != 250:
-                raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
-            smtp.send(commands[1])
-            rcpt = smtp.getreply()
-            if rcpt[0] not in (250, 251):
-                raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
-            smtp.send(commands[2])
-            data = smtp.getreply()
-        if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
-            # DATA accepted without a sender or recipient (RFC 2920 wants 503 or 554):
-            # the relay now reads everything as message text, even a QUIT, and no
-            # message may follow. Drop the socket without a word and report the
-            # refusal itself, as the one-by-one path would.
-            self.smtp = None
-            smtp.close()
-        if mail[0] != 250:
-            raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
-        if rcpt[0] not in (250, 251):
-            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
-        if data[0] != 354:
-            raise smtplib.SMTPDataError(data[0], data[1])
-        body = message
-        if body[:1] == b"." or b"\n." in body:  # dot-stuffing (RFC 5321 4.5.2)
-            body = _LEADING_DOT.sub(b"..", body)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        smtp.send(body + b".\r\n")
+        self._check_envelope(sender, recipient, *self._envelope(sender, recipient, extra))
+        smtp.send(_data(message))
         code, reply = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
@@ -305,6 +427,9 @@ class Connection:
             self.close()
 
     def close(self) -> None:
+        if self.held is not None:
+            self.abandon()  # mid-DATA: a QUIT would be read as message text
+            return
         smtp, self.smtp = self.smtp, None
         if smtp is None:
             return
@@ -350,6 +475,8 @@ class Pool:
         return Connection(relay, max_messages)
 
     def give_back(self, connection: Connection) -> None:
+        if connection.held is not None:
+            connection.abandon()  # the batch ended without sending it (stopped)
         if connection.smtp is None:
             return  # closed (recycled or failed): nothing worth keeping
         with self._lock:

@@ -183,11 +183,17 @@ def test_two_workers_at_once_double_nobody(db, sink, make_supporters, approved_m
 
 
 @pytest.mark.slow
-def test_unsubscribe_while_the_mailing_runs(db, sink, make_supporters, approved_mailing, celery):
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelining"])
+def test_unsubscribe_while_the_mailing_runs(
+    db, sink, make_supporters, approved_mailing, celery, pipelining
+):
+    """With pipelining across messages the read still comes right before MAIL FROM;
+    the text then follows the relay's answer to the message before it (20 ms here)."""
     from campaign.supporters.services import unsubscribe
 
     make_supporters(400)
     sink.delay = 0.02
+    sink.pipelining = pipelining
     celery.beat()
     celery.worker()
     mailing_id = start_mailing(db, approved_mailing)
