@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import threading
 from email import policy
@@ -25,6 +26,33 @@ def drain(mailing_id: int, limit: int = 200) -> None:
         if not outbox.run_batch(mailing_id):
             break
     db.session.commit()
+
+
+@contextlib.contextmanager
+def plans_of(db, *prefixes: str):
+    """PostgreSQL's plans (EXPLAIN, JSON) of the statements that start with ``prefixes``
+    run inside the block, by their first word."""
+    from sqlalchemy import event
+
+    plans: dict = {}
+    connection = db.session.connection()
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith(prefixes):
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            plans[statement.split()[0]] = cursor.fetchone()[0][0]["Plan"]
+
+    event.listen(connection, "before_cursor_execute", explain)
+    try:
+        yield plans
+    finally:
+        event.remove(connection, "before_cursor_execute", explain)
+
+
+def plan_nodes(plan):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from plan_nodes(child)
 
 
 @pytest.mark.commits  # sends on worker threads, each on a connection of its own
@@ -61,31 +89,11 @@ def test_start_reads_the_audience_once_without_statistics(
     27 s to start 20,000 deliveries, bench/mailing)."""
     if db_backend != "postgresql":
         pytest.skip("the planner without statistics is PostgreSQL's")
-    from sqlalchemy import event
-
     make_supporters(50)
     mailing = approved_mailing()
-    plans = []
-    connection = db.session.connection()
-
-    def explain(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO deliveries"):
-            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            plans.append(cursor.fetchone()[0][0]["Plan"])
-
-    event.listen(connection, "before_cursor_execute", explain)
-    try:
+    with plans_of(db, "INSERT INTO deliveries") as plans:
         services.start(None, mailing)
-    finally:
-        event.remove(connection, "before_cursor_execute", explain)
-
-    def nodes(plan):
-        yield plan
-        for child in plan.get("Plans", ()):
-            yield from nodes(child)
-
-    [plan] = plans
-    scanned = [n["Relation Name"] for n in nodes(plan) if "Relation Name" in n]
+    scanned = [n["Relation Name"] for n in plan_nodes(plans["INSERT"]) if "Relation Name" in n]
     assert scanned.count("supporters") == 1
     assert scanned.count("deliveries") == 1  # the table written, never read back
     assert mailing.total == 50
@@ -123,36 +131,17 @@ def test_a_claim_reads_its_rows_not_the_queue_or_the_supporters(
     the unsubscribed ones, at every claim."""
     if db_backend != "postgresql":
         pytest.skip("the plans checked are PostgreSQL's")
-    from sqlalchemy import event
-
     make_supporters(3000)
     mailing = approved_mailing()
     services.send(None, mailing)
     db.session.commit()
-    plans = {}
-    connection = db.session.connection()
-
-    def explain(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith(("WITH", "UPDATE deliveries", "SELECT d.id")):
-            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            plans[statement.split()[0]] = cursor.fetchone()[0][0]["Plan"]
-
-    event.listen(connection, "before_cursor_execute", explain)
-    try:
+    with plans_of(db, "WITH", "UPDATE deliveries", "SELECT d.id") as plans:
         assert len(outbox.claim(mailing.id, 100, 300, "holder")) == 100
-    finally:
-        event.remove(connection, "before_cursor_execute", explain)
-
-    def nodes(plan):
-        yield plan
-        for child in plan.get("Plans", ()):
-            yield from nodes(child)
-
     assert "WITH" in plans and "SELECT" in plans
-    assert not [n for n in nodes(plans["WITH"]) if n["Node Type"] == "Sort"]
+    assert not [n for n in plan_nodes(plans["WITH"]) if n["Node Type"] == "Sort"]
     for plan in plans.values():
         assert not [
-            n for n in nodes(plan)
+            n for n in plan_nodes(plan)
             if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "supporters"
         ]  # fmt: skip
 
