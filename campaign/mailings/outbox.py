@@ -192,22 +192,61 @@ class SuppressionCheck:
     """
 
     def __init__(self, engine: Engine, readers: int = 1) -> None:
+        self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        self.connections = [engine.raw_connection() for _ in range(max(1, readers))]
         # PostgreSQL: one prepared statement per connection, run through libpq's
         # own calls (psycopg's documented ``pgconn``): psycopg's cursor spent ~25 µs
         # of the worker's CPU a read, one read a message (docs/PERFORMANCE.md).
         self.statement = f"ua_suppression_{uuid.uuid4().hex}".encode()
         self.pgconns: dict[Any, psycopg.pq.abc.PGconn] = {}  # looked up once, not per read
-        for connection in self.connections:
-            self._autocommit(connection, True)
-            if self.postgres:
-                self.pgconns[connection] = _pgconn(connection)
-                self._check(self.pgconns[connection].prepare(self.statement, _SUBSCRIBED.encode()))
+        self.connections: list = []
+        try:
+            for _ in range(max(1, readers)):
+                self.connections.append(self._connect())
+        except BaseException:
+            self.close()  # the readers opened so far go back to the pool
+            raise
         self.idle = list(self.connections)  # connections no read is using
         self.lock = threading.Lock()
         self.waiting: list[_Question] = []
         self.reads = 0  # how many queries ran (the tests count them)
+
+    def _connect(self):
+        """A reader connection: autocommit, its statement prepared (PostgreSQL)."""
+        connection = self.engine.raw_connection()
+        try:
+            self._autocommit(connection, True)
+            if self.postgres:
+                # Sent and awaited like a read: a table locked, or a server that
+                # stopped answering, holds it for READ_TIMEOUT_SECONDS at most.
+                pgconn = _pgconn(connection)
+                pgconn.send_prepare(self.statement, _SUBSCRIBED.encode())
+                while pgconn.flush():
+                    _wait_for(pgconn, write=True)
+                self._check(_result(pgconn))
+                self.pgconns[connection] = pgconn
+        except BaseException:
+            connection.invalidate()  # closed and given back to the pool
+            raise
+        return connection
+
+    def _replaced(self, connection):
+        """A fresh reader in place of one whose read failed, or the same one if none
+        can be had now. A read given up on (READ_TIMEOUT_SECONDS) leaves its connection
+        busy, and one whose statement is gone (the server restarted) would fail every
+        read after it: either way each later read on it failed until the batch ended."""
+        if not self.postgres:
+            return connection
+        try:
+            fresh = self._connect()
+        except Exception:  # the database is away: later reads fail (and are retried)
+            log.warning("no fresh connection for the suppression check", exc_info=True)
+            return connection
+        with self.lock:
+            self.connections[self.connections.index(connection)] = fresh
+            del self.pgconns[connection]
+        connection.invalidate()  # closed and given back: never lent out busy
+        return fresh
 
     def subscribed(self, supporter_id: int) -> bool:
         """Whether the supporter is subscribed, by a read that began after this call."""
@@ -247,6 +286,7 @@ class SuppressionCheck:
         except Exception as error:  # noqa: BLE001 - handed to every sender that asked
             for q in group:
                 q.answer, q.error = False, error
+            question.connection = self._replaced(question.connection)
         with self.lock:
             self.reads += 1
             if self.waiting:  # asked during this read: the first of them reads next
@@ -282,22 +322,9 @@ class SuppressionCheck:
         """Which of ``ids`` are subscribed, by the read ``_send`` began."""
         if not self.postgres:
             return self._read(connection, ids)
-        pgconn = self.pgconns[connection]
-        results = []
-        while True:  # libpq's asynchronous reading; waiting releases the GIL
-            pgconn.consume_input()
-            while pgconn.is_busy():
-                _wait_for(pgconn, write=False)
-                pgconn.consume_input()
-            result = pgconn.get_result()
-            if result is None:
-                break
-            results.append(result)
-        if not results:
-            raise psycopg.OperationalError("suppression check failed: no result")
-        for result in results:
-            self._check(result)
-        values = (results[0].get_value(row, 0) for row in range(results[0].ntuples))
+        result = _result(self.pgconns[connection])
+        self._check(result)
+        values = (result.get_value(row, 0) for row in range(result.ntuples))
         return {int(value) for value in values if value is not None}
 
     def _read(self, connection, ids: set[int]) -> set[int]:
@@ -350,6 +377,25 @@ class SuppressionCheck:
 # How long a suppression read may take before the sender gives up on it (and the
 # message is retried later): a server that stopped answering, not a slow one.
 READ_TIMEOUT_SECONDS = 60.0
+
+
+def _result(pgconn):
+    """The one result of the command sent on ``pgconn`` (libpq's asynchronous reading;
+    waiting releases the GIL); the first failed one if any failed."""
+    results = []
+    while True:
+        pgconn.consume_input()
+        while pgconn.is_busy():
+            _wait_for(pgconn, write=False)
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            break
+        results.append(result)
+    if not results:
+        raise psycopg.OperationalError("suppression check failed: no result")
+    failed = [r for r in results if r.status not in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)]
+    return failed[0] if failed else results[0]
 
 
 def _wait_for(pgconn, *, write: bool) -> None:
@@ -619,7 +665,11 @@ def run_batch(mailing_id: int) -> int:
         raise
     batch = Batch(mailing_id, recipients, composers, threading.Semaphore(outbox.window), open=True)
     rate = RateLimit(outbox.rate, config["REDIS_URL"], outbox.domain_rates)
-    check = SuppressionCheck(db.engine, readers=min(2, outbox.connections))
+    try:
+        check = SuppressionCheck(db.engine, readers=min(2, outbox.connections))
+    except Exception:
+        unclaim(recipients)  # nothing sent: back to the queue now, not at the lease's end
+        raise
     threads = [
         threading.Thread(
             target=_sender,

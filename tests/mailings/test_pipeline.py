@@ -182,6 +182,29 @@ def test_languages_first_met_in_a_later_claim_are_composed(
     assert db.session.get(Mailing, mailing.id).state == "sent"
 
 
+def test_a_batch_whose_check_cannot_start_gives_its_claim_back(
+    db, sink, make_supporters, approved_mailing, monkeypatch
+):
+    """The suppression check's readers cannot start (the database gives no answer for
+    READ_TIMEOUT_SECONDS): nothing is sent, and the claim goes back to the queue at once
+    rather than when its lease runs out."""
+    import psycopg
+
+    make_supporters(5)
+    mailing = approved_mailing()
+    services.send(None, mailing)
+    db.session.commit()
+
+    def silent(self, engine, readers=1):
+        raise psycopg.OperationalError("suppression check failed: no answer from the database")
+
+    monkeypatch.setattr(outbox.SuppressionCheck, "__init__", silent)
+    with pytest.raises(psycopg.OperationalError, match="no answer"):
+        outbox.run_batch(mailing.id)
+    db.session.rollback()
+    assert services.counts(mailing.id)["queued"] == 5 and sink.messages == []
+
+
 @pytest.mark.commits  # sends on worker threads, each on a connection of its own
 def test_a_recorder_that_fails_lets_the_senders_go(
     db, app, sink, make_supporters, approved_mailing, monkeypatch

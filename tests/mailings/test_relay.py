@@ -453,12 +453,16 @@ def test_the_postgresql_check_leaves_no_statement_and_reports_a_failed_read(
     drivers[1].pgconn.exec_(b"DEALLOCATE " + check.statement)
     with pytest.raises(Exception, match=r"suppression check failed: .*does not exist"):
         check.subscribed(supporter)
+    # The reader that failed was replaced by a fresh one, its statement prepared.
+    assert sum(driver.closed for driver in drivers) == 1
+    assert check.subscribed(supporter)
+    drivers += [connection.driver_connection for connection in check.connections]
     check.close()
     check = outbox.SuppressionCheck(db.engine, readers=2)
     drivers += [connection.driver_connection for connection in check.connections]
     assert check.subscribed(supporter)
     check.close()
-    for driver in drivers:  # back in the pool, with no statement of a check
+    for driver in {d for d in drivers if not d.closed}:  # in the pool, no statement of a check
         assert driver.execute(
             "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'ua_suppression_%%'"
         ).fetchone() == (0,)
@@ -469,7 +473,8 @@ def test_a_read_that_never_answers_is_given_up_and_its_connection_dropped(
     db, make_supporters, monkeypatch
 ):
     """A server that stops answering holds a sender for READ_TIMEOUT_SECONDS, not for good;
-    the busy connection is closed, not lent out again by the pool."""
+    the busy connection is closed, not lent out again by the pool, and a fresh one reads
+    in its place (the busy one used to fail every later read until the batch ended)."""
     make_supporters(1)
     supporter = db.session.scalar(select(Supporter.id))
     db.session.commit()  # holds no lock on supporters while the test takes one
@@ -481,11 +486,20 @@ def test_a_read_that_never_answers_is_given_up_and_its_connection_dropped(
         locker.cursor().execute("LOCK TABLE supporters IN ACCESS EXCLUSIVE MODE")
         with pytest.raises(Exception, match=r"no answer from the database in 0\.3 s"):
             check.subscribed(supporter)
-        check.close()  # does not raise on the busy connection
-        assert busy.closed
+        # No fresh connection can prepare its statement while the table is locked
+        # (that too gives up after READ_TIMEOUT_SECONDS): the busy one stays.
+        assert check.connections[0].driver_connection is busy
+        with pytest.raises(Exception, match=r"no answer from the database in 0\.3 s"):
+            outbox.SuppressionCheck(db.engine)  # nor does a batch's check start
     finally:
         locker.rollback()
         locker.close()
+    # The busy connection's next read fails at once, and a fresh one takes its place.
+    with pytest.raises(Exception, match="another command is already in progress"):
+        check.subscribed(supporter)
+    assert busy.closed and check.connections[0].driver_connection is not busy
+    assert check.subscribed(supporter)
+    check.close()
     check = outbox.SuppressionCheck(db.engine)
     assert check.subscribed(supporter)  # the pool's next connection is a sound one
     check.close()
