@@ -128,21 +128,24 @@ def test_a_claim_reads_its_rows_not_the_queue_or_the_supporters(
 ):
     """A claim's cost must not grow with the mailing: it read every queued delivery to
     sort them (20,000 for a claim of 500, bench/mailing) and every supporter to find
-    the unsubscribed ones, at every claim."""
+    the unsubscribed ones (a filter on their state: no index can serve it; the plans
+    may join the claimed rows' supporters any way they like), at every claim."""
     if db_backend != "postgresql":
         pytest.skip("the plans checked are PostgreSQL's")
     make_supporters(3000)
     mailing = approved_mailing()
     services.send(None, mailing)
     db.session.commit()
+    # No ANALYZE, as right after a mailing starts (with statistics the planner walks
+    # the primary key in order instead, and neither index sorts).
     with plans_of(db, "WITH", "UPDATE deliveries", "SELECT d.id") as plans:
         assert len(outbox.claim(mailing.id, 100, 300, "holder")) == 100
     assert "WITH" in plans and "SELECT" in plans
     assert not [n for n in plan_nodes(plans["WITH"]) if n["Node Type"] == "Sort"]
-    for plan in plans.values():
+    for plan in plans.values():  # a filter on the supporters' state reads them all
         assert not [
             n for n in plan_nodes(plan)
-            if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "supporters"
+            if n.get("Relation Name") == "supporters" and "state" in n.get("Filter", "")
         ]  # fmt: skip
 
 
