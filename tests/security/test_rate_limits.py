@@ -128,7 +128,11 @@ def test_one_click_unsubscribe_is_never_refused_and_changes_state_once(client, d
     events = db.session.scalar(select(func.count()).select_from(ConsentEvent))
     assert events == events_before + 1  # a flood of clicks writes one change, not many
     # Forged tokens change nothing and cost only a signature check.
-    forged = statuses(client, path[:-2] + "xx", lambda n: {"List-Unsubscribe": "One-Click"})
+    # One character of the signature changed (not the last: its low bits may be
+    # unused by base64, so changing only them can leave the signature valid).
+    spot = path[-10]
+    forged_path = path[:-10] + ("A" if spot != "A" else "B") + path[-9:]
+    forged = statuses(client, forged_path, lambda n: {"List-Unsubscribe": "One-Click"})
     assert set(forged) == {400}
 
 
