@@ -4,9 +4,11 @@
         [--sinks smtp-sink,aiosmtpd] [--delay-ms 10] [--delay-supporters 5000]
     .venv/bin/python -m bench.mailing.run --relay 50:20000,200:3000
         [--relay-connections 16,64,256] [--workers 1,2] [--relay-textbook 800]
+        [--relay-pipelining]
 
 ``--relay`` runs the relay-latency case instead (issue #18): the aiosmtpd sink
-answers each DATA after LATENCY ms (LATENCY:SUPPORTERS per point), the outbox
+answers each DATA after LATENCY ms (LATENCY:SUPPORTERS per point; with
+``--relay-pipelining`` it announces PIPELINING, as Postfix does), the outbox
 with MAILING_CONNECTIONS of each --relay-connections and 1 and 2 worker
 processes, on SQLite; in the same run, (a) plain smtplib sending pre-built
 messages from as many processes, each with as many threads and connections,
@@ -76,11 +78,12 @@ class Sink:
 class DelaySink(Sink):
     """bench/mailing/sink.py in a process of its own: discards, each message after a delay."""
 
-    def __init__(self, delay_ms: float, log: Path | None = None):
+    def __init__(self, delay_ms: float, log: Path | None = None, pipelining: bool = False):
         self.port = free_port()
-        self.name = f"aiosmtpd, {delay_ms:g} ms a message"
+        self.name = f"aiosmtpd, {delay_ms:g} ms a message" + (", PIPELINING" if pipelining else "")
         self.log = log
         extra = [str(log)] if log else []
+        extra += ["--pipelining"] if pipelining else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.mailing.sink", str(self.port), str(delay_ms), *extra],
             cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -447,7 +450,7 @@ def run_relay(args, tmp: Path, redis_server) -> None:
     for point in args.relay.split(","):
         latency, _, count = point.partition(":")
         latency_ms, supporters = float(latency), int(count or 20_000)
-        sink = DelaySink(latency_ms, tmp / f"received-{latency_ms:g}.txt")
+        sink = DelaySink(latency_ms, tmp / f"received-{latency_ms:g}.txt", args.relay_pipelining)
         try:
             url = f"sqlite:///{tmp / f'relay{len(rows)}.sqlite3'}"
             settings = _settings(url, redis_server.url, sink, tmp)
@@ -510,6 +513,8 @@ def main() -> None:
     parser.add_argument("--relay", default="", help="LATENCY_MS:SUPPORTERS,... (issue #18)")
     parser.add_argument("--relay-connections", default="16,64,256")
     parser.add_argument("--relay-textbook", type=int, default=800)
+    parser.add_argument("--relay-pipelining", action="store_true",
+                        help="the relay sink announces PIPELINING, as Postfix does")  # fmt: skip
     parser.add_argument("--supporters", type=int, default=100_000)
     parser.add_argument("--textbook", type=int, default=10_000)
     parser.add_argument("--backends", default="sqlite,postgresql")

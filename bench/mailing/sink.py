@@ -1,11 +1,12 @@
 """An aiosmtpd sink for the mailing benchmark: accepts and discards every message.
 
-    python -m bench.mailing.sink PORT [DELAY_MS] [LOG]
+    python -m bench.mailing.sink PORT [DELAY_MS] [LOG] [--pipelining]
 
 Each message's final reply (after DATA) waits DELAY_MS milliseconds, like a relay
 that takes its time to queue a message; the other replies come at once. With
 LOG, each accepted message's recipient is appended to that file, one a line
-(the benchmark counts doubles). Runs until terminated.
+(the benchmark counts doubles). With ``--pipelining`` it announces PIPELINING
+(RFC 2920), as Postfix does. Runs until terminated.
 """
 
 from __future__ import annotations
@@ -19,9 +20,16 @@ from aiosmtpd.controller import Controller
 
 
 class Discard:
-    def __init__(self, delay: float, log_path: str = ""):
+    def __init__(self, delay: float, log_path: str = "", pipelining: bool = False):
         self.delay = delay
         self.log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd leaves to a handler with this hook
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
@@ -32,10 +40,12 @@ class Discard:
 
 
 def main() -> None:
-    port = int(sys.argv[1])
-    delay = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
-    log_path = sys.argv[3] if len(sys.argv) > 3 else ""
-    controller = Controller(Discard(delay, log_path), hostname="127.0.0.1", port=port)
+    args = [arg for arg in sys.argv[1:] if arg != "--pipelining"]
+    port = int(args[0])
+    delay = float(args[1]) / 1000 if len(args) > 1 else 0.0
+    log_path = args[2] if len(args) > 2 else ""
+    handler = Discard(delay, log_path, pipelining="--pipelining" in sys.argv)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
