@@ -109,3 +109,31 @@ def test_originals_kept_whole_move_into_chunks_and_back(empty_database, tmp_path
         assert db.session.scalar(sa.text("SELECT count(*) FROM stored_files")) == 0
         db.session.commit()
         db.engine.dispose()
+
+
+def test_the_claim_index_migration_runs_again_after_an_interrupted_build(
+    db_backend, empty_database, tmp_path
+):
+    """0090 builds its index CONCURRENTLY, outside a transaction: a build cut short
+    leaves an (INVALID) index of that name, and the old index may be gone already.
+    Running the migration again must finish it, not fail on what is there."""
+    if db_backend != "postgresql":
+        pytest.skip("CREATE INDEX CONCURRENTLY is PostgreSQL's")
+    import sqlalchemy as sa
+
+    app = create_app(make_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade(revision="0080_originals_in_stored_files")
+        with db.engine.begin() as conn:  # what the cut-short run left
+            conn.execute(
+                sa.text("CREATE INDEX ix_deliveries_mailing_id_state_id ON deliveries (id)")
+            )
+            conn.execute(sa.text("DROP INDEX ix_deliveries_mailing_id_state_due_at"))
+        upgrade()
+        indexes = {
+            i["name"]: i["column_names"] for i in inspect(db.engine).get_indexes("deliveries")
+        }
+        assert indexes["ix_deliveries_mailing_id_state_id"] == ["mailing_id", "state", "id"]
+        assert "ix_deliveries_mailing_id_state_due_at" not in indexes
+        assert differences(app) == []
+        db.engine.dispose()

@@ -12,7 +12,9 @@ and stops; ``due_at`` is a filter on them, as it was.
 
 On PostgreSQL the new index is built CONCURRENTLY, outside the migration's
 transaction, so that a mailing sending during the upgrade is not held up by a
-lock on ``deliveries`` while it builds.
+lock on ``deliveries`` while it builds. A build interrupted there leaves an
+INVALID index of that name behind: each step is written so that running the
+migration again drops it and carries on.
 """
 
 from alembic import op
@@ -29,8 +31,14 @@ OLD = ("ix_deliveries_mailing_id_state_due_at", ["mailing_id", "state", "due_at"
 def _swap(create, drop) -> None:
     if op.get_bind().dialect.name == "postgresql":
         with op.get_context().autocommit_block():
+            # What an interrupted run may have left (an INVALID index) goes first.
+            op.drop_index(
+                create[0], table_name="deliveries", postgresql_concurrently=True, if_exists=True
+            )
             op.create_index(create[0], "deliveries", create[1], postgresql_concurrently=True)
-            op.drop_index(drop[0], table_name="deliveries", postgresql_concurrently=True)
+            op.drop_index(
+                drop[0], table_name="deliveries", postgresql_concurrently=True, if_exists=True
+            )
     else:
         op.create_index(create[0], "deliveries", create[1])
         op.drop_index(drop[0], table_name="deliveries")
