@@ -221,9 +221,8 @@ class SuppressionCheck:
                 # stopped answering, holds it for READ_TIMEOUT_SECONDS at most.
                 pgconn = _pgconn(connection)
                 pgconn.send_prepare(self.statement, _SUBSCRIBED.encode())
-                while pgconn.flush():
-                    _wait_for(pgconn, write=True)
-                self._check(_result(pgconn))
+                _flush(pgconn)
+                _result(pgconn)
                 self.pgconns[connection] = pgconn
         except BaseException:
             connection.invalidate()  # closed and given back to the pool
@@ -315,15 +314,13 @@ class SuppressionCheck:
             return
         pgconn = self.pgconns[connection]
         pgconn.send_query_prepared(self.statement, [f"{{{','.join(map(str, ids))}}}".encode()])
-        while pgconn.flush():  # a few dozen bytes: sent at once but for a full buffer
-            _wait_for(pgconn, write=True)
+        _flush(pgconn)
 
     def _receive(self, connection, ids: set[int]) -> set[int]:
         """Which of ``ids`` are subscribed, by the read ``_send`` began."""
         if not self.postgres:
             return self._read(connection, ids)
         result = _result(self.pgconns[connection])
-        self._check(result)
         values = (result.get_value(row, 0) for row in range(result.ntuples))
         return {int(value) for value in values if value is not None}
 
@@ -346,12 +343,6 @@ class SuppressionCheck:
         finally:
             cursor.close()
         return found
-
-    @staticmethod
-    def _check(result) -> None:
-        if result.status not in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
-            message = result.error_message.decode("utf-8", "replace").strip()
-            raise psycopg.OperationalError(f"suppression check failed: {message}")
 
     def _autocommit(self, connection, on: bool) -> None:
         # PostgreSQL: each read its own transaction, begun when it is sent.
@@ -379,9 +370,15 @@ class SuppressionCheck:
 READ_TIMEOUT_SECONDS = 60.0
 
 
+def _flush(pgconn) -> None:
+    """What was sent goes out (a few dozen bytes: at once, but for a full buffer)."""
+    while pgconn.flush():
+        _wait_for(pgconn, write=True)
+
+
 def _result(pgconn):
-    """The one result of the command sent on ``pgconn`` (libpq's asynchronous reading;
-    waiting releases the GIL); the first failed one if any failed."""
+    """The result of the command sent on ``pgconn`` (libpq's asynchronous reading;
+    waiting releases the GIL); raises if the command failed."""
     results = []
     while True:
         pgconn.consume_input()
@@ -394,8 +391,11 @@ def _result(pgconn):
         results.append(result)
     if not results:
         raise psycopg.OperationalError("suppression check failed: no result")
-    failed = [r for r in results if r.status not in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)]
-    return failed[0] if failed else results[0]
+    for result in results:
+        if result.status not in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
+            message = result.error_message.decode("utf-8", "replace").strip()
+            raise psycopg.OperationalError(f"suppression check failed: {message}")
+    return results[0]
 
 
 def _wait_for(pgconn, *, write: bool) -> None:
