@@ -171,7 +171,10 @@ class Connection:
 
     When the relay announces PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one
     write and their three replies are read together: two round trips a message
-    instead of four. ``pipelining`` forces it on or off (None: as announced).
+    instead of four, and one when the outbox sends the next message's commands with
+    this one's text (``send_held``). ``pipelining`` forces it on or off (None: as
+    announced). After the relay's answer to a message's text the session goes on,
+    unless the answer is 421 or the session has carried its ``max_messages``.
     """
 
     def __init__(self, relay: Relay, max_messages: int, pipelining: bool | None = None):
@@ -230,39 +233,15 @@ class Connection:
         return self.send_built(lambda _eight_bit: (sender, recipient, message))
 
     def send_built(self, build) -> Outcome:
-        """Open the session if need be, then send what ``build(eight_bit)`` returns.
+        """Open the session if need be, then send what ``build(eight_bit)`` returns, whole.
 
         ``build`` gets whether this live session announced 8BITMIME and returns
         (envelope sender, recipient, message bytes); whatever it raises goes to
         the caller (a message that cannot be built is no SMTP trouble).
         """
         assert self.held is None, "finish() the held message first"
-        try:
-            if self.smtp is None:
-                self.smtp = self._open()
-        except (TimeoutError, smtplib.SMTPException, OSError) as error:
-            self.close()
-            return opening_failed(error)
-        eight_bit = self.eight_bit
-        sender, recipient, message = build(eight_bit)
-        try:
-            # An 8bit body is announced as such, and only to a relay that offers
-            # 8BITMIME: to any other the composer sends quoted-printable.
-            extra = " BODY=8BITMIME" if eight_bit and not message.isascii() else ""
-            self._transaction(sender, recipient, message, extra)
-        except smtplib.SMTPRecipientsRefused as error:
-            outcome, drop = classify(error)
-            # The session is still good after a refused RCPT, unless told to go.
-            self._reset(drop)
-            return outcome
-        except (TimeoutError, smtplib.SMTPException, OSError) as error:
-            outcome, _drop = classify(error)
-            self.close()
-            return outcome
-        self.sent_on_this += 1
-        if self.sent_on_this >= self.max_messages:
-            self.close()
-        return Outcome(SENT)
+        [(_tag, outcome)] = self.send_held(build, None) + self.finish()
+        return outcome
 
     def send_held(self, build, tag) -> list[tuple[Any, Outcome]]:
         """Send what ``build(eight_bit)`` returns, its text held back for the next message.
@@ -278,7 +257,7 @@ class Connection:
         Returns (tag, outcome) for every message this call ended: the held one's,
         and this one's unless it is now held. A message is held only when this
         session may carry one more after it, and only when the relay announced
-        PIPELINING; otherwise its text goes at once, as ``send_built``. ``finish``
+        PIPELINING; otherwise its text goes at once. ``finish``
         sends a held text alone, ``abandon`` drops it unsent.
         """
         try:
@@ -289,6 +268,8 @@ class Connection:
             return [(tag, opening_failed(error))]
         eight_bit = self.eight_bit
         sender, recipient, message = build(eight_bit)
+        # An 8bit body is announced as such, and only to a relay that offers
+        # 8BITMIME: to any other the composer sends quoted-printable.
         extra = " BODY=8BITMIME" if eight_bit and not message.isascii() else ""
         # As smtplib sends commands (ASCII): raises, if at all, before anything is sent.
         commands = _commands(sender, recipient, extra).encode("ascii")
@@ -365,7 +346,10 @@ class Connection:
         return outcome
 
     def _envelope(self, sender: str, recipient: str, extra: str) -> tuple:
-        """MAIL, RCPT and DATA and their replies: in one write when pipelining."""
+        """MAIL, RCPT and DATA and their replies: in one write and read together when
+        the relay announced PIPELINING (RFC 2920), else one command at a time, as
+        smtplib's sendmail, without its per-message work (re-parsing both addresses,
+        a regular expression over every message text)."""
         smtp = self.smtp
         assert smtp is not None
         if self.pipelining:
@@ -398,22 +382,6 @@ class Connection:
             raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
         if data[0] != 354:
             raise smtplib.SMTPDataError(data[0], data[1])
-
-    def _transaction(self, sender: str, recipient: str, message: bytes, extra: str) -> None:
-        """One message: MAIL, RCPT, DATA and the text; raises as smtplib.sendmail does.
-
-        Pipelined (RFC 2920) when the relay announced it: the three commands in one
-        write and their replies read together, two round trips a message. Otherwise
-        one command at a time, as smtplib's sendmail, without its per-message work
-        (re-parsing both addresses, a regular expression over every message text).
-        """
-        smtp = self.smtp
-        assert smtp is not None  # opened by send_built
-        self._check_envelope(sender, recipient, *self._envelope(sender, recipient, extra))
-        smtp.send(_data(message))
-        code, reply = smtp.getreply()
-        if code != 250:
-            raise smtplib.SMTPDataError(code, reply)
 
     def _reset(self, drop: bool) -> None:
         if self.smtp is None:
