@@ -206,6 +206,19 @@ def test_a_rate_limited_mailing_sends_each_once(db, app, sink, make_supporters, 
     assert sorted(sink.recipients()) == sorted(f"s{i}@example.net" for i in range(30))
 
 
+def test_a_held_text_does_not_wait_out_the_rate_limit(
+    db, app, sink, make_supporters, approved_mailing
+):
+    """Over the global rate the sender sleeps; the text it holds goes before, not with
+    the next message after the sleep (it would then arrive a whole second late)."""
+    sink.pipelining = True
+    app.config.update(MAILING_RATE_LIMIT="1/second", MAILING_CONNECTIONS=1)
+    make_supporters(2)
+    run(db, approved_mailing)
+    first, second = sink.messages
+    assert second.at - first.at > 0.5  # the rate's second lies between them
+
+
 def test_a_text_held_when_the_mailing_pauses_goes_after_the_resume(
     db, app, sink, make_supporters, approved_mailing
 ):
