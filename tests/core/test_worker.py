@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,16 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from campaign.core.models import Heartbeat
+from tests import celery_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def celery(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", *args, "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+def celery(args: list[str], env: dict, log: Path) -> celery_processes.CeleryProcess:
+    return celery_processes.start([*args, "--loglevel=INFO"], env, log)
 
 
 def _read(path: Path) -> str:
@@ -69,9 +62,4 @@ def test_beat_ticks_and_a_worker_runs_the_tick(app, db, redis_server, tmp_path):
         assert tasks[0]["level"] == "INFO" and "duration_ms" in tasks[0]
     finally:
         for process in (beat, worker):
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import os
 import ssl
 import subprocess
 import threading
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from campaign.mailings import outbox, services, settings, smtp
 from campaign.mailings.models import Delivery, Mailing
 from campaign.supporters.models import Supporter
+from tests import celery_processes
 from tests.mailings.conftest import Controller, SinkHandler
 from tests.services import free_port
 
@@ -414,10 +416,6 @@ def test_the_pool_is_closed_when_the_worker_process_shuts_down(sink):
 @pytest.mark.slow
 @pytest.mark.any_db  # the settings are checked before the worker connects to anything
 def test_a_worker_with_unsafe_settings_refuses_to_start(app, tmp_path):
-    import os
-    import sys
-    from pathlib import Path
-
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -426,14 +424,10 @@ def test_a_worker_with_unsafe_settings_refuses_to_start(app, tmp_path):
         "REDIS_URL": "redis://127.0.0.1:1/0",  # never reached: it stops before
         "MAILING_CONNECTIONS": "0",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo",
-         "--without-gossip", "--without-mingle"],
-        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    assert done.returncode != 0
-    assert "MAILING_CONNECTIONS must be a whole number of at least 1, not 0" in done.stderr
+    log = tmp_path / "worker.log"
+    args = ["worker", "--pool=solo", "--without-gossip", "--without-mingle"]
+    assert celery_processes.start(args, env, log).wait(120) != 0
+    assert "MAILING_CONNECTIONS must be a whole number of at least 1, not 0" in log.read_text()
 
 
 @pytest.mark.prefer_postgresql

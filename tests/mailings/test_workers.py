@@ -12,7 +12,6 @@ import collections
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from campaign.mailings import services
 from campaign.mailings.models import Delivery, Mailing
 from campaign.supporters.models import Supporter
+from tests import celery_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = 10
@@ -57,24 +57,22 @@ class Celery:
             "MAILING_RETRY_SECONDS": "0.2",
         }
         self.tmp = tmp_path
-        self.processes: list[subprocess.Popen] = []
+        self.processes: list[celery_processes.CeleryProcess] = []
 
-    def start(self, *args: str, name: str) -> subprocess.Popen:
-        with open(self.tmp / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker", *args, "--loglevel=INFO"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+    def start(self, *args: str, name: str) -> celery_processes.CeleryProcess:
+        process = celery_processes.start(
+            [*args, "--loglevel=INFO"], self.env, self.tmp / f"{name}.log", append=True
+        )
         self.processes.append(process)
         return process
 
-    def worker(self, name: str = "worker") -> subprocess.Popen:
+    def worker(self, name: str = "worker") -> celery_processes.CeleryProcess:
         return self.start(
             "worker", "--pool=solo", "--without-gossip", "--without-mingle", "-n", f"{name}@%h",
             name=name,
         )  # fmt: skip
 
-    def beat(self) -> subprocess.Popen:
+    def beat(self) -> celery_processes.CeleryProcess:
         return self.start("beat", "--schedule", str(self.tmp / "schedule"), name="beat")
 
     def logs(self) -> str:

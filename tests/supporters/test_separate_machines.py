@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -22,9 +20,10 @@ from campaign.core import storage
 from campaign.core.models import StoredFile
 from campaign.outcomes.services import replies_of
 from campaign.supporters.models import ImportJob, Supporter
+from tests import celery_processes
 from tests.casesheets.test_views import SAMPLES, upload_ok
 from tests.conftest import PASSWORD, make_config
-from tests.supporters.test_worker import ROOT, wait_for
+from tests.supporters.test_worker import wait_for
 
 
 @pytest.fixture
@@ -44,19 +43,9 @@ def far_worker(app, redis_server, smtp_port, tmp_path):
         "BASE_URL": app.config["BASE_URL"],
     }
     log = tmp_path / "worker.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo",
-             "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    yield log
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    args = ["worker", "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    with celery_processes.running(args, env, log):
+        yield log
 
 
 def import_through(staff, db, far_worker, data: bytes, encoding: str):

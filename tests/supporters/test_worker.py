@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from campaign.supporters.models import ImportJob, Supporter
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests import celery_processes
 
 
 @pytest.fixture
@@ -31,19 +28,9 @@ def worker(app, redis_server, smtp_port, tmp_path):
         "BASE_URL": app.config["BASE_URL"],
     }
     log = tmp_path / "worker.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo",
-             "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    yield log
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    args = ["worker", "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    with celery_processes.running(args, env, log):
+        yield log
 
 
 def wait_for(check, log: Path, timeout: float = 60):
