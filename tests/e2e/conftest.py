@@ -1,7 +1,8 @@
 """Browser tests: the app served on loopback, driven by Playwright in Debian's Chromium.
 
-Playwright never downloads a browser here: it drives /usr/bin/chromium (the
-Debian package, installed by scripts/test in CI). Each test can save
+Playwright never downloads a browser here: it drives Debian's
+/usr/bin/chromium-headless-shell (or /usr/bin/chromium where only that is
+installed; both installed as packages by scripts/test in CI). Each test can save
 screenshots at desktop and phone widths under test-artifacts/screenshots/, run
 axe-core inside the page, and fails on any error in the browser console.
 """
@@ -31,8 +32,13 @@ WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
 def chromium_path() -> str | None:
+    """$CHROMIUM, else Debian's old headless shell (the same Blink as the browser,
+    without its user interface: a third less CPU in these tests), else Chromium."""
     return (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+        os.environ.get("CHROMIUM")
+        or shutil.which("chromium-headless-shell")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
     )
 
 
@@ -83,7 +89,7 @@ def live_server(app, db):
 def browser():
     path = chromium_path()
     if not path:
-        unavailable("Chromium is not installed (Debian package chromium)")
+        unavailable("Chromium is not installed (Debian package chromium-headless-shell)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
