@@ -152,18 +152,57 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("db_backend", backends, scope="session")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by database
 def pytest_collection_modifyitems(config, items):
-    faults = TESTS / "faults"
     for item in items:
         real_commits = (
-            item.get_closest_marker("slow")
+            _waits(item)
             or item.get_closest_marker("e2e")
-            or faults in Path(str(item.path)).parents
             # The app served on a thread of its own (tests/e2e's live server).
             or "live_server" in getattr(item, "fixturenames", ())
         )
         if real_commits and not item.get_closest_marker("commits"):
             item.add_marker(pytest.mark.commits)
+    items[:] = _waiting_spread_out(items)
+
+
+def _waits(item) -> bool:
+    """A test that mostly waits: on worker processes (``slow``), or on a fault to pass."""
+    return bool(item.get_closest_marker("slow")) or TESTS / "faults" in Path(str(item.path)).parents
+
+
+def _waiting_spread_out(items: list) -> list:
+    """The tests in the same groups, with those that mostly wait spread evenly
+    through each group instead of coming one after another.
+
+    pytest-xdist gives each test process a contiguous share of this list. In file
+    order the waiting tests (tests/faults, tests/mailings' workers, outcomes)
+    came together, so for a third of the run all three processes waited at once
+    while the two cores idled, and the fuzzers, all CPU, came together elsewhere.
+    A group is a run of tests on the same database: pytest sets up a session's
+    app once per run, so runs are kept whole and in their order.
+    """
+
+    def database(item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("db_backend") if callspec else None
+
+    spread: list = []
+    start = 0
+    while start < len(items):
+        end = start
+        while end < len(items) and database(items[end]) == database(items[start]):
+            end += 1
+        group = items[start:end]
+        waiting = [item for item in group if _waits(item)]
+        others = [item for item in group if not _waits(item)]
+        # Each test at its fraction of the way through its own kind; the merge by
+        # that fraction keeps both kinds in their order (files stay together).
+        place = {id(item): (n + 0.5) / len(waiting) for n, item in enumerate(waiting)}
+        place.update({id(item): n / len(others) for n, item in enumerate(others)})
+        spread.extend(sorted(group, key=lambda item: place[id(item)]))
+        start = end
+    return spread
 
 
 @pytest.fixture(scope="session")
