@@ -161,6 +161,20 @@ def test_case_search_by_label_title_and_person(app):
     assert list(services.db.session.scalars(services.list_cases(q="else"))) == [other]
 
 
+def test_case_list_filters_by_status_and_ignores_an_unknown_one(app):
+    draft, issued = new_case(title="Still a draft"), new_case(title="Issued")
+    services.issue_case(None, issued)
+
+    def listed(**filters):
+        return list(services.db.session.scalars(services.list_cases(**filters)))
+
+    assert listed(status="draft") == [draft]
+    assert listed(status="active") == [issued]
+    assert listed(status="closed") == []
+    # Not a status: no filter, as when none is given.
+    assert set(listed(status="nonsense")) == set(listed()) == {draft, issued}
+
+
 def test_person_status_history_and_links(app):
     case = new_case()
     person = services.save_person(None, None, {"name": "Ilmi Umerov"})
