@@ -244,6 +244,21 @@ def test_an_interrupted_import_can_be_run_again(app, db, tmp_path, monkeypatch):
     assert count(db) == total and count(db, ConsentEvent) == total
 
 
+def test_after_the_writer_failed_the_next_batch_is_refused_with_its_error(app, db, tmp_path):
+    # Which call surfaces a failed write, the next ``put`` or ``finish``, depends on
+    # when the thread fails (test_an_interrupted_import_can_be_run_again sees either):
+    # the reader must not queue more batches behind a dead writer.
+    from campaign.supporters.imports.stream import writer_for
+
+    job = imports.from_path(None, write(tmp_path, HEADER + "a@example.org,,,,,,\n"), None)
+    db.session.commit()
+    writer = writer_for(job, "digest")
+    writer.error = OSError("disk full")
+    with pytest.raises(OSError, match="disk full"):
+        writer.put([], rows=1, rejected=0, position=1, chunks=[b"chunk"])
+    assert writer.queue.empty()
+
+
 def test_the_command_line_prints_a_summary(app, db, tmp_path):
     path = write(tmp_path, HEADER + "a@example.org,,,,,,\nbad,,,,,,\n")
     runner = app.test_cli_runner()
