@@ -168,19 +168,21 @@ def pytest_collection_modifyitems(config, items):
     items[:] = _waiting_spread_out(items)
 
 
-# Collection builds objects that live to the end (the test modules, hypothesis'
-# strategies, thousands of schemathesis examples): no cyclic garbage collection
-# while it runs (refcounting still frees what it drops), then one, and what is
-# left is frozen out of the collector's reach (gc.freeze), so that it is no
-# longer walked at every full collection. Those walks had made the schema
-# fuzzer's calls ~65% slower (tests/security/test_api_schema.py: 14.4 s -> 8.7 s).
-gc.disable()
-
-
-def pytest_collection_finish(session):
-    gc.collect()
-    gc.freeze()
-    gc.enable()
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session):
+    """Collection builds objects that live to the end (the test modules, hypothesis'
+    strategies, thousands of schemathesis examples): no cyclic garbage collection
+    while it runs (refcounting still frees what it drops), then one, and what is
+    left is frozen out of the collector's reach (gc.freeze), so that it is no
+    longer walked at every full collection. Those walks had made the schema
+    fuzzer's calls ~65% slower (tests/security/test_api_schema.py: 14.4 s -> 8.7 s)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.enable()
 
 
 # Test modules whose tests are generated untraced: the schema fuzzer generates
