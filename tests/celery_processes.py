@@ -61,8 +61,10 @@ class CeleryProcess:
     """A forked ``celery`` process with the part of Popen's interface the tests use."""
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path, append: bool = False):
+        # Daemonic: one a test left running is terminated when its test process
+        # ends, instead of being waited for (a hung run) or left behind.
         self._process = _context().Process(
-            target=_main, args=(list(args), dict(env), str(log), append), daemon=False
+            target=_main, args=(list(args), dict(env), str(log), append), daemon=True
         )
         self._process.start()
         self.pid = self._process.pid
