@@ -1,8 +1,8 @@
 """Browser tests: the app served on loopback, driven by Playwright in Debian's Chromium.
 
 Playwright never downloads a browser here: it drives Debian's
-/usr/bin/chromium-headless-shell (or /usr/bin/chromium where only that is
-installed; both installed as packages by scripts/test in CI). Each test can save
+/usr/bin/chromium-headless-shell (the package scripts/test installs in CI), or
+/usr/bin/chromium where only that is installed. Each test can save
 screenshots at desktop and phone widths under test-artifacts/screenshots/, run
 axe-core inside the page, and fails on any error in the browser console.
 """

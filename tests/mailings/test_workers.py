@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +22,6 @@ from campaign.mailings.models import Delivery, Mailing
 from campaign.supporters.models import Supporter
 from tests import celery_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 WINDOW = 10
 
 
