@@ -33,6 +33,7 @@ class Received:
     at: float
     mail_options: list = field(default_factory=list)
     eight_bit: bool = True  # whether the session announced 8BITMIME
+    started: float = 0.0  # when its MAIL FROM arrived: the transaction's start
 
 
 @dataclass
@@ -70,6 +71,7 @@ class SinkHandler:
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        envelope.started = time.time()
         rule = self._rule(self.mail_rules, address)
         if rule and not self.confused:
             return rule
@@ -114,6 +116,7 @@ class SinkHandler:
                     time.time(),
                     list(envelope.mail_options),
                     getattr(session, "eight_bit", True),
+                    getattr(envelope, "started", 0.0),
                 )
             )
         return "250 OK"
