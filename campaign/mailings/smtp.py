@@ -153,8 +153,14 @@ def _quote(address: str) -> str:
     return smtplib.quoteaddr(address)
 
 
-def _commands(sender: str, recipient: str, extra: str) -> str:
-    return f"MAIL FROM:{_quote(sender)}{extra}\r\nRCPT TO:{_quote(recipient)}\r\nDATA\r\n"
+def _commands(sender: str, recipient: str, extra: str) -> tuple[bytes, bytes, bytes]:
+    """MAIL, RCPT and DATA, encoded as smtplib sends commands (ASCII): raises, if at
+    all, before anything is sent."""
+    return (
+        f"MAIL FROM:{_quote(sender)}{extra}\r\n".encode("ascii"),
+        f"RCPT TO:{_quote(recipient)}\r\n".encode("ascii"),
+        b"DATA\r\n",
+    )
 
 
 def _data(message: bytes) -> bytes:
@@ -271,21 +277,20 @@ class Connection:
         # An 8bit body is announced as such, and only to a relay that offers
         # 8BITMIME: to any other the composer sends quoted-printable.
         extra = " BODY=8BITMIME" if eight_bit and not message.isascii() else ""
-        # As smtplib sends commands (ASCII): raises, if at all, before anything is sent.
-        commands = _commands(sender, recipient, extra).encode("ascii")
+        commands = _commands(sender, recipient, extra)
         ended: list[tuple[Any, Outcome]] = []
         held, self.held = self.held, None
         smtp = self.smtp
         try:
             if held is not None:
-                smtp.send(_data(held[1]) + commands)
+                smtp.send(_data(held[1]) + b"".join(commands))
                 ended.append((held[0], self._text_reply()))
                 if self.smtp is None:  # the relay closed the session (421) or it broke
                     return [*ended, (tag, Outcome(TEMPORARY, 0, "not sent: the relay "
                                                   "closed the session"))]  # fmt: skip
                 replies = smtp.getreply(), smtp.getreply(), smtp.getreply()
             else:
-                replies = self._envelope(sender, recipient, extra)
+                replies = self._envelope(commands, sender, recipient)
             self._check_envelope(sender, recipient, *replies)
             if self.pipelining and self.sent_on_this + 1 < self.max_messages:
                 self.held = (tag, message)
@@ -345,7 +350,7 @@ class Connection:
             self.close()
         return outcome
 
-    def _envelope(self, sender: str, recipient: str, extra: str) -> tuple:
+    def _envelope(self, commands: tuple[bytes, bytes, bytes], sender: str, recipient: str) -> tuple:
         """MAIL, RCPT and DATA and their replies: in one write and read together when
         the relay announced PIPELINING (RFC 2920), else one command at a time, as
         smtplib's sendmail, without its per-message work (re-parsing both addresses,
@@ -353,17 +358,17 @@ class Connection:
         smtp = self.smtp
         assert smtp is not None
         if self.pipelining:
-            smtp.send(_commands(sender, recipient, extra))
+            smtp.send(b"".join(commands))
             return smtp.getreply(), smtp.getreply(), smtp.getreply()
-        mail = self._command(f"MAIL FROM:{_quote(sender)}{extra}\r\n")
+        mail = self._command(commands[0])
         if mail[0] != 250:
             raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
-        rcpt = self._command(f"RCPT TO:{_quote(recipient)}\r\n")
+        rcpt = self._command(commands[1])
         if rcpt[0] not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
-        return mail, rcpt, self._command("DATA\r\n")
+        return mail, rcpt, self._command(commands[2])
 
-    def _command(self, line: str) -> tuple:
+    def _command(self, line: bytes) -> tuple:
         assert self.smtp is not None
         self.smtp.send(line)
         return self.smtp.getreply()
