@@ -137,6 +137,13 @@ def pytest_addoption(parser):
         default="both",
         help="which database(s) the app fixture runs on",
     )
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="browser tests save screenshots of the pages they visit, at desktop and phone "
+        "width, under test-artifacts/screenshots/ (for people to look at; nothing asserts "
+        "on them, so a run without them checks the same)",
+    )
 
 
 def pytest_generate_tests(metafunc):

@@ -2,9 +2,12 @@
 
 Playwright never downloads a browser here: it drives Debian's
 /usr/bin/chromium-headless-shell (the package scripts/test installs in CI), or
-/usr/bin/chromium where only that is installed. Each test can save
-screenshots at desktop and phone widths under test-artifacts/screenshots/, run
-axe-core inside the page, and fails on any error in the browser console.
+/usr/bin/chromium where only that is installed. Each test can run axe-core
+inside the page, and fails on any error in the browser console. With
+``--screenshots`` (``scripts/test --screenshots tests/e2e``), the tests also save
+screenshots at desktop and phone widths under test-artifacts/screenshots/, for
+people to look at: nothing asserts on them, and a run without them (the default,
+and CI, which keeps no artifacts) spends about a third less of the browser's CPU.
 """
 
 from __future__ import annotations
@@ -103,8 +106,9 @@ def browser():
 class Visit:
     """A browser tab for one test: screenshots, axe checks, console errors."""
 
-    def __init__(self, browser, base_url: str, name: str):
+    def __init__(self, browser, base_url: str, name: str, screenshots: bool = False):
         self.base_url = base_url
+        self.screenshots = screenshots
         # bypass_csp lets axe-core be injected; the app's own pages never need it.
         self.context = browser.new_context(
             viewport=dict(zip(("width", "height"), WIDTHS["desktop"], strict=True)), bypass_csp=True
@@ -114,8 +118,9 @@ class Visit:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
         self.folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if screenshots:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
         self.shots = 0
 
     def _console(self, message) -> None:
@@ -138,7 +143,9 @@ class Visit:
         return response
 
     def shoot(self, label: str) -> None:
-        """Screenshots of the current page at desktop and phone width."""
+        """Screenshots of the current page at desktop and phone width (with ``--screenshots``)."""
+        if not self.screenshots:
+            return
         self.shots += 1
         for width_name, (width, height) in WIDTHS.items():
             self.page.set_viewport_size({"width": width, "height": height})
@@ -146,6 +153,11 @@ class Visit:
                 path=str(self.folder / f"{self.shots:02d}-{label}-{width_name}.png"), full_page=True
             )
         self.page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"], strict=True)))
+
+    def shoot_as_is(self, name: str) -> None:
+        """One screenshot of the tab as it is, scrolled where it is (with ``--screenshots``)."""
+        if self.screenshots:
+            self.page.screenshot(path=str(self.folder / f"{name}.png"))
 
     def axe(self, impacts=("serious", "critical")) -> list[dict]:
         """Violations of the given impact on the current page, as axe-core reports them."""
@@ -170,7 +182,7 @@ class Visit:
 
 @pytest.fixture
 def visit(browser, live_server, request):
-    tab = Visit(browser, live_server, request.node.name)
+    tab = Visit(browser, live_server, request.node.name, request.config.getoption("--screenshots"))
     yield tab
     tab.close()
     assert tab.console_errors == [], "errors in the browser console"

@@ -1,6 +1,6 @@
 """The case-sheet review page in Chromium: a wrapped PDF's proposal beside its joined paragraphs.
 
-Screenshots go to test-artifacts/screenshots/ (desktop and phone width).
+With --screenshots, screenshots go to test-artifacts/screenshots/ (desktop and phone width).
 """
 
 from __future__ import annotations
@@ -44,5 +44,5 @@ def test_review_of_a_two_column_pdf_links_each_field_to_its_paragraph(visit, mak
         .startswith("Ambassador Sheikh Fawaz bin Mohammed Al Khalifa\n")
     )
     # What staff see after following a link: the passage beside the form.
-    page.screenshot(path=str(visit.folder / "00-review-source-at-target-1.png"))
+    visit.shoot_as_is("00-review-source-at-target-1")
     visit.shoot("review-two-column-pdf")

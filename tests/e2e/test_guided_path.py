@@ -1,5 +1,6 @@
-"""The guided path from draft to close, in a browser, with a screenshot at each step
-(1280 and 390 px) and axe-core clean; and the public front door a visitor finds at "/"."""
+"""The guided path from draft to close, in a browser, axe-core clean at each step
+(and a screenshot at 1280 and 390 px, with --screenshots); and the public front
+door a visitor finds at "/"."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Supporter pages in Russian and Arabic (right to left), in Chromium at phone
-and desktop widths: screenshots for review, no serious axe violations."""
+and desktop widths: no serious axe violations, and screenshots for review (--screenshots)."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 One sweep visits the list pages while the database is empty (their empty
 states must say what to do next), loads the demo data, then visits every main
-staff page. On each: screenshots at 1280 and 390 px (test-artifacts/
-screenshots/), axe-core with no serious or critical violation, and at phone
-width no sideways scrolling and no button smaller than a finger (44 px).
+staff page. On each: axe-core with no serious or critical violation, at phone
+width no sideways scrolling and no button smaller than a finger (44 px), and
+with --screenshots, screenshots at 1280 and 390 px (test-artifacts/screenshots/).
 """
 
 from __future__ import annotations
