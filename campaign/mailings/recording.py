@@ -250,47 +250,46 @@ def _fail(result, now, bounce: bool) -> None:
 
 
 def _count_failures(mailing_id: int, results: list) -> bool:
-    """Failures in a row; at the configured limit the mailing pauses itself (True), saying why."""
-    trailing, any_success = 0, False
-    for result in results:
-        if result.status == smtp.SENT:
-            trailing, any_success = 0, True
-        elif result.status != DeliveryState.SUPPRESSED:
-            trailing += 1
-    if not any_success and trailing == 0:
-        return False
-    if any_success and trailing == 0:
-        # The common case: a conditional update that touches (and locks) nothing.
-        db.session.execute(_NO_FAILURES, {"id": mailing_id})
+    """Failures in a row, counted on from earlier windows until a success; at the
+    configured limit the mailing pauses itself (True), saying why.
+
+    A run that reaches the limit inside one window pauses the mailing even when a
+    success follows it in the same window: where the recorder cuts its windows (a
+    matter of timing) must not decide whether a mailing pauses.
+    """
+    if all(result.status in (smtp.SENT, DeliveryState.SUPPRESSED) for result in results):
+        if any(result.status == smtp.SENT for result in results):
+            # The common case: a conditional update that touches (and locks) nothing.
+            db.session.execute(_NO_FAILURES, {"id": mailing_id})
         return False
     mailing = db.session.get(Mailing, mailing_id, with_for_update=True)
     if mailing is None:
         return False
-    before = 0 if any_success else mailing.consecutive_failures
-    mailing.consecutive_failures = before + trailing
-    config = current_app.config
-    limit = config["MAILING_PAUSE_AFTER_FAILURES"]
-    if limit and mailing.consecutive_failures >= limit and mailing.state == MailingState.SENDING:
-        last = next(
-            r for r in reversed(results) if r.status not in (smtp.SENT, DeliveryState.SUPPRESSED)
-        )
-        mailing.state = MailingState.PAUSED
-        reason = (
-            f"Paused itself after {mailing.consecutive_failures} failed sends in a row. "
-            f"The last answer: {last.detail}"
-        )
-        if last.status == smtp.TEMPORARY:
-            # 4xx, refused or dropped connections: the relay's trouble, usually passing.
-            # The sweeper probes the relay from this time on and resumes by itself.
-            delay = config["MAILING_PROBE_SECONDS"] * 2 ** min(mailing.resume_probes, 6)
-            mailing.resume_at = utcnow() + timedelta(seconds=min(delay, 3600))
-            reason = f"{reason[:380]} Trying the relay again at {mailing.resume_at:%H:%M} UTC."
-        else:
-            mailing.resume_at = None  # refused for good: staff must look first
-        mailing.pause_reason = reason[:500]
-        log.warning("mailing %s paused: %s", mailing_id, mailing.pause_reason)
-        return True
-    return False
+    run, longest, last = mailing.consecutive_failures, 0, None
+    for result in results:
+        if result.status == smtp.SENT:
+            run = mailing.resume_probes = 0  # the relay works: its probes start over
+        elif result.status != DeliveryState.SUPPRESSED:
+            run += 1
+            if run >= longest:
+                longest, last = run, result  # the answer that ended the longest run
+    mailing.consecutive_failures = run
+    limit = current_app.config["MAILING_PAUSE_AFTER_FAILURES"]
+    if last is None or not (limit and longest >= limit and mailing.state == MailingState.SENDING):
+        return False
+    mailing.state = MailingState.PAUSED
+    reason = f"Paused itself after {longest} failed sends in a row. The last answer: {last.detail}"
+    if last.status == smtp.TEMPORARY:
+        # 4xx, refused or dropped connections: the relay's trouble, usually passing.
+        # The sweeper probes the relay from this time on and resumes by itself.
+        delay = current_app.config["MAILING_PROBE_SECONDS"] * 2 ** min(mailing.resume_probes, 6)
+        mailing.resume_at = utcnow() + timedelta(seconds=min(delay, 3600))
+        reason = f"{reason[:380]} Trying the relay again at {mailing.resume_at:%H:%M} UTC."
+    else:
+        mailing.resume_at = None  # refused for good: staff must look first
+    mailing.pause_reason = reason[:500]
+    log.warning("mailing %s paused: %s", mailing_id, mailing.pause_reason)
+    return True
 
 
 def finish_if_done(mailing_id: int) -> bool:
