@@ -3,6 +3,7 @@
 import codecs
 import csv
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,46 @@ def test_an_interrupted_import_can_be_run_again(app, db, tmp_path, monkeypatch):
     assert failed.state == "failed" and "Run it again" in failed.error
     assert count(db) == BATCH  # the first batch was committed
     monkeypatch.setattr(Writer, "write", original)
+    _, counts = run(db, path)
+    assert (counts.created, counts.unchanged) == (total - BATCH, BATCH)
+    assert count(db) == total and count(db, ConsentEvent) == total
+
+
+@pytest.mark.parametrize("total", [2 * BATCH + 500, 2 * BATCH])
+def test_a_writer_that_fails_with_the_next_batch_taken_early_ends_the_import(
+    app, db, tmp_path, monkeypatch, total
+):
+    """The writer takes the next item off the queue right before a batch's long
+    statement (Writer._make_room): a failure after that, with a batch or the end of
+    the file taken, still ends the import with its error, and a second run finishes it."""
+    path = write(tmp_path, HEADER + "".join(f"p{i}@example.org,,,,,,\n" for i in range(total)))
+    original, taken = Writer._make_room, []
+
+    def make_room_then_fail(self):
+        original(self)
+        taken.append(self.ahead)
+        if len(taken) == 2:
+            raise OSError("disk gone")
+
+    monkeypatch.setattr(Writer, "_make_room", make_room_then_fail)
+    outcome = []
+
+    def import_it():
+        with app.app_context():
+            try:
+                run(db, path)
+            except OSError as error:
+                outcome.append(error)
+
+    thread = threading.Thread(target=import_it, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the import hung behind its failed writer"
+    assert [str(error) for error in outcome] == ["disk gone"]
+    assert (taken[1] is None) == (total == 2 * BATCH)  # the end of the file, or a batch
+    failed = db.session.scalar(select(ImportJob).order_by(ImportJob.id.desc()))
+    assert failed.state == "failed" and count(db) == BATCH
+    monkeypatch.setattr(Writer, "_make_room", original)
     _, counts = run(db, path)
     assert (counts.created, counts.unchanged) == (total - BATCH, BATCH)
     assert count(db) == total and count(db, ConsentEvent) == total

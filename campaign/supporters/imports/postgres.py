@@ -56,6 +56,7 @@ class PostgresWriter(Writer):
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
+        self._make_room()  # the reading thread works while the statement below runs
         listed = (
             ", listed AS (INSERT INTO list_members (list_id, supporter_id, added_at) "
             "SELECT %(list)s, id, %(now)s FROM created ON CONFLICT DO NOTHING)"

@@ -70,6 +70,7 @@ class SqliteWriter(Writer):
         now, cursor = self._now(), self._cursor()
         before = cursor.execute("SELECT coalesce(max(id), 0) FROM supporters").fetchone()[0]
         created = 0
+        self._make_room()  # the reading thread works while SQLite inserts
         for chunk in _padded(rows):
             cursor.execute(_INSERT, [f"{self.file}:", now, *_flat(chunk)])
             created += cursor.rowcount

@@ -11,7 +11,7 @@ import operator
 import queue
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from flask import current_app
 
@@ -23,6 +23,7 @@ from campaign.supporters.models import ImportJob
 CHUNK_ROWS = 500  # rows per statement; 500 × 12 parameters fit SQLite's limit
 
 _by_key = operator.attrgetter("key")
+_NOTHING = object()  # no item taken early
 
 # What the reading side hands over: a batch, the rows and rejections read so
 # far, and the position in the file.
@@ -58,6 +59,7 @@ class Writer(ABC):
         self.queue: queue.Queue = queue.Queue(maxsize=3)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name=f"import-{job.id}", daemon=True)
+        self.ahead: object = _NOTHING  # an Item or the end (None) taken early (_make_room)
         self.conn = None
 
     mark = "?"  # the driver's parameter placeholder
@@ -103,11 +105,34 @@ class Writer(ABC):
 
     def _loop(self) -> None:
         try:
-            self.consume(iter(self.queue.get, None))
+            self.consume(self._queued())
         except BaseException as error:  # noqa: BLE001 - handed to the producer thread
             self.error = error
-            while self.queue.get() is not None:  # let the producer finish
-                pass
+            if self.ahead is not None:  # the end is still to come: let the producer finish
+                while self.queue.get() is not None:
+                    pass
+
+    def _queued(self) -> Iterator[Item]:
+        """The queue's items up to the end (None), taking first the one ``_make_room`` took."""
+        while True:
+            if self.ahead is _NOTHING:
+                item = self.queue.get()
+            else:
+                item, self.ahead = self.ahead, _NOTHING
+            if item is None:
+                return
+            yield item
+
+    def _make_room(self) -> None:
+        """Take the next item off the queue now, right before a batch's long statement.
+
+        The reading thread, blocked on a full queue, then validates the batch after it
+        while this thread waits on the database with the GIL released. Otherwise it
+        would wake as this thread takes an item, at the start of a batch, and this
+        thread's short statements would each wait for the GIL (on PostgreSQL ~7% of
+        the import's time, 2026-12-07)."""
+        if self.ahead is _NOTHING and threading.current_thread() is self.thread:
+            self.ahead = self.queue.get()
 
     def _opened(self) -> None:  # noqa: B027 - a dialect may tune its connection
         """Tune the writer's connection."""
