@@ -129,8 +129,8 @@ class Writer(ABC):
         The reading thread, blocked on a full queue, then validates the batch after it
         while this thread waits on the database with the GIL released. Otherwise it
         would wake as this thread takes an item, at the start of a batch, and this
-        thread's short statements would each wait for the GIL (on PostgreSQL ~7% of
-        the import's time, 2026-12-07)."""
+        thread's short statements would each wait for the GIL (bench/import on
+        PostgreSQL: 0.031 -> 0.038 of COPY; docs/PERFORMANCE.md, 2026-12-07)."""
         if self.ahead is _NOTHING and threading.current_thread() is self.thread:
             self.ahead = self.queue.get()
 
