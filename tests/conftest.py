@@ -658,6 +658,23 @@ def login(app, make_user):
 
 
 @pytest.fixture
+def queued(monkeypatch):
+    """The emails to supporters that a request publishes after commit (claim and
+    confirmation), as (task name, args), instead of a broker: without it, the test
+    app's broker is unreachable and each would go from a fallback thread that
+    outlives the test."""
+    from campaign.letters import tasks as letter_tasks
+    from campaign.supporters import tasks as supporter_tasks
+
+    sent = []
+    for task in (letter_tasks.send_action_claim, supporter_tasks.send_confirmation):
+        monkeypatch.setattr(
+            task, "apply_async", lambda args, _name=task.name, **_: sent.append((_name, args))
+        )
+    return sent
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -92,11 +92,11 @@ def test_a_link_shows_a_page_and_only_the_post_records_once(
     assert count(db) == 1
 
 
-@pytest.mark.commits  # the claim/confirmation email goes from a fallback thread (no broker)
+@pytest.mark.commits  # the claim email is published after a real commit
 def test_the_public_page_records_an_action_and_the_count_rises(
-    app, case, letters, make_supporter, db, login
+    app, case, letters, make_supporter, db, login, queued
 ):
-    make_supporter("known@example.org")
+    known = make_supporter("known@example.org")
     client = app.test_client()
     page = client.get(f"/ua/{case.id}?lang=en")
     assert page.status_code == 200
@@ -115,6 +115,9 @@ def test_the_public_page_records_an_action_and_the_count_rises(
     db.session.expire_all()
     assert count(db, case_id=case.id, source="public page") == 2
     assert count(db, supporter_id=None) == 2, "an unverified address never claims a supporter"
+    # Only the known address is asked whether the appeal was theirs.
+    first = db.session.scalar(select(Action).where(Action.case_id == case.id).order_by(Action.id))
+    assert queued == [("letters.send_action_claim", (first.id, known.id))]
     assert services.action_stats(case)["total"] == 2
     staff = login("viewer").get(f"/cases/{case.id}").get_data(as_text=True)
     assert re.search(r"<strong>2</strong> appeals reported", staff)
@@ -241,16 +244,13 @@ def test_the_api_gives_figures_and_records(app, case, api_client, make_supporter
     assert viewer.post("/api/v1/actions", json=body, headers=vheaders).status_code == 403
 
 
-@pytest.mark.commits  # the claim/confirmation email goes from a fallback thread (no broker)
+@pytest.mark.commits  # the claim and confirmation emails are published after a real commit
 def test_the_optional_sign_up_uses_double_opt_in_and_reveals_nothing(
-    app, case, letters, make_supporter, db, monkeypatch
+    app, case, letters, make_supporter, db, queued
 ):
-    from campaign.supporters import tasks
     from campaign.supporters.models import Supporter
 
-    sent = []
-    monkeypatch.setattr(tasks.send_confirmation, "apply_async", lambda args, **_: sent.extend(args))
-    make_supporter("known@example.org", state="subscribed")
+    known = make_supporter("known@example.org", state="subscribed")
     client = app.test_client()
     answers = []
     for email in ("new@example.org", "known@example.org"):
@@ -263,7 +263,10 @@ def test_the_optional_sign_up_uses_double_opt_in_and_reveals_nothing(
     assert answers[0] == answers[1] and "check your inbox" in answers[0]
     new = db.session.scalar(select(Supporter).where(Supporter.email == "new@example.org"))
     assert new.state == "pending" and new.first_name == "Ann"
-    assert sent == [new.id], "a confirmation is sent after commit, to the new address only"
+    confirmations = [args for name, args in queued if name == "supporters.send_confirmation"]
+    assert confirmations == [(new.id,)], "a confirmation goes to the new address only"
+    claims = [args for name, args in queued if name == "letters.send_action_claim"]
+    assert [supporter for _action, supporter in claims] == [known.id]
 
 
 @pytest.fixture

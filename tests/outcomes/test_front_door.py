@@ -22,20 +22,6 @@ def open_ua(app, db):
     return case, hidden
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    """Tasks published after commit, as (name, args), instead of a broker."""
-    from campaign.letters import tasks as letter_tasks
-    from campaign.supporters import tasks as supporter_tasks
-
-    sent = []
-    for task in (letter_tasks.send_action_claim, supporter_tasks.send_confirmation):
-        monkeypatch.setattr(
-            task, "apply_async", lambda args, _name=task.name, **_: sent.append((_name, args))
-        )
-    return sent
-
-
 def test_a_visitor_finds_the_open_uas_and_the_sign_up_form_at_the_root(client, open_ua):
     case, _hidden = open_ua
     response = client.get("/")
