@@ -143,15 +143,16 @@ class Visit:
         return response
 
     def shoot(self, label: str) -> None:
-        """Screenshots of the current page at desktop and phone width (with ``--screenshots``)."""
-        if not self.screenshots:
-            return
-        self.shots += 1
-        for width_name, (width, height) in WIDTHS.items():
-            self.page.set_viewport_size({"width": width, "height": height})
-            self.page.screenshot(
-                path=str(self.folder / f"{self.shots:02d}-{label}-{width_name}.png"), full_page=True
-            )
+        """Screenshots of the current page at desktop and phone width (with ``--screenshots``);
+        the tab is at desktop width afterwards either way, so that a test goes on the same."""
+        if self.screenshots:
+            self.shots += 1
+            for width_name, (width, height) in WIDTHS.items():
+                self.page.set_viewport_size({"width": width, "height": height})
+                self.page.screenshot(
+                    path=str(self.folder / f"{self.shots:02d}-{label}-{width_name}.png"),
+                    full_page=True,
+                )
         self.page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"], strict=True)))
 
     def shoot_as_is(self, name: str) -> None:
