@@ -30,6 +30,7 @@ import contextlib
 import contextvars
 import gc
 import ipaddress
+import itertools
 import os
 import re
 import socket
@@ -228,7 +229,7 @@ def _waiting_spread_out(items: list) -> list:
 
     pytest-xdist gives each test process a contiguous share of this list. In file
     order the waiting tests (tests/faults, tests/mailings' workers, outcomes)
-    came together, so for a third of the run all three processes waited at once
+    came together, so for a third of the run every process waited at once
     while the two cores idled, and the fuzzers, all CPU, came together elsewhere.
     A group is a run of tests on the same database: pytest sets up a session's
     app once per run, so runs are kept whole and in their order.
@@ -239,12 +240,8 @@ def _waiting_spread_out(items: list) -> list:
         return callspec.params.get("db_backend") if callspec else None
 
     spread: list = []
-    start = 0
-    while start < len(items):
-        end = start
-        while end < len(items) and database(items[end]) == database(items[start]):
-            end += 1
-        group = items[start:end]
+    for _database, run in itertools.groupby(items, key=database):
+        group = list(run)
         waiting = [item for item in group if _waits(item)]
         others = [item for item in group if not _waits(item)]
         # Each test at its fraction of the way through its own kind; the merge by
@@ -252,7 +249,6 @@ def _waiting_spread_out(items: list) -> list:
         place = {id(item): (n + 0.5) / len(waiting) for n, item in enumerate(waiting)}
         place.update({id(item): n / len(others) for n, item in enumerate(others)})
         spread.extend(sorted(group, key=lambda item: place[id(item)]))
-        start = end
     return spread
 
 
@@ -655,6 +651,21 @@ def login(app, make_user):
         return client
 
     return as_role
+
+
+@pytest.fixture
+def started_threads(monkeypatch) -> list[threading.Thread]:
+    """Every thread started from now on, recorded as it starts: a short-lived one
+    (a broker-down fallback) may be done before the test looks for it."""
+    started: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def recording_start(thread):
+        started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
+    return started
 
 
 @pytest.fixture

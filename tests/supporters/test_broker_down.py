@@ -7,7 +7,6 @@ about a second (config.py's broker transport options).
 from __future__ import annotations
 
 import io
-import threading
 import time
 
 import pytest
@@ -53,16 +52,7 @@ def test_sign_up_with_redis_down_still_sends_the_confirmation(app, db, client, i
     assert "inscription" in messages[0]["Subject"]
 
 
-def test_an_import_with_redis_down_says_so_and_can_run_again(app, db, login, monkeypatch):
-    # Threads are recorded as they start: the fallback may be done before we look.
-    threads = []
-    start = threading.Thread.start
-
-    def recording_start(thread):
-        threads.append(thread)
-        start(thread)
-
-    monkeypatch.setattr(threading.Thread, "start", recording_start)
+def test_an_import_with_redis_down_says_so_and_can_run_again(app, db, login, started_threads):
     client = login("campaigner")
     csv = b"Email,First name\nui@example.org,Ui\n"
     upload = client.post(
@@ -78,7 +68,7 @@ def test_an_import_with_redis_down_says_so_and_can_run_again(app, db, login, mon
 
     # Wait for the fallback thread itself: polling the job from here would take
     # SQLite's write lock every 100 ms and could starve the thread of it.
-    fallbacks = [t for t in threads if t.name.startswith("fallback ")]
+    fallbacks = [t for t in started_threads if t.name.startswith("fallback ")]
     assert fallbacks, "a fallback thread should have started"
     for thread in fallbacks:
         thread.join(60)
