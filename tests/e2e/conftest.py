@@ -189,6 +189,17 @@ def visit(browser, live_server, request):
     assert tab.console_errors == [], "errors in the browser console"
 
 
+def submitted(page, selector: str = "main button[type=submit]") -> None:
+    """Click what sends a form, and wait until the page that answers has loaded.
+
+    A click waits at most for the navigation to start, and an answer at the same
+    address (a form sent back with its errors) gives wait_for_url nothing to wait
+    for: a check made right after the click could read the page being left.
+    """
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def log_in(tab: Visit, email: str, password: str) -> None:
     tab.go("/login")
     tab.page.fill("#email", email)

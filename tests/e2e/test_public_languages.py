@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.e2e.conftest import submitted
 from tests.letters import conftest as letter_fixtures
 
 # A browser journey, as the other modules here.
@@ -48,7 +49,7 @@ def test_supporter_pages_in_russian_and_arabic(visit, open_case, make_supporter,
 
     visit.go(f"/join?lang={language}")
     _check(visit, "signup", direction)
-    visit.page.click("button[type=submit]")  # nothing filled in: the errors in the language
+    submitted(visit.page, "button[type=submit]")  # nothing filled in: the errors in the language
     _check(visit, "signup-errors", direction)
     visit.go(f"/ua/{case_id}?lang={language}")
     _check(visit, "case", direction)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, log_out
+from tests.e2e.conftest import log_in, log_out, submitted
 from tests.e2e.guided import issue_in_browser
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def test_draft_and_issue_a_ua_in_the_browser(visit, make_user):
     page.fill("#summary", "Ilmi Umerov has been forcibly placed in a psychiatric hospital.")
     page.fill("#recommended_actions", "Release him immediately.\nEnd the persecution.")
     page.fill("#index_reference", "nonsense")
-    page.click("main button[type=submit]")
+    submitted(page)
     assert page.locator("#index_reference-error").is_visible()
     visit.shoot("field-error")
     page.fill("#index_reference", "EUR 50/4808/2016")
@@ -41,12 +41,12 @@ def test_draft_and_issue_a_ua_in_the_browser(visit, make_user):
     assert "Draft saved" in page.content()
 
     page.fill("#name", "Ilmi Umerov")
-    page.click("#people button[type=submit]")
+    submitted(page, "#people button[type=submit]")
     page.click("text=Add a target")
     page.fill("#title", "Prosecutor General")
     page.fill("#salutation", "Dear Prosecutor General")
     page.fill("#address", "ul. B. Dmitrovka, d.15a\n125993 Moscow GSP-3\nRussian Federation")
-    page.click("main button[type=submit]")
+    submitted(page)
     visit.shoot("draft")
     assert visit.axe() == []
     assert page.locator("text=Check and issue").count() == 0  # campaigners cannot issue

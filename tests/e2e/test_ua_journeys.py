@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, log_out
+from tests.e2e.conftest import log_in, log_out, submitted
 from tests.e2e.guided import issue_in_browser
 from tests.services import free_port
 
@@ -198,12 +198,12 @@ def test_appeal_in_two_languages_reaches_supporters_who_report_their_action(
     case_url = page.url.removeprefix(visit.base_url)
     case_id = int(case_url.rsplit("/", 1)[1])
     page.fill("#name", "Ilmi Umerov")
-    page.click("#people button[type=submit]")
+    submitted(page, "#people button[type=submit]")
     page.click("text=Add a target")
     page.fill("#title", "Prosecutor General")
     page.fill("#salutation", "Dear Prosecutor General")
     page.fill("#address", "ul. B. Dmitrovka, d.15a\n125993 Moscow GSP-3\nRussian Federation")
-    page.click("main button[type=submit]")
+    submitted(page)
 
     for language, subject in (("en", "Release Ilmi Umerov"), ("ru", "Освободите Ильми Умерова")):
         page.click("#letters-actions a:has-text('Letters (')")
@@ -254,7 +254,7 @@ def test_appeal_in_two_languages_reaches_supporters_who_report_their_action(
     page.click("text=I sent my appeal")
     page.wait_for_url(re.compile(r".*/act/.+"))
     checked(visit, "act")
-    page.click("main button[type=submit]")
+    submitted(page)
     checked(visit, "act-done")
 
     visit.go(case_url)  # the coordinator, still logged in in this browser
@@ -302,7 +302,7 @@ def test_third_update_reaches_exactly_the_earlier_recipients(
     log_out(visit)
 
     log_in(visit, "coordinator@example.org", PASSWORD)
-    page.click("nav >> text=Mailings")
+    submitted(page, "nav >> text=Mailings")
     checked(visit, "mailings")
     drafts = db.session.scalars(
         select(Mailing.subject).where(Mailing.kind == "update").order_by(Mailing.id)
@@ -392,7 +392,7 @@ def log_in_with_two_factors(visit, secret: str) -> None:
     page.wait_for_url(re.compile(r".*/login/verify$"))
     checked(visit, "login-code")
     page.fill("#code", "000000")
-    page.click("main button[type=submit]")
+    submitted(page)
     assert page.locator("#code-error").is_visible()  # the password alone is not enough
     totp = pyotp.TOTP(secret)
     # Each code is good once, and enrolment used this window's: wait for the next one.
