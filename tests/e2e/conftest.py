@@ -81,10 +81,15 @@ def live_server(app, db):
     """The app on a free loopback port, in a thread, for the duration of a test."""
     db.session.commit()  # end this thread's transaction: SQLite would hold its lock
     server = make_server("127.0.0.1", app.config["LIVE_PORT"], _closing(app), threaded=True)
+    # werkzeug makes its request threads daemons, which socketserver never joins: a
+    # request the browser started as its tab closed (a stylesheet, a preview) then ran
+    # on into the next test, logging there, or reading a database being emptied.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield app.config["BASE_URL"]
     server.shutdown()
+    server.server_close()  # joins the request threads (the tab is closed: no keep-alive)
     thread.join(10)
 
 
