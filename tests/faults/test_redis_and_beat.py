@@ -66,8 +66,8 @@ def test_two_beats_send_a_scheduled_mailing_once(db, sink, celery, make_supporte
     sink.delay = 0.005
     mailing = approved_mailing()
     services.send(None, mailing, at=utcnow() + timedelta(seconds=4))
+    mailing_id = mailing.id  # read before the commit: after it, SQLite's lock would be held
     db.session.commit()
-    mailing_id = mailing.id
     # Two beats by mistake (each ticks every second) and two workers, so that
     # sweeps run side by side: the scheduled mailing falls due while both tick.
     celery.beat()

@@ -72,8 +72,10 @@ def test_a_notice_due_while_everything_is_down_is_sent_once(
     )  # fmt: skip
     due = utcnow() + timedelta(seconds=6)
     notice = lifecycle.schedule_notice(None, case, closing, timing="org_time", at=due)
-    db.session.commit()
+    # Read before the commit: a read after it would begin a transaction, and on SQLite
+    # (BEGIN IMMEDIATE) hold the write lock while the worker and beat are up.
     notice_id, subject, acting_email = notice.id, notice.subject, acting.email
+    db.session.commit()
 
     # Up, then everything killed before the notice falls due.
     beat, worker = celery.beat(), celery.worker()
