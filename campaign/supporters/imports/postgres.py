@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from campaign.core.types import utcnow
-from campaign.supporters.imports.dedupe import Existing
+from campaign.supporters.imports.dedupe import Existing, existing_columns
 from campaign.supporters.imports.rows import Row
 from campaign.supporters.imports.writer import CHUNK_ROWS, Writer, update_values
 
@@ -33,8 +33,8 @@ class PostgresWriter(Writer):
         # table was empty would scan it sequentially ever after. Chunks of
         # CHUNK_ROWS keep an index scan the cheaper plan on a large table.
         query = (
-            "SELECT email_key, id, email, first_name, last_name, language, country, city, "
-            "timezone, interests, import_ref FROM supporters WHERE email_key = ANY(%s)"
+            f"SELECT {existing_columns(self.policy)} FROM supporters "  # noqa: S608 - column names only
+            "WHERE email_key = ANY(%s)"
         )
         for start in range(0, len(keys), CHUNK_ROWS):
             cursor.execute(query, (keys[start : start + CHUNK_ROWS],), prepare=False)

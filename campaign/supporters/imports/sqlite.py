@@ -8,15 +8,12 @@ from itertools import chain
 from operator import itemgetter
 
 from campaign.core.types import utcnow
-from campaign.supporters.imports.dedupe import Existing
+from campaign.supporters.imports.dedupe import Existing, existing_columns
 from campaign.supporters.imports.rows import Row
 from campaign.supporters.imports.writer import CHUNK_ROWS, Writer, update_values
 
 IMPORT_CACHE_KB = 32 * 1024
-_SELECT = (
-    "SELECT email_key, id, email, first_name, last_name, language, country, city, timezone, "
-    "interests, import_ref FROM supporters WHERE email_key IN ({})"
-)
+_SELECT = "SELECT {} FROM supporters WHERE email_key IN ({})"
 
 
 class SqliteWriter(Writer):
@@ -51,7 +48,7 @@ class SqliteWriter(Writer):
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
         if not keys:
             return {}
-        sql = _SELECT.format(",".join(["?"] * CHUNK_ROWS))
+        sql = _SELECT.format(existing_columns(self.policy), ",".join(["?"] * CHUNK_ROWS))
         cursor = self._cursor()
         found = {}
         for chunk in _padded(keys):
