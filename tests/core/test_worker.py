@@ -27,7 +27,7 @@ def test_beat_ticks_and_a_worker_runs_the_tick(app, db, redis_server, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_server.url,
+        "REDIS_URL": redis_server.empty().url,
         "INSTANCE_PATH": str(tmp_path),
         "SECRET_KEY": "test",
         "BEAT_TICK_SECONDS": "1",

@@ -32,6 +32,7 @@ TITLE = "Crimean Tatar leader at risk of torture"
 @pytest.fixture
 def app_config(app_config, tmp_path, redis_server):
     port = free_port()
+    redis_server.empty()
     app_config["CELERY"] = {**app_config.get("CELERY", {}), "broker_url": redis_server.url}
     return {
         **app_config,

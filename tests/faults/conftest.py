@@ -53,6 +53,7 @@ def relay():
 def mail_settings(config: dict, smtp, redis_server) -> dict:
     """The settings of tests/mailings' ``mail_config``, with Celery's production settings
     (acks late, the short publish retries that keep a request quick when Redis is down)."""
+    redis_server.empty()
     config.update(
         CELERY={**from_environment()["CELERY"], "broker_url": redis_server.url},
         REDIS_URL=redis_server.url,

@@ -162,6 +162,7 @@ def sink():
 @pytest.fixture
 def mail_config(app_config, sink, redis_server):
     """Settings for a quick pipeline: small batches and windows, fast retries."""
+    redis_server.empty()
     app_config["CELERY"] = {**app_config.get("CELERY", {}), "broker_url": redis_server.url}
     app_config.update(
         REDIS_URL=redis_server.url,

@@ -29,7 +29,7 @@ from tests.supporters.test_worker import wait_for
 @pytest.fixture
 def far_worker(app, redis_server, smtp_port, tmp_path):
     """A Celery worker whose INSTANCE_PATH is not the web app's."""
-    app.extensions["celery"].conf.broker_url = redis_server.url
+    app.extensions["celery"].conf.broker_url = redis_server.empty().url
     elsewhere = tmp_path / "worker-machine"
     elsewhere.mkdir()
     assert str(elsewhere) != app.instance_path

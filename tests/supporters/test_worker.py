@@ -17,7 +17,7 @@ from tests import celery_processes
 
 @pytest.fixture
 def worker(app, redis_server, smtp_port, tmp_path):
-    app.extensions["celery"].conf.broker_url = redis_server.url
+    app.extensions["celery"].conf.broker_url = redis_server.empty().url
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
