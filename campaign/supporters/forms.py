@@ -111,7 +111,12 @@ class MappingForm(FlaskForm):
         description="Recorded in each new supporter's consent log, e.g. “petition, June 2025”.",
     )
     list_id = SelectField("Also put them on list", coerce=int, validate_choice=False)
-    policy = SelectField("Duplicates", choices=choices(MERGE_POLICIES.items()))
+    policy = SelectField(
+        "Duplicates",
+        choices=choices(MERGE_POLICIES.items()),
+        description="Running the same file again changes nothing: what changed since "
+        "its first run (a language a supporter chose, a correction) is kept.",
+    )
 
     @classmethod
     def with_columns(cls, headers: list[str]):

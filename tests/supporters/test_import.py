@@ -197,6 +197,29 @@ def test_rerunning_the_same_file_changes_nothing(app, db, tmp_path, policy):
     assert after["p1@example.org"][:2] == expected
 
 
+def test_a_rerun_under_update_keeps_what_changed_since_the_first_run(app, db, tmp_path):
+    """A supporter last set by this very row of this file is not set again: the
+    language a supporter chose since (or a staff correction) stays."""
+    path = write(
+        tmp_path, HEADER + "anna@example.org,Anna,,ru,UA,,\nboris@example.org,Boris,,ru,,,\n"
+    )
+    _, first = run(db, path, policy="update")
+    assert first.created == 2
+    anna = services.find_by_email("anna@example.org")
+    services.update_preferences(anna, {"language": "uk"}, ip=None)
+    db.session.commit()
+    _, again = run(db, path, policy="update")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    db.session.refresh(anna)
+    assert anna.language == "uk"
+    # A new file (another digest) still updates, under "update".
+    other = write(tmp_path, HEADER + "anna@example.org,Anna,,ru,UA,,\n", name="other.csv")
+    _, newer = run(db, other, policy="update")
+    assert newer.updated == 1
+    db.session.refresh(anna)
+    assert anna.language == "ru"
+
+
 def test_update_policy_updates_existing_fields_but_never_blanks_them(
     app, db, tmp_path, make_supporter
 ):

@@ -94,10 +94,13 @@ def compare(row: Row, old: Existing, file: str, policy: str, changed: list, coun
     to ``changed`` when the policy and the values call for an update.
 
     ``file`` is the digest in ``import_ref``: a supporter last set by a row of
-    this same file recognises a re-run (or an interrupted run continuing)."""
+    this same file recognises a re-run (or an interrupted run continuing). A
+    supporter set by this very row, or a later one, is left as it is, even under
+    "update": what changed since (a language the supporter chose, a staff
+    correction) is newer than the file."""
     ref_file, _, ref_row = (old.import_ref or "").partition(":")
     if ref_file == file and ref_row.isdigit():
-        if int(ref_row) > row.number:  # a later row of this file already applied
+        if int(ref_row) >= row.number:  # this row, or a later one of the file, applied
             counts.unchanged += 1
             return
         if int(ref_row) < row.number and policy == "keep":  # repeats an applied row
